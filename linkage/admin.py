@@ -1,0 +1,116 @@
+"""Django admin for administrators. Received data is read-only here: it changes only
+through the API and the services, which keep its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import (
+    AddressChangeReceipt,
+    AddressVersion,
+    BackboneClient,
+    BusinessInformation,
+    CodeRequest,
+    CodeRequestTransition,
+    CrossReference,
+    Person,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AddressVersionInline(admin.TabularInline):
+    model = AddressVersion
+    fields = (
+        "history_seq",
+        "number_system",
+        "address_number",
+        "name",
+        "birth_date",
+        "registered_at",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdmin):
+    list_display = ("integrated_number", "created_at", "updated_at")
+    search_fields = ("integrated_number",)
+    readonly_fields = ("integrated_number", "created_at", "updated_at")
+    exclude = ("individual_number_index", "individual_number_encrypted")
+    inlines = [AddressVersionInline]
+
+
+@admin.register(AddressVersion)
+class AddressVersionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "person",
+        "history_seq",
+        "number_system",
+        "address_number",
+        "name",
+        "registered_at",
+    )
+    list_select_related = ("person",)
+    list_filter = ("number_system", "source")
+
+
+@admin.register(CrossReference)
+class CrossReferenceAdmin(ReadOnlyAdmin):
+    list_display = ("number_system", "address_number", "person", "created_at")
+    list_select_related = ("person",)
+    list_filter = ("number_system",)
+
+
+@admin.register(BusinessInformation)
+class BusinessInformationAdmin(ReadOnlyAdmin):
+    list_display = ("person", "data_type", "number_system", "confirmed_at", "registered_at")
+    list_select_related = ("person",)
+
+
+@admin.register(CodeRequest)
+class CodeRequestAdmin(ReadOnlyAdmin):
+    list_display = ("person", "status", "attempts", "status_changed_at")
+    list_select_related = ("person",)
+    list_filter = ("status",)
+
+
+@admin.register(CodeRequestTransition)
+class CodeRequestTransitionAdmin(ReadOnlyAdmin):
+    list_display = ("code_request", "from_status", "to_status", "cause", "occurred_at")
+
+
+@admin.register(AddressChangeReceipt)
+class AddressChangeReceiptAdmin(ReadOnlyAdmin):
+    list_display = ("number_system", "event_id", "status_code", "client", "received_at")
+    list_select_related = ("client",)
+    exclude = ("body_digest",)
+
+
+@admin.register(BackboneClient)
+class BackboneClientAdmin(admin.ModelAdmin):
+    """Keys are created with `manage.py create_backbone_client`; here they can be revoked."""
+
+    list_display = ("name", "number_system", "key_prefix", "created_at", "revoked_at")
+    readonly_fields = ("name", "number_system", "key_prefix", "created_at")
+    fields = ("name", "number_system", "key_prefix", "created_at", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,111 @@
+"""Errors as `application/problem+json` (RFC 9457), with an `errors` list of
+{field, code, message}."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+_TYPES = {
+    400: "invalid-input",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    429: "too-many-requests",
+    500: "server-error",
+}
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "the request conflicts with data already accepted"
+    default_code = "conflict"
+
+    def __init__(self, *, field: str, code: str, message: str) -> None:
+        super().__init__(message, code)
+        self.errors = [{"field": field, "code": code, "message": message}]
+
+
+def problem(status: int, errors: list[dict[str, str]], detail: str | None = None) -> dict[str, Any]:
+    title = HTTPStatus(status).phrase
+    return {
+        "type": f"urn:linkage:problem:{_TYPES.get(status, 'error')}",
+        "title": title,
+        "status": status,
+        "detail": detail or (errors[0]["message"] if errors else title),
+        "errors": errors,
+    }
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested error structure as a flat list; nested fields are joined with dots."""
+    if isinstance(detail, dict):
+        flat: list[dict[str, str]] = []
+        for key, value in detail.items():
+            name = "" if key in ("non_field_errors", "detail") else str(key)
+            flat.extend(
+                flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
+            )
+        return flat
+    if isinstance(detail, list):
+        flat = []
+        for item in detail:
+            flat.extend(flatten_errors(item, prefix))
+        return flat
+    code = getattr(detail, "code", None) or "invalid"
+    return [{"field": prefix, "code": str(code), "message": str(detail)}]
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, Conflict):
+        errors = exc.errors
+    elif isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        errors = [
+            {"field": "", "code": str(getattr(detail, "code", "error")), "message": str(detail)}
+        ]
+    headers = {
+        key: value
+        for key, value in response.items()
+        if key in ("WWW-Authenticate", "Retry-After", "Allow")
+    }
+    return Response(
+        problem(response.status_code, errors),
+        status=response.status_code,
+        headers=headers,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def problem_response(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        problem(status, [{"field": "", "code": code, "message": message}]),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(404, "not_found", "no such API endpoint")
+
+
+def api_server_error(request: HttpRequest) -> JsonResponse:
+    return problem_response(500, "server_error", "the server could not process the request")

@@ -1,0 +1,200 @@
+"""Strict input fields for the API edge (SPEC section 7).
+
+Strict means: a string field takes only a JSON string (a number is a type error, not silently
+converted), dates take only their ISO form, and messages never repeat the submitted value, so
+an individual number cannot leak into an error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import unicodedata
+from typing import Any
+
+import jaconv
+from django.utils import timezone
+from rest_framework import serializers
+
+from ..numbers import is_valid_individual_number
+
+# Unicode categories refused in text: controls (Cc), formats such as zero-width or bidi
+# overrides (Cf), and lone surrogates (Cs). Private-use characters (Co) stay allowed: municipal
+# systems carry 外字 there.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_KATAKANA_OR_SPACE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000 ]+")
+EARLIEST_BIRTH_DATE = datetime.date(1868, 1, 1)
+MAX_SAFE_NUMBER = 2**53
+
+
+def has_forbidden_characters(value: str) -> bool:
+    return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value)
+
+
+def today_in_japan() -> datetime.date:
+    return timezone.localdate()
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = {
+        "wrong_type": "must be a string",
+        "control_characters": "must not contain control or invisible format characters",
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("wrong_type")
+        if has_forbidden_characters(data):
+            self.fail("control_characters")
+        return super().to_internal_value(data)
+
+
+class DigitsField(StrictCharField):
+    """ASCII digits; full-width digits (０-９) are accepted and converted at this edge."""
+
+    default_error_messages = {"digits": "must be {length} ASCII digits"}
+
+    def __init__(self, *, min_digits: int, max_digits: int, **kwargs: Any) -> None:
+        self.min_digits = min_digits
+        self.max_digits = max_digits
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        value = jaconv.z2h(value, kana=False, ascii=False, digit=True)
+        if not re.fullmatch(rf"[0-9]{{{self.min_digits},{self.max_digits}}}", value):
+            length = (
+                str(self.min_digits)
+                if self.min_digits == self.max_digits
+                else f"{self.min_digits} to {self.max_digits}"
+            )
+            self.fail("digits", length=length)
+        return value
+
+
+class IndividualNumberField(DigitsField):
+    default_error_messages = {"check_digit": "the check digit does not match (SPEC 4.1)"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_digits=12, max_digits=12, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not is_valid_individual_number(value):
+            self.fail("check_digit")
+        return value
+
+
+class KatakanaField(StrictCharField):
+    """カナ: full- or half-width katakana, stored full-width."""
+
+    default_error_messages = {"not_katakana": "must be katakana (full- or half-width)"}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
+        if value and not _KATAKANA_OR_SPACE.fullmatch(value):
+            self.fail("not_katakana")
+        return value
+
+
+class StrictDateField(serializers.Field):
+    """A real calendar date written YYYY-MM-DD."""
+
+    default_error_messages = {
+        "wrong_type": "must be a string",
+        "format": "must be a date written YYYY-MM-DD",
+        "not_a_date": "is not a real calendar date",
+        "future_date": "must not be in the future",
+        "too_early": "must not be before 1868-01-01",
+    }
+
+    def __init__(self, *, allow_future: bool = True, **kwargs: Any) -> None:
+        self.allow_future = allow_future
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime.date:
+        if not isinstance(data, str):
+            self.fail("wrong_type")
+        if not _ISO_DATE.fullmatch(data):
+            self.fail("format")
+        try:
+            value = datetime.date.fromisoformat(data)
+        except ValueError:
+            self.fail("not_a_date")
+        if not self.allow_future and value > today_in_japan():
+            self.fail("future_date")
+        if value < EARLIEST_BIRTH_DATE:
+            self.fail("too_early")
+        return value
+
+    def to_representation(self, value: datetime.date) -> str:
+        return value.isoformat()
+
+
+class OffsetDateTimeField(serializers.Field):
+    """An ISO 8601 date-time with an explicit UTC offset (or Z)."""
+
+    default_error_messages = {
+        "wrong_type": "must be a string",
+        "format": "must be an ISO 8601 date-time such as 2026-04-01T09:30:00+09:00",
+        "no_offset": "must carry a UTC offset such as +09:00 or Z",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime.datetime:
+        if not isinstance(data, str):
+            self.fail("wrong_type")
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.,+\-Z]+", data):
+            self.fail("format")
+        try:
+            value = datetime.datetime.fromisoformat(data)
+        except ValueError:
+            self.fail("format")
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("no_offset")
+        return value
+
+    def to_representation(self, value: datetime.datetime) -> str:
+        return value.isoformat()
+
+
+class BusinessItemsField(serializers.Field):
+    """An object of at most 50 string keys mapping to strings or numbers."""
+
+    MAX_ITEMS = 50
+    MAX_KEY_LENGTH = 64
+    MAX_VALUE_LENGTH = 1000
+    default_error_messages = {
+        "wrong_type": "must be an object",
+        "too_many_items": f"must have at most {MAX_ITEMS} items",
+        "bad_key": f"keys must be 1 to {MAX_KEY_LENGTH} characters without control characters",
+        "bad_value": (
+            "values must be strings of at most "
+            f"{MAX_VALUE_LENGTH} characters without control characters, or finite numbers "
+            f"within ±2^53"
+        ),
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("wrong_type")
+        if len(data) > self.MAX_ITEMS:
+            self.fail("too_many_items")
+        for key, value in data.items():
+            if not 0 < len(key) <= self.MAX_KEY_LENGTH or has_forbidden_characters(key):
+                self.fail("bad_key")
+            if not self._value_ok(value):
+                self.fail("bad_value")
+        return dict(data)
+
+    def _value_ok(self, value: Any) -> bool:
+        if isinstance(value, str):
+            return len(value) <= self.MAX_VALUE_LENGTH and not has_forbidden_characters(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return math.isfinite(value) and abs(value) <= MAX_SAFE_NUMBER
+
+    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
+        return value

@@ -1,0 +1,60 @@
+"""A JSON parser with a hard body limit and errors that never echo the body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "the request body is larger than the limit"
+    default_code = "body_too_large"
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class BoundedJSONParser(JSONParser):
+    """Reads at most API_MAX_BODY_BYTES (64 KiB), then parses strict JSON in UTF-8."""
+
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        limit = settings.API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            if declared > limit:
+                raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise exceptions.ParseError("the body is not UTF-8", code="not_utf8") from error
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as error:
+            # The decoder's message names a position only, never the content.
+            position = (
+                f" at line {error.lineno}, column {error.colno}"
+                if isinstance(error, json.JSONDecodeError)
+                else ""
+            )
+            raise exceptions.ParseError(
+                f"the body is not valid JSON{position}", code="malformed_json"
+            ) from error

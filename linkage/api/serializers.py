@@ -1,0 +1,156 @@
+"""Shapes of the backbone-facing API (SPEC section 7). Validation and shaping only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, serializers
+
+from ..models import Sex
+from ..services.address_changes import AddressChange, BasicItems, BusinessData
+from .fields import (
+    BusinessItemsField,
+    DigitsField,
+    IndividualNumberField,
+    KatakanaField,
+    OffsetDateTimeField,
+    StrictCharField,
+    StrictDateField,
+)
+
+DATA_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+class ClosedSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a misspelt optional field is not silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        unknown_errors = {
+            name: [serializers.ErrorDetail("is not a field of this object", code="unknown_field")]
+            for name in unknown
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            assert isinstance(error.detail, dict)  # noqa: S101 (Serializer errors are a dict)
+            raise serializers.ValidationError({**error.detail, **unknown_errors}) from None
+        if unknown_errors:
+            raise serializers.ValidationError(unknown_errors)
+        return value
+
+
+class PersonInputSerializer(ClosedSerializer):
+    name = StrictCharField(min_length=1, max_length=100)
+    name_kana = KatakanaField(max_length=100, required=False, allow_blank=True)
+    birth_date = StrictDateField(allow_future=False)
+    sex = StrictCharField()
+    address = StrictCharField(min_length=1, max_length=200)
+
+    def validate_sex(self, value: str) -> str:
+        if value not in Sex.values:
+            raise serializers.ValidationError(
+                "must be an ISO 5218 code: 0 unknown, 1 male, 2 female, 9 not applicable",
+                code="invalid_choice",
+            )
+        return value
+
+
+class BusinessInputSerializer(ClosedSerializer):
+    data_type = StrictCharField(max_length=32)
+    confirmed_at = OffsetDateTimeField(required=False)
+    items = BusinessItemsField(required=False)
+
+    def validate_data_type(self, value: str) -> str:
+        if not DATA_TYPE_PATTERN.fullmatch(value):
+            raise serializers.ValidationError(
+                "must be lower-case letters, digits and underscores, starting with a letter",
+                code="invalid",
+            )
+        return value
+
+
+class AddressChangeInputSerializer(ClosedSerializer):
+    event_id = StrictCharField(min_length=1, max_length=64, trim_whitespace=False)
+    number_system = DigitsField(min_digits=2, max_digits=2)
+    address_number = DigitsField(min_digits=1, max_digits=15)
+    individual_number = IndividualNumberField()
+    changed_at = OffsetDateTimeField()
+    person = PersonInputSerializer()
+    business = BusinessInputSerializer(required=False)
+
+    def validate_number_system(self, value: str) -> str:
+        if value not in settings.NUMBER_SYSTEMS:
+            raise serializers.ValidationError(
+                "is not a number system configured on this server", code="unknown_number_system"
+            )
+        # A key may only submit its own number system; this is answered before other errors.
+        own = self.context["client"].number_system
+        if value != own:
+            raise exceptions.PermissionDenied(
+                f"this key may only send number system {own}", code="number_system_not_allowed"
+            )
+        return value
+
+    def to_address_change(self) -> AddressChange:
+        data = self.validated_data
+        business = data.get("business")
+        return AddressChange(
+            event_id=data["event_id"],
+            number_system=data["number_system"],
+            address_number=data["address_number"],
+            individual_number=data["individual_number"],
+            changed_at=data["changed_at"],
+            person=BasicItems(**data["person"]),
+            business=BusinessData(
+                data_type=business["data_type"],
+                confirmed_at=business.get("confirmed_at"),
+                items=business.get("items", {}),
+            )
+            if business is not None
+            else None,
+        )
+
+
+class AddressChangeOutputSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=["registered", "updated"])
+    integrated_number = serializers.CharField()
+    number_system = serializers.CharField()
+    address_number = serializers.CharField()
+    history_seq = serializers.IntegerField()
+    code_request_status = serializers.CharField()
+
+
+class LinkSerializer(serializers.Serializer):
+    number_system = serializers.CharField()
+    address_number = serializers.CharField()
+
+
+class PersonOutputSerializer(serializers.Serializer):
+    integrated_number = serializers.CharField()
+    name = serializers.CharField()
+    name_kana = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.CharField()
+    address = serializers.CharField()
+    history_seq = serializers.IntegerField()
+    registered_at = serializers.DateTimeField()
+    code_request_status = serializers.CharField()
+    links = LinkSerializer(many=True)
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    # Shadows Serializer.errors on the class only; this serializer documents, never validates.
+    errors = ProblemErrorSerializer(many=True)  # type: ignore[assignment]

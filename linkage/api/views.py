@@ -1,0 +1,108 @@
+"""The backbone-facing REST API, version 1 (SPEC section 7). Thin views over services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import BackboneClient
+from ..numbers import is_valid_integrated_number
+from ..selectors import person_current_for_number_system
+from ..services.address_changes import AddressChangeError, address_change_receive
+from .authentication import IsBackboneClient
+from .exceptions import Conflict
+from .serializers import (
+    AddressChangeInputSerializer,
+    AddressChangeOutputSerializer,
+    PersonOutputSerializer,
+    ProblemSerializer,
+)
+
+_PROBLEM = OpenApiResponse(ProblemSerializer, description="application/problem+json")
+
+
+class BackboneApiView(APIView):
+    permission_classes = [IsBackboneClient]
+
+    @property
+    def client(self) -> BackboneClient:
+        assert isinstance(self.request.user, BackboneClient)  # noqa: S101 (guaranteed by the permission)
+        return self.request.user
+
+
+class AddressChangeCreateApi(BackboneApiView):
+    """宛名異動データの受信 (send/receive unit 35)."""
+
+    @extend_schema(
+        operation_id="address_change_create",
+        summary="Send an address change",
+        request=AddressChangeInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                AddressChangeOutputSerializer, "a new integrated number was issued"
+            ),
+            200: OpenApiResponse(AddressChangeOutputSerializer, "a known person was updated"),
+            400: _PROBLEM,
+            401: _PROBLEM,
+            403: _PROBLEM,
+            409: _PROBLEM,
+            413: _PROBLEM,
+            415: _PROBLEM,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AddressChangeInputSerializer(
+            data=request.data, context={"client": self.client}
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = address_change_receive(
+                client=self.client, change=serializer.to_address_change()
+            )
+        except AddressChangeError as error:
+            raise Conflict(field=error.field, code=error.code, message=error.message) from None
+        return Response(result.body, status=result.status_code)
+
+
+class PersonDetailApi(BackboneApiView):
+    """A person as a backbone system sees it: only persons linked to its number system."""
+
+    @extend_schema(
+        operation_id="person_retrieve",
+        summary="Read a person by integrated number",
+        responses={200: PersonOutputSerializer, 400: _PROBLEM, 401: _PROBLEM, 404: _PROBLEM},
+    )
+    def get(self, request: Request, integrated_number: str) -> Response:
+        if not is_valid_integrated_number(integrated_number):
+            raise serializers.ValidationError(
+                {
+                    "integrated_number": serializers.ErrorDetail(
+                        "must be 15 digits with a valid check digit", code="invalid"
+                    )
+                }
+            )
+        current = person_current_for_number_system(
+            integrated_number=integrated_number, number_system=self.client.number_system
+        )
+        if current is None:
+            raise exceptions.NotFound(
+                "no person with this integrated number is linked to your number system",
+                code="not_found",
+            )
+        version = current.version
+        data = {
+            "integrated_number": current.person.integrated_number,
+            "name": version.name,
+            "name_kana": version.name_kana,
+            "birth_date": version.birth_date,
+            "sex": version.sex,
+            "address": version.address,
+            "history_seq": version.history_seq,
+            "registered_at": version.registered_at,
+            "code_request_status": current.code_request_status,
+            "links": current.links,
+        }
+        return Response(PersonOutputSerializer(data).data)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class LinkageConfig(AppConfig):
+    """情報連携サーバー 30: the product."""
+
+    name = "linkage"
+    verbose_name = "情報連携"
+
+    def ready(self) -> None:
+        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+
+        checks.lg_code_validate()

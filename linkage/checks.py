@@ -1,0 +1,40 @@
+"""Start-up checks: the process refuses to run with a misconfigured municipality or keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .crypto import keyring
+from .numbers import is_ascii_digits, is_valid_lg_code
+
+
+def lg_code_validate() -> None:
+    """Raise at start-up when LG_CODE is not a valid local government code (SPEC 4.2)."""
+    if not is_valid_lg_code(settings.LG_CODE):
+        raise ImproperlyConfigured(
+            "LG_CODE must be a 6-digit local government code with a valid check digit "
+            f"(e.g. 141003); got {settings.LG_CODE!r}"
+        )
+
+
+@checks.register(checks.Tags.security)
+def key_material_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        keyring.cache_clear()
+        keyring()
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="linkage.E001")]
+    return []
+
+
+@checks.register()
+def number_systems_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    return [
+        checks.Error(f"NUMBER_SYSTEMS key {code!r} is not 2 digits", id="linkage.E002")
+        for code in settings.NUMBER_SYSTEMS
+        if not is_ascii_digits(code, 2)
+    ]

@@ -1,0 +1,256 @@
+"""The linkage data model: the seed's figures 3 and 4 in first normal form (SPEC section 5)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .crypto import decrypt_individual_number, mask_individual_number
+
+
+class Sex(models.TextChoices):
+    """ISO 5218."""
+
+    UNKNOWN = "0", _("不明")
+    MALE = "1", _("男")
+    FEMALE = "2", _("女")
+    NOT_APPLICABLE = "9", _("適用不能")
+
+
+class CodeRequestStatus(models.TextChoices):
+    """符号依頼状態 (SPEC 6: the code request state machine)."""
+
+    NOT_REQUESTED = "not_requested", _("未依頼")
+    REQUESTING = "requesting", _("依頼中")
+    REQUESTED = "requested", _("依頼済")
+    ERROR = "error", _("エラー")
+
+
+class Person(models.Model):
+    """統合宛名: one row per individual number, the integrated-number side of 宛名情報テーブル 33.
+
+    The individual number is never stored in plain text: `individual_number_index` is its
+    HMAC blind index (lookup, uniqueness) and `individual_number_encrypted` the AES-GCM token.
+    """
+
+    integrated_number = models.CharField(_("統合宛名番号"), max_length=15, unique=True)
+    individual_number_index = models.CharField(max_length=64, unique=True, editable=False)
+    individual_number_encrypted = models.CharField(max_length=128, editable=False)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("統合宛名")
+        verbose_name_plural = _("統合宛名")
+
+    def __str__(self) -> str:
+        return self.integrated_number
+
+    @property
+    def individual_number(self) -> str:
+        return decrypt_individual_number(
+            self.individual_number_encrypted, index=self.individual_number_index
+        )
+
+    @property
+    def individual_number_masked(self) -> str:
+        return mask_individual_number(self.individual_number)
+
+
+class AddressVersion(models.Model):
+    """宛名情報テーブル 33 (seed figure 3): one version of a person's basic four items.
+
+    `history_seq` counts 1, 2, 3... per person (larger is newer); `registered_at` is when
+    linkage stored the version (新規登録時点).
+    """
+
+    class Source(models.TextChoices):
+        ADDRESS_CHANGE = "address_change", _("宛名異動")
+        CORRECTION = "correction", _("訂正")
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="versions")
+    history_seq = models.PositiveIntegerField(_("履歴SEQ"))
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADDRESS_CHANGE)
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    address_number = models.CharField(_("宛名番号"), max_length=15)
+    name = models.CharField(_("氏名"), max_length=100)
+    name_kana = models.CharField(_("氏名カナ"), max_length=100, blank=True)
+    birth_date = models.DateField(_("生年月日"))
+    sex = models.CharField(_("性別"), max_length=1, choices=Sex.choices)
+    address = models.CharField(_("住所"), max_length=200)
+    changed_at = models.DateTimeField(_("異動日時"))
+    registered_at = models.DateTimeField(_("新規登録時点"), auto_now_add=True, db_index=True)
+    receipt = models.ForeignKey(
+        "AddressChangeReceipt",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="versions",
+        help_text="the address change this version came from",
+    )
+
+    class Meta:
+        verbose_name = _("宛名情報")
+        verbose_name_plural = _("宛名情報")
+        ordering = ["person_id", "history_seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "history_seq"], name="version_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}#{self.history_seq}"
+
+
+class CrossReference(models.Model):
+    """宛名番号の対応: (number_system, address_number) -> person; one address number, one person."""
+
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    address_number = models.CharField(_("宛名番号"), max_length=15)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cross_references")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("宛名番号対応")
+        verbose_name_plural = _("宛名番号対応")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number_system", "address_number"], name="cross_reference_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number_system}:{self.address_number}"
+
+
+class BusinessInformation(models.Model):
+    """業務情報テーブル 34 (seed figure 4): business items per person and data type.
+
+    Every arrival is kept; the newest row per (person, data_type) is the current one.
+    """
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="business_information"
+    )
+    address_version = models.ForeignKey(
+        AddressVersion, on_delete=models.PROTECT, related_name="business_information"
+    )
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    data_type = models.CharField(_("データ種別"), max_length=32)
+    confirmed_at = models.DateTimeField(_("確定時点"), null=True, blank=True)
+    items = models.JSONField(_("業務項目"), default=dict)
+    registered_at = models.DateTimeField(_("新規登録時点"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("業務情報")
+        verbose_name_plural = _("業務情報")
+        indexes = [models.Index(fields=["person", "data_type"], name="business_person_type_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}:{self.data_type}"
+
+
+class CodeRequest(models.Model):
+    """符号取得依頼: the one code request of a person (claim 2), and the pending-work record.
+
+    The row is written in the same transaction as the person; the request unit (38) drives it.
+    Its status is the person's 符号依頼状態: there is no second copy on Person.
+    """
+
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="code_request")
+    status = models.CharField(
+        _("符号依頼状態"),
+        max_length=20,
+        choices=CodeRequestStatus.choices,
+        default=CodeRequestStatus.NOT_REQUESTED,
+        db_index=True,
+    )
+    processing_serial_number = models.CharField(_("処理通番"), max_length=32, blank=True)
+    reception_number = models.CharField(_("受付番号"), max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("符号取得依頼")
+        verbose_name_plural = _("符号取得依頼")
+
+    def __str__(self) -> str:
+        return f"{self.person_id}:{self.status}"
+
+
+class CodeRequestTransition(models.Model):
+    """符号依頼状態の遷移: every status change of a code request with its cause and time."""
+
+    code_request = models.ForeignKey(
+        CodeRequest, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=20, choices=CodeRequestStatus.choices)
+    to_status = models.CharField(max_length=20, choices=CodeRequestStatus.choices)
+    cause = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("符号依頼状態の遷移")
+        verbose_name_plural = _("符号依頼状態の遷移")
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status}->{self.to_status}"
+
+
+class BackboneClient(models.Model):
+    """基幹系システム 10 as an API client: one key, bound to one number system.
+
+    Only a SHA-256 digest of the key is stored (the key is 256 random bits, so a fast digest
+    is enough); `key_prefix` lets administrators tell keys apart.
+    """
+
+    name = models.CharField(_("名称"), max_length=100)
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    key_prefix = models.CharField(max_length=12, editable=False)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("基幹系システム")
+        verbose_name_plural = _("基幹系システム")
+
+    def __str__(self) -> str:
+        return f"{self.number_system} {self.name}"
+
+    @property
+    def is_authenticated(self) -> bool:
+        """DRF treats `request.user` as authenticated through this attribute."""
+        return True
+
+
+class AddressChangeReceipt(models.Model):
+    """受付記録: one row per accepted event_id, with the answer given (idempotency).
+
+    `body_digest` is a keyed digest of the normalised request: the same event_id with another
+    body is a conflict, with the same body the stored answer is returned again.
+    """
+
+    client = models.ForeignKey(BackboneClient, on_delete=models.PROTECT, related_name="receipts")
+    number_system = models.CharField(max_length=2)
+    event_id = models.CharField(max_length=64)
+    body_digest = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="receipts")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("受付記録")
+        verbose_name_plural = _("受付記録")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number_system", "event_id"], name="receipt_event_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number_system}:{self.event_id}"

@@ -1,0 +1,222 @@
+"""Receiving address changes (seed units 35-39, flows F1 and F2).
+
+`address_change_receive` is the one entry point: determination (36), numbering (37), storing
+(39) and the code request row (38, through the post_save signal), in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from ..crypto import blind_index, encrypt_individual_number, keyed_digest
+from ..models import (
+    AddressChangeReceipt,
+    AddressVersion,
+    BackboneClient,
+    BusinessInformation,
+    CodeRequest,
+    CodeRequestStatus,
+    CrossReference,
+    Person,
+)
+from .numbering import integrated_number_issue
+
+logger = logging.getLogger(__name__)
+
+# How often a request is retried after losing a race to a concurrent one (see below).
+RACE_RETRIES = 3
+
+
+class AddressChangeError(Exception):
+    """An address change that cannot be accepted; `field` and `code` name the reason."""
+
+    field: str = ""
+    code: str = ""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EventIdConflict(AddressChangeError):
+    field = "event_id"
+    code = "event_id_reused"
+
+
+class AddressNumberConflict(AddressChangeError):
+    field = "address_number"
+    code = "address_number_taken"
+
+
+@dataclass(frozen=True)
+class BasicItems:
+    """基本4情報 and the kana reading, already validated and normalised."""
+
+    name: str
+    birth_date: datetime.date
+    sex: str
+    address: str
+    name_kana: str = ""
+
+
+@dataclass(frozen=True)
+class BusinessData:
+    data_type: str
+    confirmed_at: datetime.datetime | None = None
+    items: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AddressChange:
+    """宛名異動データ: one message from a backbone system, validated and normalised."""
+
+    event_id: str
+    number_system: str
+    address_number: str
+    individual_number: str
+    changed_at: datetime.datetime
+    person: BasicItems
+    business: BusinessData | None = None
+
+    def digest(self) -> str:
+        """A keyed digest of the normalised content, for comparing a repeated event_id."""
+        canonical = json.dumps(asdict(self), sort_keys=True, default=str, ensure_ascii=False)
+        return keyed_digest(canonical.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class AddressChangeResult:
+    status_code: int
+    body: dict[str, Any]
+
+    @property
+    def result(self) -> Literal["registered", "updated"]:
+        return self.body["result"]
+
+
+def address_change_receive(*, client: BackboneClient, change: AddressChange) -> AddressChangeResult:
+    """Accept one address change, or raise AddressChangeError having stored nothing.
+
+    Races prevented, each by a unique constraint and a retry of the whole transaction:
+    two first arrivals of one individual number (Person.individual_number_index: the loser
+    retries and finds the winner's person, so one integrated number is issued), one event_id
+    sent twice at once (receipt_event_unique: the loser replays the winner's answer), and
+    one address number claimed for two persons at once (cross_reference_unique: the loser
+    gets the conflict). Updates of one person are serialised by a row lock on the person.
+    """
+    digest = change.digest()
+    for attempt in range(1, RACE_RETRIES + 1):
+        try:
+            return _receive_once(client=client, change=change, digest=digest)
+        except IntegrityError:
+            if attempt == RACE_RETRIES:
+                raise
+            logger.info("address change lost a race; retrying (attempt %d)", attempt)
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _receive_once(
+    *, client: BackboneClient, change: AddressChange, digest: str
+) -> AddressChangeResult:
+    previous = AddressChangeReceipt.objects.filter(
+        number_system=change.number_system, event_id=change.event_id
+    ).first()
+    if previous is not None:
+        if previous.body_digest != digest:
+            raise EventIdConflict(
+                "this event_id was already accepted with a different body; "
+                "send a new event_id for a new change"
+            )
+        return AddressChangeResult(status_code=previous.status_code, body=previous.response)
+
+    index = blind_index(change.individual_number)
+    # Determination (36). The lock serialises concurrent updates of one person.
+    person = Person.objects.select_for_update().filter(individual_number_index=index).first()
+
+    cross_reference = CrossReference.objects.filter(
+        number_system=change.number_system, address_number=change.address_number
+    ).first()
+    if cross_reference is not None and (person is None or cross_reference.person_id != person.pk):
+        raise AddressNumberConflict(
+            f"address number {change.address_number} of number system {change.number_system} "
+            "already belongs to another individual number"
+        )
+
+    registered = person is None
+    if person is None:
+        # Numbering (37); the post_save receiver creates the code request row (claim 2).
+        person = Person.objects.create(
+            integrated_number=integrated_number_issue(),
+            individual_number_index=index,
+            individual_number_encrypted=encrypt_individual_number(
+                change.individual_number, index=index
+            ),
+        )
+        history_seq = 1
+    else:
+        latest = person.versions.aggregate(latest=Max("history_seq"))["latest"] or 0
+        history_seq = latest + 1
+
+    status = (
+        CodeRequest.objects.filter(person=person).values_list("status", flat=True).first()
+        or CodeRequestStatus.NOT_REQUESTED
+    )
+    result = AddressChangeResult(
+        status_code=201 if registered else 200,
+        body={
+            "result": "registered" if registered else "updated",
+            "integrated_number": person.integrated_number,
+            "number_system": change.number_system,
+            "address_number": change.address_number,
+            "history_seq": history_seq,
+            "code_request_status": status,
+        },
+    )
+
+    # Storing (39): the receipt, the new version, the cross-reference, the business items.
+    receipt = AddressChangeReceipt.objects.create(
+        client=client,
+        number_system=change.number_system,
+        event_id=change.event_id,
+        body_digest=digest,
+        status_code=result.status_code,
+        response=result.body,
+        person=person,
+    )
+    version = AddressVersion.objects.create(
+        person=person,
+        history_seq=history_seq,
+        number_system=change.number_system,
+        address_number=change.address_number,
+        name=change.person.name,
+        name_kana=change.person.name_kana,
+        birth_date=change.person.birth_date,
+        sex=change.person.sex,
+        address=change.person.address,
+        changed_at=change.changed_at,
+        receipt=receipt,
+    )
+    if cross_reference is None:
+        CrossReference.objects.create(
+            number_system=change.number_system, address_number=change.address_number, person=person
+        )
+    if change.business is not None:
+        BusinessInformation.objects.create(
+            person=person,
+            address_version=version,
+            number_system=change.number_system,
+            data_type=change.business.data_type,
+            confirmed_at=change.business.confirmed_at,
+            items=change.business.items,
+        )
+    if not registered:
+        Person.objects.filter(pk=person.pk).update(updated_at=version.registered_at)
+    return result

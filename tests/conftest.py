@@ -1,0 +1,50 @@
+"""Shared fixtures and personas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.apps import apps
+from rest_framework.test import APIClient
+
+from tests.factories import KeyedClient, backbone_client
+
+ADDRESS_CHANGES_URL = "/api/v1/address-changes"
+
+
+@pytest.fixture
+def jyuki(db: None) -> KeyedClient:
+    """Persona: the resident register (住基) system's key, number system 01."""
+    return backbone_client(number_system="01", name="住基")
+
+
+@pytest.fixture
+def tax(db: None) -> KeyedClient:
+    """Persona: the tax (税) system's key, number system 02: another number system."""
+    return backbone_client(number_system="02", name="税")
+
+
+@pytest.fixture
+def nhi(db: None) -> KeyedClient:
+    """Persona: the national health insurance (国保) system's key, number system 03."""
+    return backbone_client(number_system="03", name="国保")
+
+
+def api_for(keyed: KeyedClient | None) -> APIClient:
+    client = APIClient()
+    if keyed is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {keyed.key}")
+    return client
+
+
+def post_change(keyed: KeyedClient | None, body: Any, **kwargs: Any) -> Any:
+    return api_for(keyed).post(ADDRESS_CHANGES_URL, body, format="json", **kwargs)
+
+
+def linkage_table_counts() -> dict[str, int]:
+    """Row counts of every linkage table: the "nothing was stored" check."""
+    return {
+        model.__name__: model._default_manager.count()
+        for model in apps.get_app_config("linkage").get_models()
+    }

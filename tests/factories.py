@@ -1,0 +1,62 @@
+"""Test data: backbone clients through the real service, address changes as API bodies."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from backbone.synthetic import Resident, ResidentGenerator
+from linkage.models import BackboneClient
+from linkage.services.backbone_clients import backbone_client_create
+
+_generator = ResidentGenerator(seed=20261126)
+_event_ids = itertools.count(1)
+_address_numbers = itertools.count(100001)
+
+
+@dataclass
+class KeyedClient:
+    """A backbone client together with the key it was issued (shown once in real life)."""
+
+    client: BackboneClient
+    key: str
+
+    @property
+    def number_system(self) -> str:
+        return self.client.number_system
+
+
+def backbone_client(*, number_system: str = "01", name: str = "") -> KeyedClient:
+    """A client made the way administrators make them, with the key it was issued."""
+    client, key = backbone_client_create(
+        number_system=number_system, name=name or f"test client {number_system}"
+    )
+    return KeyedClient(client=client, key=key)
+
+
+def resident() -> Resident:
+    return _generator.resident()
+
+
+def address_change_body(
+    *,
+    number_system: str = "01",
+    resident: Resident | None = None,
+    address_number: str | None = None,
+    event_id: str | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A valid `POST /api/v1/address-changes` body; overrides replace top-level fields."""
+    resident = resident or _generator.resident()
+    body: dict[str, Any] = {
+        "event_id": event_id or f"test-event-{next(_event_ids)}",
+        "number_system": number_system,
+        "address_number": address_number or str(next(_address_numbers)),
+        "individual_number": resident.individual_number,
+        "changed_at": datetime.datetime(2026, 4, 1, 9, 30, tzinfo=datetime.UTC).isoformat(),
+        "person": resident.as_person(),
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,204 @@
+"""POST /api/v1/address-changes and GET /api/v1/persons/<integrated_number> (SPEC section 7)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from linkage.models import CodeRequest, Person
+from linkage.services.backbone_clients import backbone_client_revoke
+from tests.conftest import api_for, linkage_table_counts, post_change
+from tests.factories import KeyedClient, address_change_body, resident
+
+pytestmark = pytest.mark.django_db
+
+ANSWER_FIELDS = {
+    "result",
+    "integrated_number",
+    "number_system",
+    "address_number",
+    "history_seq",
+    "code_request_status",
+}
+
+
+def test_first_arrival_is_201_registered_then_200_updated(
+    jyuki: KeyedClient, tax: KeyedClient
+) -> None:
+    someone = resident()
+    first = post_change(jyuki, address_change_body(resident=someone, address_number="1001"))
+    assert first.status_code == 201
+    assert set(first.json()) == ANSWER_FIELDS
+    assert first.json()["result"] == "registered"
+    assert first.json()["code_request_status"] == "requesting"
+
+    second = post_change(
+        tax, address_change_body(number_system="02", resident=someone, address_number="9")
+    )
+    assert second.status_code == 200
+    assert second.json() == {
+        "result": "updated",
+        "integrated_number": first.json()["integrated_number"],
+        "number_system": "02",
+        "address_number": "9",
+        "history_seq": 2,
+        "code_request_status": "requesting",
+    }
+    assert Person.objects.count() == CodeRequest.objects.count() == 1
+
+
+def test_replay_returns_the_first_answer(jyuki: KeyedClient) -> None:
+    body = address_change_body()
+    first = post_change(jyuki, body)
+    counts = linkage_table_counts()
+    again = post_change(jyuki, body)
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert linkage_table_counts() == counts
+
+
+def test_event_id_reused_with_another_body_is_409(jyuki: KeyedClient) -> None:
+    body = address_change_body()
+    post_change(jyuki, body)
+    counts = linkage_table_counts()
+    answer = post_change(jyuki, {**body, "address_number": "424242"})
+    assert answer.status_code == 409
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["errors"] == [
+        {
+            "field": "event_id",
+            "code": "event_id_reused",
+            "message": answer.json()["errors"][0]["message"],
+        }
+    ]
+    assert linkage_table_counts() == counts
+
+
+def test_address_number_of_another_individual_number_is_409(jyuki: KeyedClient) -> None:
+    post_change(jyuki, address_change_body(address_number="31"))
+    counts = linkage_table_counts()
+    body = address_change_body(address_number="31")
+    answer = post_change(jyuki, body)
+    assert answer.status_code == 409
+    assert answer.json()["errors"][0]["field"] == "address_number"
+    assert answer.json()["errors"][0]["code"] == "address_number_taken"
+    assert body["individual_number"] not in answer.content.decode()
+    assert linkage_table_counts() == counts
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code"),
+    [
+        (None, "not_authenticated"),
+        ("Token nope", "bad_key"),
+        ("Token a b", "malformed_authorization"),
+    ],
+)
+def test_no_or_bad_key_is_401(jyuki: KeyedClient, authorization: str | None, code: str) -> None:
+    client = api_for(None)
+    if authorization is not None:
+        client.credentials(HTTP_AUTHORIZATION=authorization)
+    counts = linkage_table_counts()
+    answer = client.post("/api/v1/address-changes", address_change_body(), format="json")
+    assert answer.status_code == 401
+    assert answer["WWW-Authenticate"] == "Token"
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["code"] == code
+    assert linkage_table_counts() == counts
+
+
+def test_a_revoked_key_is_401(jyuki: KeyedClient) -> None:
+    backbone_client_revoke(client=jyuki.client)
+    assert post_change(jyuki, address_change_body()).status_code == 401
+
+
+def test_another_systems_number_system_is_403(jyuki: KeyedClient) -> None:
+    counts = linkage_table_counts()
+    answer = post_change(jyuki, address_change_body(number_system="02"))
+    assert answer.status_code == 403
+    assert answer.json()["errors"][0]["code"] == "number_system_not_allowed"
+    assert linkage_table_counts() == counts
+
+
+def test_403_comes_before_other_field_errors(jyuki: KeyedClient) -> None:
+    body = address_change_body(number_system="02", individual_number="123")
+    assert post_change(jyuki, body).status_code == 403
+
+
+def test_person_is_readable_by_a_linked_system_only(
+    jyuki: KeyedClient, tax: KeyedClient, nhi: KeyedClient
+) -> None:
+    someone = resident()
+    created = post_change(jyuki, address_change_body(resident=someone, address_number="11")).json()
+    post_change(tax, address_change_body(number_system="02", resident=someone, address_number="22"))
+    number = created["integrated_number"]
+
+    seen = api_for(tax).get(f"/api/v1/persons/{number}")
+    assert seen.status_code == 200
+    assert seen.json() == {
+        "integrated_number": number,
+        "name": someone.name,
+        "name_kana": someone.name_kana,
+        "birth_date": someone.birth_date.isoformat(),
+        "sex": someone.sex,
+        "address": someone.address,
+        "history_seq": 2,
+        "registered_at": seen.json()["registered_at"],
+        "code_request_status": "requesting",
+        "links": [
+            {"number_system": "01", "address_number": "11"},
+            {"number_system": "02", "address_number": "22"},
+        ],
+    }
+    assert someone.individual_number not in seen.content.decode()
+
+    hidden = api_for(nhi).get(f"/api/v1/persons/{number}")
+    assert hidden.status_code == 404
+    assert hidden["Content-Type"] == "application/problem+json"
+
+
+def test_person_lookup_checks_the_number_format(jyuki: KeyedClient) -> None:
+    answer = api_for(jyuki).get("/api/v1/persons/12345")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "integrated_number"
+    assert api_for(None).get("/api/v1/persons/000000000000019").status_code == 401
+
+
+def test_person_detail_query_count(jyuki: KeyedClient, django_assert_max_num_queries) -> None:
+    number = post_change(jyuki, address_change_body()).json()["integrated_number"]
+    with django_assert_max_num_queries(5):
+        assert api_for(jyuki).get(f"/api/v1/persons/{number}").status_code == 200
+
+
+def test_unknown_api_path_is_a_problem_404(jyuki: KeyedClient) -> None:
+    answer = api_for(jyuki).get("/api/v1/nothing-here")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/problem+json"
+
+
+def test_the_individual_number_never_reaches_a_log(
+    jyuki: KeyedClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    someone = resident()
+    body = address_change_body(resident=someone)
+    post_change(jyuki, body)
+    post_change(jyuki, body)
+    post_change(jyuki, {**body, "address_number": "1"})  # 409
+    post_change(jyuki, {**body, "individual_number": someone.individual_number[:-1] + "x"})  # 400
+    post_change(
+        jyuki, address_change_body(resident=someone, address_number="2", number_system="02")
+    )
+    assert caplog.records, "the flow logs something (requests, SQL) that the check can scan"
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        assert someone.individual_number not in text
+
+
+def test_schema_and_docs_are_served(db: None) -> None:
+    schema = api_for(None).get("/api/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/address-changes" in text
+    assert "/api/v1/persons/{integrated_number}" in text
+    assert api_for(None).get("/api/docs/").status_code == 200
