@@ -1,0 +1,36 @@
+"""Management commands of the linkage app."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from linkage.models import BackboneClient
+from tests.conftest import post_change
+from tests.factories import KeyedClient, address_change_body
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_backbone_client_prints_a_working_key_as_its_last_line() -> None:
+    out = StringIO()
+    call_command("create_backbone_client", "02", "税 (vendor B)", stdout=out)
+    key = out.getvalue().strip().splitlines()[-1]
+
+    client = BackboneClient.objects.get()
+    assert (client.number_system, client.name) == ("02", "税 (vendor B)")
+    assert key not in client.key_digest
+    assert client.key_prefix == key[:8]
+    answer = post_change(
+        KeyedClient(client=client, key=key), address_change_body(number_system="02")
+    )
+    assert answer.status_code == 201
+
+
+def test_create_backbone_client_refuses_an_unknown_number_system() -> None:
+    with pytest.raises(CommandError, match="number system '77' is not configured"):
+        call_command("create_backbone_client", "77", "nobody", stdout=StringIO())
+    assert not BackboneClient.objects.exists()

@@ -1,0 +1,159 @@
+"""Concurrent arrivals with real threads and real database connections.
+
+The race that matters: two systems send the first address change of one individual number at
+the same moment. Both look the number up, both find nothing, both number a person. The unique
+blind index lets one commit; the other retries, finds that person and stores an update.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from backbone.linkage_client import LinkageApiClient
+from linkage.models import AddressVersion, CodeRequest, CrossReference, Person
+from linkage.services import address_changes
+from linkage.services.address_changes import AddressChangeResult, address_change_receive
+from tests.factories import KeyedClient, address_change_body, backbone_client, resident
+from tests.linkage.services.test_address_change_receive import change_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite serialises writers at BEGIN IMMEDIATE, so two transactions cannot both "
+    "reach numbering; the unforced tests below cover SQLite",
+)
+
+
+def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
+    """Start every job at the same moment, each in its own thread and connection."""
+    start = threading.Barrier(len(jobs), timeout=30)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(job: Callable[[], Any]) -> None:
+        try:
+            start.wait()
+            value = job()
+            with lock:
+                results.append(value)
+        except BaseException as error:  # reported to the test, which fails on it
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors
+
+
+@pytest.fixture
+def numbering_meets_in_the_middle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hold each thread's first numbering until two threads are there: both have determined
+    the individual number unknown, so both will try to create the person."""
+    meeting = threading.Barrier(2, timeout=10)
+    seen = threading.local()
+    real_issue = address_changes.integrated_number_issue
+
+    def issue_after_meeting() -> str:
+        if not getattr(seen, "met", False):
+            seen.met = True
+            meeting.wait()
+        return real_issue()
+
+    monkeypatch.setattr(address_changes, "integrated_number_issue", issue_after_meeting)
+    yield
+
+
+def receive_job(keyed: KeyedClient, body: dict[str, Any]) -> Callable[[], AddressChangeResult]:
+    change = change_of(keyed, body)
+    return lambda: address_change_receive(client=keyed.client, change=change)
+
+
+@postgresql_only
+@pytest.mark.usefixtures("numbering_meets_in_the_middle")
+def test_forced_race_of_two_first_arrivals_yields_one_person() -> None:
+    jyuki, tax = backbone_client(number_system="01"), backbone_client(number_system="02")
+    someone = resident()
+    results, errors = run_together(
+        [
+            receive_job(jyuki, address_change_body(resident=someone)),
+            receive_job(tax, address_change_body(number_system="02", resident=someone)),
+        ]
+    )
+    assert errors == []
+    assert sorted(r.status_code for r in results) == [200, 201]
+    assert len({r.body["integrated_number"] for r in results}) == 1
+    assert Person.objects.count() == 1
+    assert CodeRequest.objects.count() == 1
+    assert sorted(AddressVersion.objects.values_list("history_seq", flat=True)) == [1, 2]
+
+
+@postgresql_only
+@pytest.mark.usefixtures("numbering_meets_in_the_middle")
+def test_forced_race_of_one_event_sent_twice_stores_it_once() -> None:
+    jyuki = backbone_client(number_system="01")
+    body = address_change_body()
+    results, errors = run_together([receive_job(jyuki, body), receive_job(jyuki, body)])
+    assert errors == []
+    assert [r.status_code for r in results] == [201, 201]
+    assert results[0].body == results[1].body
+    assert AddressVersion.objects.count() == 1
+
+
+@postgresql_only
+@pytest.mark.usefixtures("numbering_meets_in_the_middle")
+def test_forced_race_for_one_address_number_gives_it_to_one_person() -> None:
+    jyuki = backbone_client(number_system="01")
+    results, errors = run_together(
+        [
+            receive_job(jyuki, address_change_body(address_number="4711")),
+            receive_job(jyuki, address_change_body(address_number="4711")),
+        ]
+    )
+    assert [r.status_code for r in results] == [201]
+    assert [type(e).__name__ for e in errors] == ["AddressNumberConflict"]
+    assert Person.objects.count() == 1
+    assert CrossReference.objects.count() == 1
+
+
+def test_many_systems_at_once_yield_one_person_per_individual_number() -> None:
+    systems = [backbone_client(number_system=ns) for ns in ("01", "02", "03", "04")]
+    people = [resident() for _ in range(5)]
+    jobs = [
+        receive_job(keyed, address_change_body(number_system=keyed.number_system, resident=someone))
+        for someone in people
+        for keyed in systems
+    ]
+    results, errors = run_together(jobs)
+    assert errors == []
+    assert sorted(r.status_code for r in results) == [200] * 15 + [201] * 5
+    assert Person.objects.count() == CodeRequest.objects.count() == 5
+    for person in Person.objects.all():
+        seqs = sorted(person.versions.values_list("history_seq", flat=True))
+        assert seqs == [1, 2, 3, 4]
+
+
+def test_concurrent_http_requests_never_fail(live_server: Any) -> None:
+    """Real HTTP, 8 connections at once: no 5xx, no "database is locked", nothing lost."""
+    jyuki = backbone_client(number_system="01")
+    api = LinkageApiClient(live_server.url, jyuki.key, timeout=60)
+    bodies = [[address_change_body() for _ in range(6)] for _ in range(8)]
+
+    def sender(batch: list[dict[str, Any]]) -> Callable[[], list[int]]:
+        return lambda: [api.address_change_send(body).status for body in batch]
+
+    results, errors = run_together([sender(batch) for batch in bodies])
+    assert errors == []
+    assert sorted(status for statuses in results for status in statuses) == [201] * 48
+    assert Person.objects.count() == 48
