@@ -48,9 +48,9 @@ class AddressVersionInline(admin.TabularInline):
 
 @admin.register(Person)
 class PersonAdmin(ReadOnlyAdmin):
-    list_display = ("integrated_number", "created_at", "updated_at")
+    list_display = ("integrated_number", "created_at")
     search_fields = ("integrated_number",)
-    readonly_fields = ("integrated_number", "created_at", "updated_at")
+    readonly_fields = ("integrated_number", "created_at")
     exclude = ("individual_number_index", "individual_number_encrypted")
     inlines = [AddressVersionInline]
 

@@ -37,7 +37,6 @@ class Person(models.Model):
     individual_number_index = models.CharField(max_length=64, unique=True, editable=False)
     individual_number_encrypted = models.CharField(max_length=128, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         verbose_name = _("統合宛名")

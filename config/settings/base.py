@@ -84,7 +84,7 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
     at BEGIN, so a writer waits up to `timeout` seconds for another instead of failing with
     "database is locked" when it tries to upgrade a read lock mid-transaction.
     """
-    url = os.environ.get("DATABASE_URL", f"sqlite:///{default_sqlite}")
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{default_sqlite}"
     config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {

@@ -68,7 +68,6 @@ def test_fixture_loading_raw_saves_do_not_create_requests() -> None:
         individual_number_index=index,
         individual_number_encrypted=encrypt_individual_number("983205673214", index=index),
         created_at=timezone.now(),
-        updated_at=timezone.now(),
     )
     person.save_base(raw=True)  # what loaddata does
     assert Person.objects.filter(pk=person.pk).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,25 @@ def test_schema_and_docs_are_served(db: None) -> None:
     assert "/api/v1/address-changes" in text
     assert "/api/v1/persons/{integrated_number}" in text
     assert api_for(None).get("/api/docs/").status_code == 200
+
+
+def test_statement_count_of_a_registration_and_an_update(
+    jyuki: KeyedClient, django_assert_max_num_queries: Any
+) -> None:
+    """Guards the hot path: a registration and an update each take a bounded number of
+    statements (SAVEPOINT/RELEASE of the test's own transaction included)."""
+    someone = resident()
+    with django_assert_max_num_queries(14):
+        assert (
+            post_change(
+                jyuki, address_change_body(resident=someone, address_number="1")
+            ).status_code
+            == 201
+        )
+    with django_assert_max_num_queries(8):
+        assert (
+            post_change(
+                jyuki, address_change_body(resident=someone, address_number="1")
+            ).status_code
+            == 200
+        )
