@@ -11,5 +11,6 @@ class LinkageConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from .api import schema  # noqa: F401  (registers the OpenAPI token scheme)
 
         checks.lg_code_validate()

@@ -15,6 +15,8 @@ from typing import Any
 
 import jaconv
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..numbers import is_valid_individual_number
@@ -100,6 +102,7 @@ class KatakanaField(StrictCharField):
         return value
 
 
+@extend_schema_field(OpenApiTypes.DATE)
 class StrictDateField(serializers.Field):
     """A real calendar date written YYYY-MM-DD."""
 
@@ -134,6 +137,7 @@ class StrictDateField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class OffsetDateTimeField(serializers.Field):
     """An ISO 8601 date-time with an explicit UTC offset (or Z)."""
 
@@ -160,6 +164,15 @@ class OffsetDateTimeField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": 50,
+        "additionalProperties": {
+            "oneOf": [{"type": "string", "maxLength": 1000}, {"type": "number"}]
+        },
+    }
+)
 class BusinessItemsField(serializers.Field):
     """An object of at most 50 string keys mapping to strings or numbers."""
 
