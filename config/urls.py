@@ -13,6 +13,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # The simulated peers: each is reached only over HTTP and can be replaced by a real one
+    # through PEER_URLS.
+    path("sim/", include("intermediate.urls")),
+    path("backbone/", include("backbone.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import decrypt_individual_number, mask_individual_number
@@ -24,6 +27,15 @@ class CodeRequestStatus(models.TextChoices):
     REQUESTING = "requesting", _("依頼中")
     REQUESTED = "requested", _("依頼済")
     ERROR = "error", _("エラー")
+
+
+class CodeRequestStage(models.TextChoices):
+    """How far the request unit (38) has taken a `requesting` code request (seed S28-S34)."""
+
+    PENDING = "pending", _("未送信")
+    SERIAL_REQUESTED = "serial_requested", _("処理通番依頼済")
+    IN_FILE = "in_file", _("符号取得依頼ファイル依頼済")
+    SENT = "sent", _("住基へ送信済")
 
 
 class Person(models.Model):
@@ -163,20 +175,58 @@ class CodeRequest(models.Model):
         default=CodeRequestStatus.NOT_REQUESTED,
         db_index=True,
     )
+    stage = models.CharField(
+        _("処理段階"),
+        max_length=20,
+        choices=CodeRequestStage.choices,
+        default=CodeRequestStage.PENDING,
+    )
+    generation = models.PositiveIntegerField(
+        default=1, help_text="1 for the first request, +1 for each re-request after an error"
+    )
+    file = models.ForeignKey(
+        "CodeAcquisitionFile",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="code_requests",
+    )
     processing_serial_number = models.CharField(_("処理通番"), max_length=32, blank=True)
     reception_number = models.CharField(_("受付番号"), max_length=32, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     status_changed_at = models.DateTimeField()
+    stage_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("符号取得依頼")
         verbose_name_plural = _("符号取得依頼")
+        indexes = [models.Index(fields=["status", "stage"], name="code_request_work_idx")]
 
     def __str__(self) -> str:
         return f"{self.person_id}:{self.status}"
+
+
+class CodeAcquisitionFile(models.Model):
+    """符号取得依頼ファイル (S30-S33): one request to the intermediate server for many persons.
+
+    Written before the request is sent; `idempotency_key` makes a resent request the same
+    request, and `reception_number` is the intermediate server's 受付番号.
+    """
+
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reception_number = models.CharField(_("受付番号"), max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("符号取得依頼ファイル")
+        verbose_name_plural = _("符号取得依頼ファイル")
+
+    def __str__(self) -> str:
+        return self.reception_number or str(self.idempotency_key)
 
 
 class CodeRequestTransition(models.Model):

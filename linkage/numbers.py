@@ -15,7 +15,7 @@ LG_CODE_LENGTH = 6
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
-def _mod11_check_digit(body: str) -> int:
+def mod11_check_digit(body: str) -> int:
     """The mod-11 check digit of SPEC 4.1, generalised to any length.
 
     Pn is the n-th digit from the right; its weight Qn runs 2,3,4,5,6,7 and repeats, which for
@@ -36,7 +36,7 @@ def individual_number_check_digit(first_eleven: str) -> int:
     """Check digit of an individual number (個人番号) from its 11 leading digits."""
     if not is_ascii_digits(first_eleven, INDIVIDUAL_NUMBER_LENGTH - 1):
         raise ValueError("an individual number body is 11 ASCII digits")
-    return _mod11_check_digit(first_eleven)
+    return mod11_check_digit(first_eleven)
 
 
 def is_valid_individual_number(value: str) -> bool:
@@ -66,15 +66,25 @@ def integrated_number_from_serial(serial: int) -> str:
     if not 0 < serial < 10 ** (INTEGRATED_NUMBER_LENGTH - 1):
         raise ValueError("integrated number serial out of range")
     body = f"{serial:0{INTEGRATED_NUMBER_LENGTH - 1}d}"
-    return f"{body}{_mod11_check_digit(body)}"
+    return f"{body}{mod11_check_digit(body)}"
 
 
 def is_valid_integrated_number(value: str) -> bool:
-    return is_ascii_digits(value, INTEGRATED_NUMBER_LENGTH) and int(
-        value[-1]
-    ) == _mod11_check_digit(value[:-1])
+    return is_ascii_digits(value, INTEGRATED_NUMBER_LENGTH) and int(value[-1]) == mod11_check_digit(
+        value[:-1]
+    )
 
 
 def individual_number_complete(first_eleven: str) -> str:
     """The full 12-digit individual number for 11 leading digits."""
     return f"{first_eleven}{individual_number_check_digit(first_eleven)}"
+
+
+RESIDENT_CODE_LENGTH = 11
+
+
+def resident_code_complete(first_ten: str) -> str:
+    """A resident code (住民票コード, national side only): 10 digits + mod-11 check digit."""
+    if not is_ascii_digits(first_ten, RESIDENT_CODE_LENGTH - 1):
+        raise ValueError("a resident code body is 10 ASCII digits")
+    return f"{first_ten}{mod11_check_digit(first_ten)}"

@@ -133,6 +133,34 @@ NUMBER_SYSTEMS: dict[str, str] = {
     "04": "福祉",
 }
 
+# --- Code acquisition (request unit 38, confirmation 42) -----------------------------------
+
+# Where S34 sends (processing serial number, individual number): "jyuki" for the 住基 system
+# (first embodiment) or "gateway" for the 住基GW server (second embodiment).
+CODE_REQUEST_ROUTE = os.environ.get("CODE_REQUEST_ROUTE", "jyuki")
+# Persons per code acquisition request file, and how long to gather them before sending one.
+CODE_REQUEST_FILE_MAX = int(os.environ.get("CODE_REQUEST_FILE_MAX", "1000"))
+CODE_REQUEST_BATCH_WINDOW = float(os.environ.get("CODE_REQUEST_BATCH_WINDOW", "1.0"))
+# A requesting row whose stage has not moved for this long is re-enqueued by the sweep.
+CODE_REQUEST_STALLED_AFTER = float(os.environ.get("CODE_REQUEST_STALLED_AFTER", "120"))
+CODE_REQUEST_SWEEP_EVERY = float(os.environ.get("CODE_REQUEST_SWEEP_EVERY", "30"))
+CODE_REQUEST_CONFIRM_EVERY = float(os.environ.get("CODE_REQUEST_CONFIRM_EVERY", "15"))
+PEER_TIMEOUT = float(os.environ.get("PEER_TIMEOUT", "10"))
+
+# The peers. By default the simulators served by this project at SIMULATOR_BASE_URL; each can
+# point at a real system instead.
+SIMULATOR_BASE_URL = os.environ.get("SIMULATOR_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PEER_URLS = {
+    "intermediate": os.environ.get("INTERMEDIATE_URL") or f"{SIMULATOR_BASE_URL}/sim/intermediate",
+    "jyuki": os.environ.get("JYUKI_URL") or f"{SIMULATOR_BASE_URL}/backbone/jyuki",
+    "gateway": os.environ.get("GATEWAY_URL") or f"{SIMULATOR_BASE_URL}/sim/gateway",
+    "network": f"{SIMULATOR_BASE_URL}/sim/network",
+    "national": f"{SIMULATOR_BASE_URL}/sim/national",
+    "cs": f"{SIMULATOR_BASE_URL}/sim/cs",
+}
+# The simulated information provision network's secret for deriving codes (SPEC 4.4).
+NETWORK_CODE_SECRET = os.environ.get("NETWORK_CODE_SECRET", "simulated-network-secret")
+
 # --- Key material for the individual number -----------------------------------------------
 # Each key is the urlsafe base64 of 32 random bytes, as `Fernet.generate_key()` prints.
 # FIELD_ENCRYPTION_KEYS: newest first; the first encrypts, all decrypt (rotation).
@@ -191,6 +219,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "linkage")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "code-requests-confirm": {
+        "task": "linkage.tasks.code_requests_confirm",
+        "schedule": CODE_REQUEST_CONFIRM_EVERY,
+    },
+    "code-requests-sweep": {
+        "task": "linkage.tasks.code_requests_sweep",
+        "schedule": CODE_REQUEST_SWEEP_EVERY,
+    },
+}
 
 # --- Logging ------------------------------------------------------------------------------
 

@@ -1,11 +1,73 @@
-"""Code requests (claim 2): one per person, created with the person, never twice."""
+"""Code requests (claim 2, request unit 38, confirmation unit 42).
+
+A person's code request row is written in the transaction that creates the person and is the
+source of truth for the work owed to the intermediate server. Tasks only carry its id; each
+step below moves the row one stage on with a conditional UPDATE, so a step run twice (a
+redelivered message, the sweep) finds the stage already moved and does nothing; the
+intermediate server deduplicates the HTTP side by the idempotency key.
+"""
 
 from __future__ import annotations
 
+import datetime
+import logging
+from typing import Any
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from ..models import CodeRequest, CodeRequestStatus, CodeRequestTransition, Person
+from ..clients import intermediate
+from ..clients.http import PeerRefused
+from ..crypto import blind_index
+from ..models import (
+    CodeAcquisitionFile,
+    CodeRequest,
+    CodeRequestStage,
+    CodeRequestStatus,
+    CodeRequestTransition,
+    Person,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class CodeRequestNotRetryable(Exception):
+    """Only a request in status `error` can be sent again."""
+
+
+def enqueue(task_name: str, *args: Any, countdown: float = 0) -> None:
+    """Send a task after commit. A broker that is down delays the work, it does not fail the
+    caller: the row is already committed and the sweep will enqueue it again."""
+
+    def send() -> None:
+        from .. import tasks
+
+        task: Any = getattr(tasks, task_name)
+        try:
+            task.apply_async(args=args, countdown=countdown or None)
+        except Exception:
+            logger.warning(
+                "could not enqueue %s%s; the sweep will retry it", task_name, args, exc_info=True
+            )
+
+    transaction.on_commit(send)
+
+
+def _transition(code_request: CodeRequest, *, to_status: str, cause: str, error: str = "") -> None:
+    """Change the status and record the change with its cause (SPEC 6: every transition)."""
+    now = timezone.now()
+    CodeRequestTransition.objects.create(
+        code_request=code_request,
+        from_status=code_request.status,
+        to_status=to_status,
+        cause=cause[:200],
+    )
+    code_request.status = to_status
+    code_request.status_changed_at = now
+    code_request.last_error = error
+    code_request.save(update_fields=["status", "status_changed_at", "last_error", "updated_at"])
 
 
 @transaction.atomic(savepoint=False)
@@ -13,10 +75,11 @@ def code_request_ensure(*, person: Person, cause: str) -> CodeRequest:
     """The person's code request, created in status `requesting` if the person has none.
 
     Runs inside the transaction that created the person, so the pending row and the person
-    commit together or not at all. Two callers racing for one person cannot both create a
-    row: the one-to-one constraint on CodeRequest.person rejects the second with an
-    IntegrityError, which aborts that caller's transaction for it to retry (as
-    address_change_receive does), and the retry finds the first row here.
+    commit together or not at all; the request unit's task is enqueued after commit. Two
+    callers racing for one person cannot both create a row: the one-to-one constraint on
+    CodeRequest.person rejects the second with an IntegrityError, which aborts that caller's
+    transaction for it to retry (as address_change_receive does), and the retry finds the
+    first row here.
     """
     existing = CodeRequest.objects.filter(person=person).first()
     if existing is not None:
@@ -30,4 +93,276 @@ def code_request_ensure(*, person: Person, cause: str) -> CodeRequest:
         to_status=CodeRequestStatus.REQUESTING,
         cause=cause,
     )
+    enqueue("code_request_advance", code_request.pk)
     return code_request
+
+
+def idempotency_key(code_request: CodeRequest) -> str:
+    return f"{settings.LG_CODE}-{code_request.person.integrated_number}-{code_request.generation}"
+
+
+def _move(code_request: CodeRequest, from_stage: str, **changes: Any) -> bool:
+    """Move the row on if it is still where this step found it; False if someone else did."""
+    return bool(
+        CodeRequest.objects.filter(
+            pk=code_request.pk,
+            status=CodeRequestStatus.REQUESTING,
+            stage=from_stage,
+            generation=code_request.generation,
+        ).update(stage_changed_at=timezone.now(), **changes)
+    )
+
+
+def _fail(code_request: CodeRequest, *, cause: str, error: str) -> None:
+    with transaction.atomic():
+        locked = CodeRequest.objects.select_for_update().get(pk=code_request.pk)
+        if (
+            locked.status == CodeRequestStatus.REQUESTING
+            and locked.generation == code_request.generation
+        ):
+            _transition(locked, to_status=CodeRequestStatus.ERROR, cause=cause, error=error)
+
+
+def code_request_serial_request(*, code_request_id: int) -> bool:
+    """S28-S29: ask the intermediate server for a processing serial number.
+
+    True when the row moved to `serial_requested`. PeerUnavailable propagates for the task
+    to retry later; a refusal puts the request into `error` with the reason.
+    """
+    code_request = CodeRequest.objects.select_related("person").get(pk=code_request_id)
+    if (
+        code_request.status != CodeRequestStatus.REQUESTING
+        or code_request.stage != CodeRequestStage.PENDING
+    ):
+        return False
+    try:
+        intermediate.serial_number_request(
+            integrated_number=code_request.person.integrated_number,
+            individual_number=code_request.person.individual_number,
+            idempotency_key=idempotency_key(code_request),
+        )
+    except PeerRefused as refused:
+        _fail(
+            code_request,
+            cause="request unit: serial-number request refused",
+            error=(
+                "intermediate server refused the serial-number request "
+                f"({refused.status} {refused.code})"
+            ),
+        )
+        return False
+    return _move(
+        code_request,
+        CodeRequestStage.PENDING,
+        stage=CodeRequestStage.SERIAL_REQUESTED,
+        attempts=F("attempts") + 1,
+    )
+
+
+def code_acquisition_file_assemble(*, limit: int | None = None) -> CodeAcquisitionFile | None:
+    """S30 preparation: gather up to `limit` persons whose serial numbers were requested into
+    one code acquisition request file (SKIP LOCKED lets several workers assemble at once)."""
+    with transaction.atomic():
+        ids = list(
+            CodeRequest.objects.select_for_update(skip_locked=True)
+            .filter(status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.SERIAL_REQUESTED)
+            .order_by("stage_changed_at", "pk")
+            .values_list("pk", flat=True)[: limit or settings.CODE_REQUEST_FILE_MAX]
+        )
+        if not ids:
+            return None
+        file = CodeAcquisitionFile.objects.create()
+        CodeRequest.objects.filter(pk__in=ids).update(
+            stage=CodeRequestStage.IN_FILE, file=file, stage_changed_at=timezone.now()
+        )
+    return file
+
+
+def code_acquisition_file_send(*, file_id: int) -> str:
+    """S30-S31: send the file request (once: the idempotency key is the file's) and keep the
+    reception number."""
+    file = CodeAcquisitionFile.objects.get(pk=file_id)
+    if file.reception_number:
+        return file.reception_number
+    members = list(
+        file.code_requests.filter(
+            status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.IN_FILE
+        )
+        .select_related("person")
+        .order_by("pk")
+    )
+    if not members:
+        return ""
+    try:
+        reception_number = intermediate.code_acquisition_file_request(
+            integrated_numbers=[member.person.integrated_number for member in members],
+            idempotency_key=str(file.idempotency_key),
+        )
+    except PeerRefused as refused:
+        for member in members:
+            _fail(
+                member,
+                cause="request unit: code acquisition file refused",
+                error=f"intermediate server refused the file ({refused.status} {refused.code})",
+            )
+        return ""
+    CodeAcquisitionFile.objects.filter(pk=file.pk, reception_number="").update(
+        reception_number=reception_number
+    )
+    file.code_requests.filter(stage=CodeRequestStage.IN_FILE).update(
+        reception_number=reception_number
+    )
+    return reception_number
+
+
+def code_acquisition_file_distribute(*, file_id: int) -> int:
+    """S32-S34: fetch the file by reception number and send each (processing serial number,
+    individual number) to 住基 or 住基GW. FileNotReady propagates until the serial numbers
+    exist. Returns how many were sent now; rows already sent are skipped."""
+    file = CodeAcquisitionFile.objects.get(pk=file_id)
+    if not file.reception_number:
+        return 0
+    entries = {
+        entry.integrated_number: entry
+        for entry in intermediate.code_acquisition_file_fetch(
+            reception_number=file.reception_number
+        )
+    }
+    sent = 0
+    for member in file.code_requests.filter(
+        status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.IN_FILE
+    ).select_related("person"):
+        entry = entries.get(member.person.integrated_number)
+        if (
+            entry is None
+            or blind_index(entry.individual_number) != member.person.individual_number_index
+        ):
+            _fail(
+                member,
+                cause="request unit: code acquisition file",
+                error="the code acquisition file does not carry this person's entry",
+            )
+            continue
+        intermediate.serial_number_send(
+            processing_serial_number=entry.processing_serial_number,
+            individual_number=entry.individual_number,
+        )
+        if _move(
+            member,
+            CodeRequestStage.IN_FILE,
+            stage=CodeRequestStage.SENT,
+            processing_serial_number=entry.processing_serial_number,
+        ):
+            sent += 1
+    CodeAcquisitionFile.objects.filter(pk=file.pk, fetched_at__isnull=True).update(
+        fetched_at=timezone.now()
+    )
+    return sent
+
+
+def code_requests_confirm(*, batch_size: int = 500) -> dict[str, int]:
+    """Confirmation unit 42: ask the intermediate server about every `requesting` person whose
+    request went out; `requested` when the code is there, `error` with the reason otherwise."""
+    counts = {"acquired": 0, "error": 0, "pending": 0}
+    last_pk = 0
+    while True:
+        batch = list(
+            CodeRequest.objects.filter(status=CodeRequestStatus.REQUESTING, pk__gt=last_pk)
+            .exclude(stage=CodeRequestStage.PENDING)
+            .select_related("person")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return counts
+        last_pk = batch[-1].pk
+        by_number = {member.person.integrated_number: member for member in batch}
+        for result in intermediate.code_status_inquire(integrated_numbers=list(by_number)):
+            member = by_number[result["integrated_number"]]
+            if result["status"] == "acquired":
+                to_status, cause = CodeRequestStatus.REQUESTED, "confirmation: code acquired"
+            elif result["status"] == "error":
+                to_status, cause = (
+                    CodeRequestStatus.ERROR,
+                    "confirmation: intermediate server reports an error",
+                )
+            else:
+                counts["pending"] += 1
+                continue
+            with transaction.atomic():
+                locked = CodeRequest.objects.select_for_update().get(pk=member.pk)
+                if (
+                    locked.status != CodeRequestStatus.REQUESTING
+                    or locked.generation != member.generation
+                ):
+                    continue
+                _transition(
+                    locked, to_status=to_status, cause=cause, error=result.get("reason", "")
+                )
+            counts["acquired" if to_status == CodeRequestStatus.REQUESTED else "error"] += 1
+
+
+@transaction.atomic
+def code_request_retry(*, code_request: CodeRequest, cause: str) -> CodeRequest:
+    """Send a failed request again (error -> requesting) as a new generation."""
+    locked = CodeRequest.objects.select_for_update().get(pk=code_request.pk)
+    if locked.status != CodeRequestStatus.ERROR:
+        raise CodeRequestNotRetryable(f"code request is {locked.status}, not error")
+    locked.generation += 1
+    locked.stage = CodeRequestStage.PENDING
+    locked.stage_changed_at = timezone.now()
+    locked.file = None
+    locked.processing_serial_number = ""
+    locked.reception_number = ""
+    locked.save(
+        update_fields=[
+            "generation",
+            "stage",
+            "stage_changed_at",
+            "file",
+            "processing_serial_number",
+            "reception_number",
+        ]
+    )
+    _transition(locked, to_status=CodeRequestStatus.REQUESTING, cause=cause)
+    enqueue("code_request_advance", locked.pk)
+    return locked
+
+
+def code_requests_sweep(
+    *, stalled_after: datetime.timedelta | None = None, limit: int = 5000
+) -> int:
+    """Re-enqueue requesting rows whose stage has not moved for `stalled_after`: their task
+    never ran (broker lost the message) or died (worker killed). Each row is claimed with a
+    conditional UPDATE, so two sweeps never enqueue one row twice."""
+    cutoff = timezone.now() - (
+        stalled_after or datetime.timedelta(seconds=settings.CODE_REQUEST_STALLED_AFTER)
+    )
+    stalled = CodeRequest.objects.filter(
+        status=CodeRequestStatus.REQUESTING,
+        stage__in=[
+            CodeRequestStage.PENDING,
+            CodeRequestStage.SERIAL_REQUESTED,
+            CodeRequestStage.IN_FILE,
+        ],
+        stage_changed_at__lt=cutoff,
+    ).values_list("pk", "stage", "file_id", "stage_changed_at")[:limit]
+    claimed = 0
+    actions: set[tuple[str, tuple[int, ...]]] = set()
+    for pk, stage, file_id, changed_at in stalled:
+        if not CodeRequest.objects.filter(pk=pk, stage_changed_at=changed_at).update(
+            stage_changed_at=timezone.now()
+        ):
+            continue
+        claimed += 1
+        if stage == CodeRequestStage.PENDING:
+            actions.add(("code_request_advance", (pk,)))
+        elif stage == CodeRequestStage.SERIAL_REQUESTED:
+            actions.add(("code_acquisition_files_drain", ()))
+        elif file_id is not None:
+            actions.add(("code_acquisition_file_send", (file_id,)))
+    with transaction.atomic():
+        for name, args in sorted(actions):
+            enqueue(name, *args)
+    if claimed:
+        logger.info("sweep re-enqueued %d stalled code requests", claimed)
+    return claimed

@@ -1,0 +1,169 @@
+"""The simulated national side (SPEC section 2). Each simulator owns its tables and is reached
+only over HTTP. Individual numbers are kept as blind index + AES-GCM token, as in linkage."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from linkage.crypto import decrypt_individual_number
+
+
+class EncryptedIndividualNumber(models.Model):
+    individual_number_index = models.CharField(max_length=64, db_index=True, editable=False)
+    individual_number_encrypted = models.CharField(max_length=128, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def individual_number(self) -> str:
+        return decrypt_individual_number(
+            self.individual_number_encrypted, index=self.individual_number_index
+        )
+
+
+class SimulatorControl(models.Model):
+    """Fault injection for one simulator: latency, random errors and timeouts, a 503 switch."""
+
+    name = models.CharField(max_length=20, unique=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    error_rate = models.FloatField(default=0.0, help_text="share of requests answered 500")
+    timeout_rate = models.FloatField(default=0.0, help_text="share of requests left unanswered")
+    unavailable = models.BooleanField(default=False, help_text="answer every request with 503")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SerialNumberRequest(EncryptedIndividualNumber):
+    """中間サーバー 3: a processing-serial-number request from a linkage server."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("通番依頼中")
+        ISSUED = "issued", _("通番発行済")
+        ACQUIRED = "acquired", _("符号取得済")
+        ERROR = "error", _("エラー")
+
+    lg_code = models.CharField(max_length=6)
+    integrated_number = models.CharField(max_length=15)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    processing_serial_number = models.CharField(max_length=32, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error_reason = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lg_code", "integrated_number"], name="serial_req_person_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lg_code}:{self.integrated_number}"
+
+
+class CodeAcquisitionFileRequest(models.Model):
+    """中間サーバー 3: a code acquisition request file, answered with a reception number."""
+
+    lg_code = models.CharField(max_length=6)
+    reception_number = models.CharField(max_length=20, unique=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    integrated_numbers = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reception_number
+
+
+class CodeInformation(models.Model):
+    """符号情報テーブル 46: integrated number <-> code, per local government."""
+
+    lg_code = models.CharField(max_length=6)
+    integrated_number = models.CharField(max_length=15)
+    code = models.CharField(max_length=64)
+    acquired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lg_code", "integrated_number"], name="code_info_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lg_code}:{self.integrated_number}"
+
+
+class NetworkSerial(models.Model):
+    """情報提供ネットワークシステム 4: an issued processing serial number and its outcome."""
+
+    processing_serial_number = models.CharField(max_length=32, unique=True)
+    request_key = models.CharField(max_length=100, unique=True)
+    lg_code = models.CharField(max_length=6)
+    integrated_number = models.CharField(max_length=15)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    code = models.CharField(max_length=64, blank=True)
+    error_reason = models.CharField(max_length=200, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the intermediate server took the answer"
+    )
+
+    def __str__(self) -> str:
+        return self.processing_serial_number
+
+
+class RegistryEntry(EncryptedIndividualNumber):
+    """住基全国サーバー 5: individual number -> resident code (住民票コード)."""
+
+    resident_code = models.CharField(max_length=11, unique=True)
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    invalidated_at = models.DateTimeField(
+        null=True, blank=True, help_text="the individual number was changed (e.g. after a leak)"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["individual_number_index"], name="registry_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.resident_code
+
+
+class NationalInquiry(EncryptedIndividualNumber):
+    """住基全国サーバー 5: a (processing serial number, individual number) pair from the CS."""
+
+    processing_serial_number = models.CharField(max_length=32, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    resident_code = models.CharField(max_length=11, blank=True)
+    error_reason = models.CharField(max_length=200, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.processing_serial_number
+
+
+class CommunicationForward(EncryptedIndividualNumber):
+    """コミュニケーションサーバー 44: a pair to pass on to the national server."""
+
+    processing_serial_number = models.CharField(max_length=32, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.processing_serial_number
+
+
+class GatewayEntry(EncryptedIndividualNumber):
+    """住基GWサーバー 244, information table 246: individual number <-> processing serial number."""
+
+    processing_serial_number = models.CharField(max_length=32, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.processing_serial_number

@@ -1,0 +1,62 @@
+"""What makes the simulated peers behave like real ones: fault injection and shared handling.
+
+Each simulator reads its SimulatorControl row on every request, so an outage can be switched
+on and off while the servers and workers run (`manage.py simulator_control`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .models import SimulatorControl
+
+SIMULATORS = ("intermediate", "network", "national", "cs", "gateway", "jyuki")
+# Longer than any client's timeout: a "timeout" fault leaves the client waiting in vain.
+TIMEOUT_FAULT_SECONDS = 15.0
+_random = random.Random()  # noqa: S311 (fault injection, not security)
+
+
+def fault(name: str) -> HttpResponse | None:
+    """The injected fault for this request, or None to serve it normally."""
+    control = SimulatorControl.objects.filter(name=name).first()
+    if control is None:
+        return None
+    if control.latency_ms:
+        time.sleep(control.latency_ms / 1000)
+    if control.unavailable:
+        response = JsonResponse({"code": "unavailable", "detail": f"{name} is down"}, status=503)
+        response["Retry-After"] = "2"
+        return response
+    draw = _random.random()
+    if draw < control.error_rate:
+        return JsonResponse({"code": "injected_error", "detail": f"{name} failed"}, status=500)
+    if draw < control.error_rate + control.timeout_rate:
+        time.sleep(TIMEOUT_FAULT_SECONDS)
+        return JsonResponse({"code": "injected_timeout"}, status=504)
+    return None
+
+
+def simulated(name: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorates a simulator view with its fault injection."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            return fault(name) or view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def simulator_control_set(name: str, **changes: Any) -> SimulatorControl:
+    if name not in SIMULATORS:
+        raise ValueError(f"unknown simulator {name!r}; known: {', '.join(SIMULATORS)}")
+    control, _ = SimulatorControl.objects.update_or_create(name=name, defaults=changes)
+    return control

@@ -1,0 +1,88 @@
+"""JSON over HTTP between linkage and its peers, with the failure kinds the callers act on.
+
+PeerUnavailable: the peer could not answer (connection refused, timeout, 5xx): try later.
+PeerRefused: the peer answered 4xx: trying the same request again will not help.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class PeerUnavailable(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PeerRefused(Exception):
+    def __init__(self, message: str, *, status: int, body: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+    @property
+    def code(self) -> str:
+        errors = self.body.get("errors") or [{}]
+        return str(errors[0].get("code") or self.body.get("code") or "refused")
+
+
+@dataclass(frozen=True)
+class PeerAnswer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def retry_after(self) -> float:
+        try:
+            return max(float(self.headers.get("retry-after", "1")), 0.1)
+        except ValueError:
+            return 1.0
+
+
+@cache
+def _client(pid: int) -> httpx.Client:
+    """One pooled client per process (keyed by pid: Celery's prefork children get their own)."""
+    return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
+
+
+def peer_call(
+    method: str,
+    url: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    headers: dict[str, str] | None = None,
+) -> PeerAnswer:
+    """One request; 2xx comes back as a PeerAnswer, anything else raises."""
+    try:
+        response = _client(os.getpid()).request(
+            method, url, json=payload, timeout=timeout, headers=headers
+        )
+    except httpx.HTTPError as error:
+        raise PeerUnavailable(f"{method} {url}: {type(error).__name__}") from error
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {"items": body}
+    answer = PeerAnswer(response.status_code, body, dict(response.headers))
+    if response.status_code >= 500 or response.status_code == 429:
+        raise PeerUnavailable(
+            f"{method} {url}: {response.status_code}",
+            retry_after=answer.retry_after if "retry-after" in response.headers else None,
+        )
+    if response.status_code >= 400:
+        raise PeerRefused(
+            f"{method} {url}: {response.status_code}", status=response.status_code, body=body
+        )
+    return answer

@@ -1,0 +1,101 @@
+"""The request unit's and the confirmation unit's client of the intermediate server (中間サーバー)
+and of the receivers of S34 (住基 or 住基GW)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from .http import PeerAnswer, peer_call
+
+
+class FileNotReady(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"code acquisition file not ready; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    integrated_number: str
+    processing_serial_number: str
+    individual_number: str
+
+    def __repr__(self) -> str:  # never print the individual number
+        return f"FileEntry({self.integrated_number}, {self.processing_serial_number})"
+
+
+def _url(peer: str, path: str) -> str:
+    return f"{settings.PEER_URLS[peer].rstrip('/')}/{path}"
+
+
+def _post(peer: str, path: str, payload: dict[str, Any]) -> PeerAnswer:
+    return peer_call("POST", _url(peer, path), payload, timeout=settings.PEER_TIMEOUT)
+
+
+def serial_number_request(
+    *, integrated_number: str, individual_number: str, idempotency_key: str
+) -> None:
+    """S28-S29."""
+    _post(
+        "intermediate",
+        "serial-number-requests",
+        {
+            "lg_code": settings.LG_CODE,
+            "integrated_number": integrated_number,
+            "individual_number": individual_number,
+            "idempotency_key": idempotency_key,
+        },
+    )
+
+
+def code_acquisition_file_request(*, integrated_numbers: list[str], idempotency_key: str) -> str:
+    """S30-S31: returns the reception number."""
+    answer = _post(
+        "intermediate",
+        "code-acquisition-files",
+        {
+            "lg_code": settings.LG_CODE,
+            "integrated_numbers": integrated_numbers,
+            "idempotency_key": idempotency_key,
+        },
+    )
+    return str(answer.body["reception_number"])
+
+
+def code_acquisition_file_fetch(*, reception_number: str) -> list[FileEntry]:
+    """S32-S33: the file's entries, or FileNotReady while the serial numbers are pending."""
+    answer = peer_call(
+        "GET",
+        _url("intermediate", f"code-acquisition-files/{reception_number}"),
+        timeout=settings.PEER_TIMEOUT,
+    )
+    if answer.status == 202:
+        raise FileNotReady(answer.retry_after)
+    return [FileEntry(**entry) for entry in answer.body["entries"]]
+
+
+def serial_number_send(*, processing_serial_number: str, individual_number: str) -> None:
+    """S34: to the 住基 system (first embodiment) or the 住基GW server (second)."""
+    route = settings.CODE_REQUEST_ROUTE
+    path = "serial-numbers" if route == "jyuki" else "entries"
+    _post(
+        route,
+        path,
+        {
+            "processing_serial_number": processing_serial_number,
+            "individual_number": individual_number,
+        },
+    )
+
+
+def code_status_inquire(*, integrated_numbers: list[str]) -> list[dict[str, str]]:
+    """Confirmation (42): acquired / pending / error (with reason) / unknown per person."""
+    answer = _post(
+        "intermediate",
+        "code-status-inquiries",
+        {"lg_code": settings.LG_CODE, "integrated_numbers": integrated_numbers},
+    )
+    return list(answer.body["results"])

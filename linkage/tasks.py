@@ -1,0 +1,64 @@
+"""Celery tasks of the request unit (38) and the confirmation unit (42).
+
+Thin: load by id, call a service, own the retries. Every task is idempotent (see
+linkage.services.code_requests); acks_late with reject-on-worker-lost means a task killed
+mid-way is delivered again rather than lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from .clients.http import PeerUnavailable
+from .clients.intermediate import FileNotReady
+from .services import code_requests
+
+RETRYING: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (PeerUnavailable,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
+
+
+@shared_task(**RETRYING)
+def code_request_advance(code_request_id: int) -> None:
+    """S28-S29 for one person, then gather the file (after a short window, so one file
+    carries every person whose serial number was requested meanwhile)."""
+    if code_requests.code_request_serial_request(code_request_id=code_request_id):
+        code_acquisition_files_drain.apply_async(countdown=settings.CODE_REQUEST_BATCH_WINDOW)
+
+
+@shared_task(**RETRYING)
+def code_acquisition_files_drain() -> None:
+    while (file := code_requests.code_acquisition_file_assemble()) is not None:
+        code_acquisition_file_send.delay(file.pk)
+
+
+@shared_task(**RETRYING)
+def code_acquisition_file_send(file_id: int) -> None:
+    if code_requests.code_acquisition_file_send(file_id=file_id):
+        code_acquisition_file_distribute.apply_async((file_id,), countdown=0.5)
+
+
+@shared_task(bind=True, **RETRYING)
+def code_acquisition_file_distribute(self: Any, file_id: int) -> None:
+    try:
+        code_requests.code_acquisition_file_distribute(file_id=file_id)
+    except FileNotReady as not_ready:
+        raise self.retry(countdown=not_ready.retry_after) from not_ready
+
+
+@shared_task(acks_late=True)
+def code_requests_confirm() -> dict[str, int]:
+    return code_requests.code_requests_confirm()
+
+
+@shared_task(acks_late=True)
+def code_requests_sweep() -> int:
+    return code_requests.code_requests_sweep()
