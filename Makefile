@@ -20,7 +20,7 @@ demo: $(INSTALLED)
 
 ## The test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: $(INSTALLED)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgresql: $(INSTALLED)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/linkage} $(PY) -m pytest

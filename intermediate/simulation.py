@@ -12,13 +12,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .models import SimulatorControl
 
 SIMULATORS = ("intermediate", "network", "national", "cs", "gateway", "jyuki")
-# Longer than any client's timeout: a "timeout" fault leaves the client waiting in vain.
-TIMEOUT_FAULT_SECONDS = 15.0
 _random = random.Random()  # noqa: S311 (fault injection, not security)
 
 
@@ -37,7 +36,8 @@ def fault(name: str) -> HttpResponse | None:
     if draw < control.error_rate:
         return JsonResponse({"code": "injected_error", "detail": f"{name} failed"}, status=500)
     if draw < control.error_rate + control.timeout_rate:
-        time.sleep(TIMEOUT_FAULT_SECONDS)
+        # Longer than the client's timeout: it gives up waiting, as with a real outage.
+        time.sleep(settings.SIMULATED_TIMEOUT_SECONDS)
         return JsonResponse({"code": "injected_timeout"}, status=504)
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -274,6 +275,29 @@ class BackboneClient(models.Model):
     def is_authenticated(self) -> bool:
         """DRF treats `request.user` as authenticated through this attribute."""
         return True
+
+
+class StaffToken(models.Model):
+    """An API key of a staff user (職員): reads the staff endpoints with that user's permissions.
+
+    Stored as a SHA-256 digest, like backbone keys.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    key_prefix = models.CharField(max_length=12, editable=False)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("職員APIキー")
+        verbose_name_plural = _("職員APIキー")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.name}"
 
 
 class AddressChangeReceipt(models.Model):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
-from .models import AddressVersion, CodeRequestStatus, CrossReference, Person
+from .models import AddressVersion, CodeRequest, CodeRequestStatus, CrossReference, Person
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,13 @@ def code_request_status_of(person: Person) -> str:
         return person.code_request.status
     except Person.code_request.RelatedObjectDoesNotExist:
         return CodeRequestStatus.NOT_REQUESTED
+
+
+def code_requests_list() -> QuerySet[CodeRequest]:
+    """Every code request with its person's integrated number, latest status change first."""
+    return CodeRequest.objects.select_related("person").order_by("-status_changed_at", "-pk")
+
+
+def code_requests_failed() -> QuerySet[CodeRequest]:
+    """The error list (confirmation unit 42): failed code requests, newest failure first."""
+    return code_requests_list().filter(status=CodeRequestStatus.ERROR)

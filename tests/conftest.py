@@ -48,3 +48,21 @@ def linkage_table_counts() -> dict[str, int]:
         model.__name__: model._default_manager.count()
         for model in apps.get_app_config("linkage").get_models()
     }
+
+
+@pytest.fixture
+def staff_user(db: None) -> Any:
+    """Persona: a staff user allowed to read code requests (the error list)."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user("supervisor", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_coderequest"))
+    return user
+
+
+@pytest.fixture
+def staff_without_permission(db: None) -> Any:
+    """Persona: a staff user of another department, without that permission."""
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("other-department", password="x", is_staff=True)

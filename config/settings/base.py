@@ -160,6 +160,8 @@ PEER_URLS = {
 }
 # The simulated information provision network's secret for deriving codes (SPEC 4.4).
 NETWORK_CODE_SECRET = os.environ.get("NETWORK_CODE_SECRET", "simulated-network-secret")
+# How long a simulated "timeout" fault keeps the client waiting (longer than PEER_TIMEOUT).
+SIMULATED_TIMEOUT_SECONDS = float(os.environ.get("SIMULATED_TIMEOUT_SECONDS", "15"))
 
 # --- Key material for the individual number -----------------------------------------------
 # Each key is the urlsafe base64 of 32 random bytes, as `Fernet.generate_key()` prints.
@@ -204,7 +206,7 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery-broker"
+    _queue_dir = Path(os.environ.get("CELERY_FILESYSTEM_DIR", VAR_DIR / "celery-broker"))
     for _folder in ("queue", "processed"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -212,6 +214,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

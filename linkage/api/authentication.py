@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from ..models import BackboneClient
+from ..models import BackboneClient, StaffToken
 from ..services.backbone_clients import api_key_digest
 
 if TYPE_CHECKING:
@@ -40,6 +40,47 @@ class BackboneTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD
+
+
+class StaffTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <key>` for staff users' API keys."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, StaffToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(
+                "the Authorization header must be 'Bearer <key>'", code="malformed_authorization"
+            )
+        token = (
+            StaffToken.objects.select_related("user")
+            .filter(
+                key_digest=api_key_digest(parts[1].decode("ascii", "replace")),
+                revoked_at__isnull=True,
+            )
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("unknown or revoked key", code="bad_key")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class StaffPermission(BasePermission):
+    """A signed-in staff user holding the view's `required_permission`."""
+
+    message = "this endpoint needs a staff user with the right permission"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if isinstance(user, BackboneClient) or not getattr(user, "is_authenticated", False):
+            return False
+        return bool(user.is_staff and user.has_perm(view.required_permission))  # type: ignore[attr-defined]
 
 
 class IsBackboneClient(BasePermission):

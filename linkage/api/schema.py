@@ -18,3 +18,11 @@ class BackboneTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <key>`; a key is bound to one number_system.",
         }
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "linkage.api.authentication.StaffTokenAuthentication"
+    name = "StaffToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "a staff user's API key"}

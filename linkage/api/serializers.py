@@ -141,6 +141,18 @@ class PersonOutputSerializer(serializers.Serializer):
     links = LinkSerializer(many=True)
 
 
+class CodeRequestOutputSerializer(serializers.Serializer):
+    integrated_number = serializers.CharField(source="person.integrated_number")
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    generation = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    processing_serial_number = serializers.CharField()
+    reception_number = serializers.CharField()
+    status_changed_at = serializers.DateTimeField()
+
+
 class ProblemErrorSerializer(serializers.Serializer):
     field = serializers.CharField()
     code = serializers.CharField()

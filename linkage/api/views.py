@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..models import BackboneClient
+from ..filters import CodeRequestFilter
+from ..models import BackboneClient, CodeRequest
 from ..numbers import is_valid_integrated_number
-from ..selectors import person_current_for_number_system
+from ..selectors import code_requests_list, person_current_for_number_system
 from ..services.address_changes import AddressChangeError, address_change_receive
-from .authentication import IsBackboneClient
+from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
 from .exceptions import Conflict
 from .serializers import (
     AddressChangeInputSerializer,
     AddressChangeOutputSerializer,
+    CodeRequestOutputSerializer,
     PersonOutputSerializer,
     ProblemSerializer,
 )
@@ -42,7 +49,8 @@ class AddressChangeCreateApi(BackboneApiView):
         request=AddressChangeInputSerializer,
         responses={
             201: OpenApiResponse(
-                AddressChangeOutputSerializer, "a new integrated number was issued"
+                AddressChangeOutputSerializer,
+                "a new integrated number was issued",
             ),
             200: OpenApiResponse(AddressChangeOutputSerializer, "a known person was updated"),
             400: _PROBLEM,
@@ -106,3 +114,24 @@ class PersonDetailApi(BackboneApiView):
             "links": current.links,
         }
         return Response(PersonOutputSerializer(data).data)
+
+
+class StaffPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class CodeRequestListApi(ListAPIView):
+    """The code requests for staff; `?status=error` is the error list (confirmation unit 42)."""
+
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
+    permission_classes = [StaffPermission]
+    required_permission = "linkage.view_coderequest"
+    serializer_class = CodeRequestOutputSerializer
+    pagination_class = StaffPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CodeRequestFilter
+
+    def get_queryset(self) -> QuerySet[CodeRequest]:
+        return code_requests_list()

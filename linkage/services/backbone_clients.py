@@ -6,10 +6,11 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import BackboneClient
+from ..models import BackboneClient, StaffToken
 
 KEY_PREFIX_LENGTH = 8
 
@@ -42,3 +43,12 @@ def backbone_client_revoke(*, client: BackboneClient) -> None:
     BackboneClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def staff_token_create(*, user: User, name: str) -> tuple[StaffToken, str]:
+    """A new API key for a staff user. The key is returned once and never stored."""
+    key = secrets.token_urlsafe(32)
+    token = StaffToken.objects.create(
+        user=user, name=name, key_prefix=key[:KEY_PREFIX_LENGTH], key_digest=api_key_digest(key)
+    )
+    return token, key

@@ -1,13 +1,17 @@
 """`manage.py demo`: the whole system on one machine, with demo data sent over real HTTP.
 
 Migrates, creates one API client per business system and a demo administrator, starts the
-web server, sends demo residents through the real API (some known to several systems, some
-moving house), then prints the URL, the logins and the keys and serves until Ctrl-C.
+web server and a Celery worker with beat (filesystem broker: no server needed), enrols the
+demo residents in the simulated national registry (all but one, whose code request ends in
+the error list), sends them through the real API (some known to several systems, some moving
+house), waits for their code requests to be confirmed, then prints the URL, the logins and
+the keys and serves until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import subprocess
 import sys
 import time
@@ -20,10 +24,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count
 from django.utils import timezone
 
 from backbone.linkage_client import LinkageApiClient
 from backbone.synthetic import ResidentGenerator
+from intermediate.services import registry_enrol
+from linkage.models import CodeRequest, CodeRequestStatus
 
 DEMO_ADMIN = ("admin", "demo-admin-pass")
 
@@ -47,21 +54,35 @@ class Command(BaseCommand):
         self._create_admin()
 
         base_url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "SIMULATOR_BASE_URL": base_url, "CODE_REQUEST_CONFIRM_EVERY": "3"}
         server = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             cwd=settings.BASE_DIR,
+            env=env,
         )
+        worker = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+                "--loglevel", "WARNING", "--concurrency", "2",
+                "-s", str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+        )  # fmt: skip
         try:
             self._wait_until_up(base_url, server)
             sent = self._send_demo_residents(base_url, keys, residents)
-            self._print_summary(base_url, keys, sent)
+            outcome = self._wait_for_code_requests()
+            self._print_summary(base_url, keys, sent, outcome)
             if not no_serve:
                 server.wait()
         except KeyboardInterrupt:
             pass
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for process in (worker, server):
+                process.terminate()
+            for process in (worker, server):
+                process.wait(timeout=15)
 
     def _create_client(self, number_system: str, name: str) -> str:
         out = StringIO()
@@ -96,6 +117,8 @@ class Command(BaseCommand):
         sent = 0
         for index in range(count):
             resident = generator.resident()
+            if index != count - 1:  # the last one is unknown to the national registry
+                registry_enrol(individual_number=resident.individual_number)
             systems = (
                 ["01"] + (["02"] if index % 2 == 0 else []) + (["03"] if index % 3 == 0 else [])
             )
@@ -130,7 +153,20 @@ class Command(BaseCommand):
                 sent += 1
         return sent
 
-    def _print_summary(self, base_url: str, keys: dict[str, str], sent: int) -> None:
+    def _wait_for_code_requests(self, seconds: float = 60) -> dict[str, int]:
+        """Until no demo code request is still `requesting` (or the time is up)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            counts = dict(
+                CodeRequest.objects.values_list("status").annotate(n=Count("pk")).order_by()
+            )
+            if not counts.get(CodeRequestStatus.REQUESTING) or time.monotonic() > deadline:
+                return counts
+            time.sleep(1)
+
+    def _print_summary(
+        self, base_url: str, keys: dict[str, str], sent: int, outcome: dict[str, int]
+    ) -> None:
         username, password = DEMO_ADMIN
         lines = [
             "",
@@ -139,6 +175,10 @@ class Command(BaseCommand):
             f"  API docs:   {base_url}/api/docs/",
             f"  Admin:      {base_url}/admin/  login {username} / {password}",
             f"  Sent {sent} demo address changes through the API.",
+            "  Code requests: "
+            + ", ".join(f"{status} {count}" for status, count in sorted(outcome.items()))
+            + " (one resident is unknown to the national registry: see the error list at"
+            + f" {base_url}/admin/linkage/coderequest/?status__exact=error)",
             "  API keys (Authorization: Token <key>):",
             *(f"    {ns} {settings.NUMBER_SYSTEMS[ns]}: {key}" for ns, key in keys.items()),
             "Press Ctrl-C to stop.",

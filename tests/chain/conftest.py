@@ -1,0 +1,183 @@
+"""The code acquisition chain with real processes: the live server serves linkage and every
+simulated peer over HTTP; a real Celery worker (with beat) consumes a real broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config import celery_app
+from intermediate.services import registry_enrol
+from tests.factories import KeyedClient, backbone_client
+
+WAIT_SECONDS = 90
+
+
+def database_url() -> str:
+    """The test database as a URL the worker process can open."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+
+
+@dataclass
+class Worker:
+    """A Celery worker process (with embedded beat) pointed at the live server's peers."""
+
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def start(self, **extra_env: str) -> None:
+        self.extra_env.update(extra_env)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+                    "--loglevel", "INFO", "--concurrency", "2",
+                    "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
+                    "--without-gossip", "--without-mingle",
+                    "-s", str(self.log.with_suffix(".beat")),
+                ],
+                cwd=settings.BASE_DIR,
+                env={**self.env, **self.extra_env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process, pool children, beat): no clean shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+
+@dataclass
+class Chain:
+    base_url: str
+    worker: Worker
+    jyuki: KeyedClient
+
+    def wait_for(
+        self, condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS
+    ) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.3)
+        log_tail = self.worker.log.read_text(errors="replace")[-3000:]
+        raise AssertionError(
+            f"timed out after {seconds} s waiting for {what}\n--- worker log ---\n{log_tail}"
+        )
+
+
+@pytest.fixture
+def chain(
+    live_server: Any, transactional_db: None, tmp_path: Path, settings: Any
+) -> Iterator[Chain]:
+    base = live_server.url
+    settings.SIMULATOR_BASE_URL = base
+    settings.PEER_URLS = {
+        "intermediate": f"{base}/sim/intermediate",
+        "jyuki": f"{base}/backbone/jyuki",
+        "gateway": f"{base}/sim/gateway",
+        "network": f"{base}/sim/network",
+        "national": f"{base}/sim/national",
+        "cs": f"{base}/sim/cs",
+    }
+    settings.SIMULATED_TIMEOUT_SECONDS = 3
+    celery_app.control.purge()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url(),
+        "SIMULATOR_BASE_URL": base,
+        "CODE_REQUEST_BATCH_WINDOW": "0.3",
+        "CODE_REQUEST_CONFIRM_EVERY": "1",
+        "CODE_REQUEST_SWEEP_EVERY": "2",
+        "CODE_REQUEST_STALLED_AFTER": "4",
+        "PEER_TIMEOUT": "2",
+    }
+    worker = Worker(env=env, log=tmp_path / "worker.log")
+    worker.start()
+    try:
+        yield Chain(base_url=base, worker=worker, jyuki=backbone_client(number_system="01"))
+    finally:
+        worker.stop()
+        celery_app.control.purge()
+
+
+def enrolled(resident_number: str) -> str:
+    return registry_enrol(individual_number=resident_number).resident_code
+
+
+@dataclass
+class Broker:
+    """Restarts the broker the suite runs on. Redis here keeps nothing on disk, so its queued
+    messages are lost; RabbitMQ keeps durable ones; for the filesystem transport the queued
+    files are deleted. Either way the pending rows must bring every request to completion."""
+
+    url: str
+
+    def restart(self) -> None:
+        if self.url.startswith("redis://"):
+            subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False)  # noqa: S607
+            # The machine's own redis-server, started as the environment starts it.
+            subprocess.run(
+                [  # noqa: S607
+                    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1",
+                    "--port", "6379", "--save", "", "--appendonly", "no",
+                    "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+                ],
+                check=True,
+            )  # fmt: skip
+            self._wait(["redis-cli", "-p", "6379", "ping"])
+        elif self.url.startswith("amqp://"):
+            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)  # noqa: S607
+            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)  # noqa: S607
+            self._wait(["rabbitmqctl", "await_startup"])
+        else:
+            queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+            for message in queue.glob("*"):
+                message.unlink()
+
+    @staticmethod
+    def _wait(command: list[str]) -> None:
+        for _ in range(60):
+            if subprocess.run(command, check=False, capture_output=True).returncode == 0:  # noqa: S603
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the broker did not come back: {' '.join(command)}")
+
+
+@pytest.fixture
+def broker() -> Broker:
+    return Broker(url=settings.CELERY_BROKER_URL)
