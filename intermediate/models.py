@@ -142,6 +142,9 @@ class NationalInquiry(EncryptedIndividualNumber):
     resident_code = models.CharField(max_length=11, blank=True)
     error_reason = models.CharField(max_length=200, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the network took the answer"
+    )
 
     def __str__(self) -> str:
         return self.processing_serial_number

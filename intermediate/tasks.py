@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from celery import shared_task
 from django.apps import apps
 from django.conf import settings
@@ -75,6 +77,7 @@ def national_inquiry_answer(inquiry_id: int) -> None:
         else {"error": inquiry.error_reason}
     )
     peer_call("POST", peer_url("network", "resident-codes"), payload)
+    NationalInquiry.objects.filter(pk=inquiry.pk).update(delivered_at=timezone.now())
 
 
 @shared_task(**RETRYING)
@@ -93,3 +96,44 @@ def pair_forward(model_label: str, row_id: int, peer: str, path: str) -> None:
         },
     )
     model._default_manager.filter(pk=row.pk).update(forwarded_at=timezone.now())
+
+
+PAIR_FORWARDS = (
+    ("backbone.SerialNumberNotice", "cs", "forwards"),
+    ("intermediate.GatewayEntry", "cs", "forwards"),
+    ("intermediate.CommunicationForward", "national", "inquiries"),
+)
+
+
+@shared_task(acks_late=True)
+def simulators_sweep() -> int:
+    """Each simulated peer finishes what it accepted, as a real server would after a crash:
+    work older than SIMULATOR_STALLED_AFTER and not done is enqueued again (every step is
+    idempotent)."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.SIMULATOR_STALLED_AFTER)
+    enqueued = 0
+    for request_id in SerialNumberRequest.objects.filter(
+        status=SerialNumberRequest.Status.PENDING,
+        processing_serial_number="",
+        received_at__lt=cutoff,
+    ).values_list("pk", flat=True):
+        network_serial_obtain.delay(request_id)
+        enqueued += 1
+    for serial_id in NetworkSerial.objects.filter(
+        answered_at__lt=cutoff, delivered_at__isnull=True
+    ).values_list("pk", flat=True):
+        network_answer_deliver.delay(serial_id)
+        enqueued += 1
+    for inquiry_id in NationalInquiry.objects.filter(
+        received_at__lt=cutoff, delivered_at__isnull=True
+    ).values_list("pk", flat=True):
+        national_inquiry_answer.delay(inquiry_id)
+        enqueued += 1
+    for label, peer, path in PAIR_FORWARDS:
+        model = apps.get_model(label)
+        for row_id in model._default_manager.filter(
+            received_at__lt=cutoff, forwarded_at__isnull=True
+        ).values_list("pk", flat=True):
+            pair_forward.delay(label, row_id, peer, path)
+            enqueued += 1
+    return enqueued

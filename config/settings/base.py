@@ -162,6 +162,8 @@ PEER_URLS = {
 NETWORK_CODE_SECRET = os.environ.get("NETWORK_CODE_SECRET", "simulated-network-secret")
 # How long a simulated "timeout" fault keeps the client waiting (longer than PEER_TIMEOUT).
 SIMULATED_TIMEOUT_SECONDS = float(os.environ.get("SIMULATED_TIMEOUT_SECONDS", "15"))
+SIMULATOR_STALLED_AFTER = float(os.environ.get("SIMULATOR_STALLED_AFTER", "60"))
+SIMULATOR_SWEEP_EVERY = float(os.environ.get("SIMULATOR_SWEEP_EVERY", "30"))
 
 # --- Key material for the individual number -----------------------------------------------
 # Each key is the urlsafe base64 of 32 random bytes, as `Fernet.generate_key()` prints.
@@ -233,6 +235,11 @@ CELERY_BEAT_SCHEDULE = {
     "code-requests-sweep": {
         "task": "linkage.tasks.code_requests_sweep",
         "schedule": CODE_REQUEST_SWEEP_EVERY,
+    },
+    # The simulated peers' own recovery; harmless (empty tables) when real peers are used.
+    "simulators-sweep": {
+        "task": "intermediate.tasks.simulators_sweep",
+        "schedule": SIMULATOR_SWEEP_EVERY,
     },
 }
 

@@ -124,6 +124,8 @@ def chain(
         "CODE_REQUEST_CONFIRM_EVERY": "1",
         "CODE_REQUEST_SWEEP_EVERY": "2",
         "CODE_REQUEST_STALLED_AFTER": "4",
+        "SIMULATOR_SWEEP_EVERY": "2",
+        "SIMULATOR_STALLED_AFTER": "4",
         "PEER_TIMEOUT": "2",
     }
     worker = Worker(env=env, log=tmp_path / "worker.log")

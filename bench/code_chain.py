@@ -1,0 +1,250 @@
+#!/usr/bin/env python
+"""Benchmark: how fast new persons' code requests complete, PostgreSQL + Redis.
+
+Creates N new persons (their code requests wait as pending rows and queued tasks), serves
+linkage and the simulated peers with gunicorn, starts 2 Celery workers (plus one beat for
+confirmation and the sweep), and times until every person is `requested`. Prints persons per
+minute and the HTTP calls per person (from gunicorn's access log).
+
+    .venv/bin/python bench/code_chain.py [--persons 10000] [--workers 2] [--concurrency 4]
+
+Creates and drops its own database `linkage_chain_bench` and uses Redis database 13.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from bench.ingest_api import SERVER, key  # noqa: E402
+
+DATABASE = "linkage_chain_bench"
+BROKER = "redis://127.0.0.1:6379/13"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--persons", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8932)
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--create-persons", type=int, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.create_persons:
+        create_persons(options.create_persons)
+        return
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    subprocess.run(["redis-cli", "-n", "13", "flushdb"], check=True, capture_output=True)
+    base_url = f"http://127.0.0.1:{options.port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DATABASE_URL": f"{SERVER}/{DATABASE}",
+        "CELERY_BROKER_URL": BROKER,
+        "SECRET_KEY": key() + key(),
+        "FIELD_ENCRYPTION_KEYS": key(),
+        "BLIND_INDEX_KEY": key(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SIMULATOR_BASE_URL": base_url,
+        "LOG_LEVEL": "WARNING",
+        "CODE_REQUEST_CONFIRM_EVERY": "2",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+    print(
+        f"creating {options.persons} persons (workers stopped: their tasks queue up)...", flush=True
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, __file__, "--create-persons", str(options.persons)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    print(f"  created in {time.perf_counter() - started:.0f} s", flush=True)
+
+    work = Path(tempfile.mkdtemp(prefix="code-chain-bench-"))
+    access_log = work / "access.log"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{options.port}",
+            "--workers",
+            "4",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--access-logfile",
+            str(access_log),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    time.sleep(2)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--concurrency",
+                str(options.concurrency),
+                "-n",
+                f"bench{i}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        for i in range(options.workers)
+    ]
+    processes.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "-s",
+                str(work / "beat"),
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+    )
+    started = time.perf_counter()
+    done = 0
+    try:
+        with psycopg.connect(f"{SERVER}/{DATABASE}", autocommit=True) as conn:
+            while time.perf_counter() - started < options.timeout:
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE status = 'requested'), count(*) "
+                    "FROM linkage_coderequest"
+                ).fetchone()
+                assert row is not None
+                done = row[0]
+                if done == options.persons:
+                    break
+                time.sleep(1)
+            elapsed = time.perf_counter() - started
+            errors = conn.execute(
+                "SELECT count(*) FROM linkage_coderequest WHERE status = 'error'"
+            ).fetchone()
+            files = conn.execute("SELECT count(*) FROM linkage_codeacquisitionfile").fetchone()
+            codes = conn.execute("SELECT count(*) FROM intermediate_codeinformation").fetchone()
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        server.terminate()
+        for process in [*processes, server]:
+            process.wait(timeout=30)
+    calls = sum(1 for _ in access_log.open())
+    print(
+        f"{options.workers} workers x {options.concurrency} processes, gunicorn 4x4, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(
+        f"requested: {done}/{options.persons} in {elapsed:.1f} s  "
+        f"({done / elapsed * 60:.0f} persons/minute)  errors: {errors[0] if errors else '?'}"
+    )
+    print(
+        f"HTTP calls: {calls} ({calls / max(done, 1):.2f} per person); "
+        f"code acquisition files: {files[0] if files else '?'}; "
+        f"codes in table 46: {codes[0] if codes else '?'}"
+    )
+    print("target: all 10,000 within 180 s")
+
+
+def create_persons(count: int) -> None:
+    """Runs in its own process with the benchmark's settings: enrol N residents in the
+    national registry and register them through the address-change service."""
+    import django
+
+    django.setup()
+    from backbone.synthetic import ResidentGenerator
+    from intermediate.models import RegistryEntry
+    from intermediate.services import encrypted
+    from linkage.numbers import resident_code_complete
+    from linkage.services.address_changes import AddressChange, BasicItems, address_change_receive
+    from linkage.services.backbone_clients import backbone_client_create
+
+    client, _ = backbone_client_create(number_system="01", name="bench")
+    generator = ResidentGenerator(seed=7)
+    now = datetime.datetime.now(datetime.UTC)
+    residents = [generator.resident() for _ in range(count)]
+    RegistryEntry.objects.bulk_create(
+        [
+            RegistryEntry(
+                resident_code=resident_code_complete(f"{i:010d}"), **encrypted(r.individual_number)
+            )
+            for i, r in enumerate(residents, start=1)
+        ],
+        batch_size=2000,
+    )
+    for i, r in enumerate(residents, start=1):
+        person = BasicItems(
+            name=r.name,
+            name_kana=r.name_kana,
+            birth_date=r.birth_date,
+            sex=r.sex,
+            address=r.address,
+        )
+        address_change_receive(
+            client=client,
+            change=AddressChange(
+                event_id=f"bench-{i}",
+                number_system="01",
+                address_number=str(i),
+                individual_number=r.individual_number,
+                changed_at=now,
+                person=person,
+            ),
+        )
+
+
+if __name__ == "__main__":
+    main()
