@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 
-from intermediate.models import EncryptedIndividualNumber
+from intermediate.models import EncryptedIndividualNumber, SweptWork
 
 
-class SerialNumberNotice(EncryptedIndividualNumber):
+class SerialNumberNotice(EncryptedIndividualNumber, SweptWork):
     """住基 20 (first embodiment, S34/S60): a (processing serial number, individual number)
     pair received from linkage, to be passed on to the communication server."""
 

@@ -9,6 +9,16 @@ from django.utils.translation import gettext_lazy as _
 from linkage.crypto import decrypt_individual_number
 
 
+class SweptWork(models.Model):
+    """Deferred work a simulator must finish after a crash; `swept_at` records when its sweep
+    last enqueued the row again, so a backlog is not enqueued again on every sweep."""
+
+    swept_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class EncryptedIndividualNumber(models.Model):
     individual_number_index = models.CharField(max_length=64, db_index=True, editable=False)
     individual_number_encrypted = models.CharField(max_length=128, editable=False)
@@ -36,7 +46,7 @@ class SimulatorControl(models.Model):
         return self.name
 
 
-class SerialNumberRequest(EncryptedIndividualNumber):
+class SerialNumberRequest(EncryptedIndividualNumber, SweptWork):
     """中間サーバー 3: a processing-serial-number request from a linkage server."""
 
     class Status(models.TextChoices):
@@ -95,7 +105,7 @@ class CodeInformation(models.Model):
         return f"{self.lg_code}:{self.integrated_number}"
 
 
-class NetworkSerial(models.Model):
+class NetworkSerial(SweptWork):
     """情報提供ネットワークシステム 4: an issued processing serial number and its outcome."""
 
     processing_serial_number = models.CharField(max_length=32, unique=True)
@@ -134,7 +144,7 @@ class RegistryEntry(EncryptedIndividualNumber):
         return self.resident_code
 
 
-class NationalInquiry(EncryptedIndividualNumber):
+class NationalInquiry(EncryptedIndividualNumber, SweptWork):
     """住基全国サーバー 5: a (processing serial number, individual number) pair from the CS."""
 
     processing_serial_number = models.CharField(max_length=32, unique=True)
@@ -150,7 +160,7 @@ class NationalInquiry(EncryptedIndividualNumber):
         return self.processing_serial_number
 
 
-class CommunicationForward(EncryptedIndividualNumber):
+class CommunicationForward(EncryptedIndividualNumber, SweptWork):
     """コミュニケーションサーバー 44: a pair to pass on to the national server."""
 
     processing_serial_number = models.CharField(max_length=32, unique=True)
@@ -161,7 +171,7 @@ class CommunicationForward(EncryptedIndividualNumber):
         return self.processing_serial_number
 
 
-class GatewayEntry(EncryptedIndividualNumber):
+class GatewayEntry(EncryptedIndividualNumber, SweptWork):
     """住基GWサーバー 244, information table 246: individual number <-> processing serial number."""
 
     processing_serial_number = models.CharField(max_length=32, unique=True)

@@ -107,17 +107,15 @@ def code_acquisition_file_accept(
             "unknown_integrated_number",
             f"no serial-number request for {', '.join(unknown[:5])}",
         )
-    reception_number = f"R{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}"
-    try:
-        with transaction.atomic():
-            return CodeAcquisitionFileRequest.objects.create(
-                lg_code=lg_code,
-                reception_number=reception_number,
-                idempotency_key=idempotency_key,
-                integrated_numbers=sorted(set(integrated_numbers)),
-            )
-    except IntegrityError:
-        return CodeAcquisitionFileRequest.objects.get(idempotency_key=idempotency_key)
+    file, _ = CodeAcquisitionFileRequest.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults={
+            "lg_code": lg_code,
+            "reception_number": f"R{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}",
+            "integrated_numbers": sorted(set(integrated_numbers)),
+        },
+    )
+    return file
 
 
 def code_acquisition_file_entries(
@@ -197,19 +195,15 @@ def network_serial_issue(
     *, lg_code: str, integrated_number: str, request_key: str
 ) -> NetworkSerial:
     """S41/S50: issue a processing serial number; the same request key gets the same one."""
-    existing = NetworkSerial.objects.filter(request_key=request_key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return NetworkSerial.objects.create(
-                processing_serial_number=f"P{secrets.randbelow(10**15):015d}",
-                request_key=request_key,
-                lg_code=lg_code,
-                integrated_number=integrated_number,
-            )
-    except IntegrityError:
-        return NetworkSerial.objects.get(request_key=request_key)
+    serial, _ = NetworkSerial.objects.get_or_create(
+        request_key=request_key,
+        defaults={
+            "processing_serial_number": f"P{secrets.randbelow(10**15):015d}",
+            "lg_code": lg_code,
+            "integrated_number": integrated_number,
+        },
+    )
+    return serial
 
 
 def code_derive(*, lg_code: str, resident_code: str) -> str:
@@ -284,16 +278,6 @@ def pair_record(
 ) -> tuple[Model, bool]:
     """Store a (processing serial number, individual number) pair once (住基, 住基GW, CS,
     national server all receive one); a repeat returns the stored row."""
-    existing = model._default_manager.filter(
-        processing_serial_number=processing_serial_number
-    ).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            row = model._default_manager.create(
-                processing_serial_number=processing_serial_number, **encrypted(individual_number)
-            )
-    except IntegrityError:
-        return model._default_manager.get(processing_serial_number=processing_serial_number), False
-    return row, True
+    return model._default_manager.get_or_create(
+        processing_serial_number=processing_serial_number, defaults=encrypted(individual_number)
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from celery import shared_task
 from django.apps import apps
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from linkage.clients.http import PeerUnavailable, peer_call
@@ -105,35 +107,48 @@ PAIR_FORWARDS = (
 )
 
 
+def _claim_stalled(
+    queryset: QuerySet[Any], cutoff: datetime.datetime, limit: int = 2000
+) -> list[int]:
+    """Rows not swept since `cutoff`, marked swept now; only these are enqueued again."""
+    stalled = queryset.filter(Q(swept_at__isnull=True) | Q(swept_at__lt=cutoff))
+    ids = list(stalled.order_by("pk").values_list("pk", flat=True)[:limit])
+    stalled.filter(pk__in=ids).update(swept_at=timezone.now())
+    return ids
+
+
 @shared_task(acks_late=True)
 def simulators_sweep() -> int:
     """Each simulated peer finishes what it accepted, as a real server would after a crash:
     work older than SIMULATOR_STALLED_AFTER and not done is enqueued again (every step is
-    idempotent)."""
+    idempotent), at most once per SIMULATOR_STALLED_AFTER per row."""
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.SIMULATOR_STALLED_AFTER)
     enqueued = 0
-    for request_id in SerialNumberRequest.objects.filter(
-        status=SerialNumberRequest.Status.PENDING,
-        processing_serial_number="",
-        received_at__lt=cutoff,
-    ).values_list("pk", flat=True):
+    for request_id in _claim_stalled(
+        SerialNumberRequest.objects.filter(
+            status=SerialNumberRequest.Status.PENDING,
+            processing_serial_number="",
+            received_at__lt=cutoff,
+        ),
+        cutoff,
+    ):
         network_serial_obtain.delay(request_id)
         enqueued += 1
-    for serial_id in NetworkSerial.objects.filter(
-        answered_at__lt=cutoff, delivered_at__isnull=True
-    ).values_list("pk", flat=True):
+    for serial_id in _claim_stalled(
+        NetworkSerial.objects.filter(answered_at__lt=cutoff, delivered_at__isnull=True), cutoff
+    ):
         network_answer_deliver.delay(serial_id)
         enqueued += 1
-    for inquiry_id in NationalInquiry.objects.filter(
-        received_at__lt=cutoff, delivered_at__isnull=True
-    ).values_list("pk", flat=True):
+    for inquiry_id in _claim_stalled(
+        NationalInquiry.objects.filter(received_at__lt=cutoff, delivered_at__isnull=True), cutoff
+    ):
         national_inquiry_answer.delay(inquiry_id)
         enqueued += 1
     for label, peer, path in PAIR_FORWARDS:
         model = apps.get_model(label)
-        for row_id in model._default_manager.filter(
-            received_at__lt=cutoff, forwarded_at__isnull=True
-        ).values_list("pk", flat=True):
+        for row_id in _claim_stalled(
+            model._default_manager.filter(received_at__lt=cutoff, forwarded_at__isnull=True), cutoff
+        ):
             pair_forward.delay(label, row_id, peer, path)
             enqueued += 1
     return enqueued

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR
+from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, filesystem_transport_options
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -26,13 +26,4 @@ CELERY_TASK_ALWAYS_EAGER = False
 CODE_REQUEST_BATCH_WINDOW = 0.3
 
 if CELERY_BROKER_URL.startswith("filesystem://") and "CELERY_FILESYSTEM_DIR" not in os.environ:
-    _test_queue = VAR_DIR / "test-broker"
-    for _folder in ("queue", "processed"):
-        (_test_queue / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_test_queue / "queue"),
-        "data_folder_out": str(_test_queue / "queue"),
-        "processed_folder": str(_test_queue / "processed"),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(VAR_DIR / "test-broker")
