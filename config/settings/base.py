@@ -141,8 +141,10 @@ CODE_REQUEST_ROUTE = os.environ.get("CODE_REQUEST_ROUTE", "jyuki")
 # Persons per code acquisition request file, and how long to gather them before sending one.
 CODE_REQUEST_FILE_MAX = int(os.environ.get("CODE_REQUEST_FILE_MAX", "1000"))
 CODE_REQUEST_BATCH_WINDOW = float(os.environ.get("CODE_REQUEST_BATCH_WINDOW", "1.0"))
-# A requesting row whose stage has not moved for this long is re-enqueued by the sweep.
-CODE_REQUEST_STALLED_AFTER = float(os.environ.get("CODE_REQUEST_STALLED_AFTER", "120"))
+# A requesting row whose stage has not moved for this long is re-enqueued by the sweep. Longer
+# than the queue's wait under the largest expected backlog (a shorter one enqueues rows that
+# are only waiting, twice); short enough that a lost message costs minutes, not hours.
+CODE_REQUEST_STALLED_AFTER = float(os.environ.get("CODE_REQUEST_STALLED_AFTER", "600"))
 CODE_REQUEST_SWEEP_EVERY = float(os.environ.get("CODE_REQUEST_SWEEP_EVERY", "30"))
 CODE_REQUEST_CONFIRM_EVERY = float(os.environ.get("CODE_REQUEST_CONFIRM_EVERY", "15"))
 PEER_TIMEOUT = float(os.environ.get("PEER_TIMEOUT", "10"))
@@ -162,7 +164,7 @@ PEER_URLS = {
 NETWORK_CODE_SECRET = os.environ.get("NETWORK_CODE_SECRET", "simulated-network-secret")
 # How long a simulated "timeout" fault keeps the client waiting (longer than PEER_TIMEOUT).
 SIMULATED_TIMEOUT_SECONDS = float(os.environ.get("SIMULATED_TIMEOUT_SECONDS", "15"))
-SIMULATOR_STALLED_AFTER = float(os.environ.get("SIMULATOR_STALLED_AFTER", "60"))
+SIMULATOR_STALLED_AFTER = float(os.environ.get("SIMULATOR_STALLED_AFTER", "600"))
 SIMULATOR_SWEEP_EVERY = float(os.environ.get("SIMULATOR_SWEEP_EVERY", "30"))
 
 # --- Key material for the individual number -----------------------------------------------
