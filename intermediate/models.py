@@ -33,6 +33,21 @@ class EncryptedIndividualNumber(models.Model):
         )
 
 
+class ForwardedPair(EncryptedIndividualNumber, SweptWork):
+    """A (processing serial number, individual number) pair a peer stores once and passes on
+    (住基 and 住基GW to the CS, the CS to the national server)."""
+
+    processing_serial_number = models.CharField(max_length=32, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.processing_serial_number
+
+
 class SimulatorControl(models.Model):
     """Fault injection for one simulator: latency, random errors and timeouts, a 503 switch."""
 
@@ -160,23 +175,9 @@ class NationalInquiry(EncryptedIndividualNumber, SweptWork):
         return self.processing_serial_number
 
 
-class CommunicationForward(EncryptedIndividualNumber, SweptWork):
+class CommunicationForward(ForwardedPair):
     """コミュニケーションサーバー 44: a pair to pass on to the national server."""
 
-    processing_serial_number = models.CharField(max_length=32, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-    forwarded_at = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self) -> str:
-        return self.processing_serial_number
-
-
-class GatewayEntry(EncryptedIndividualNumber, SweptWork):
+class GatewayEntry(ForwardedPair):
     """住基GWサーバー 244, information table 246: individual number <-> processing serial number."""
-
-    processing_serial_number = models.CharField(max_length=32, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-    forwarded_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.processing_serial_number

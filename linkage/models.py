@@ -250,19 +250,24 @@ class CodeRequestTransition(models.Model):
         return f"{self.from_status}->{self.to_status}"
 
 
-class BackboneClient(models.Model):
-    """基幹系システム 10 as an API client: one key, bound to one number system.
-
-    Only a SHA-256 digest of the key is stored (the key is 256 random bits, so a fast digest
-    is enough); `key_prefix` lets administrators tell keys apart.
-    """
+class ApiKey(models.Model):
+    """An API key kept as a SHA-256 digest only (the key is 256 random bits, so a fast digest
+    is enough); `key_prefix` lets administrators tell keys apart."""
 
     name = models.CharField(_("名称"), max_length=100)
-    number_system = models.CharField(_("番号体系"), max_length=2)
     key_prefix = models.CharField(max_length=12, editable=False)
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class BackboneClient(ApiKey):
+    """基幹系システム 10 as an API client: one key, bound to one number system."""
+
+    number_system = models.CharField(_("番号体系"), max_length=2)
 
     class Meta:
         verbose_name = _("基幹系システム")
@@ -277,20 +282,12 @@ class BackboneClient(models.Model):
         return True
 
 
-class StaffToken(models.Model):
-    """An API key of a staff user (職員): reads the staff endpoints with that user's permissions.
-
-    Stored as a SHA-256 digest, like backbone keys.
-    """
+class StaffToken(ApiKey):
+    """An API key of a staff user (職員): reads the staff endpoints with that user's permissions."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(_("名称"), max_length=100)
-    key_prefix = models.CharField(max_length=12, editable=False)
-    key_digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("職員APIキー")

@@ -1,4 +1,4 @@
-"""`Authorization: Token <key>` for backbone systems; keys are looked up by their digest."""
+"""API keys: `Token <key>` for backbone systems, `Bearer <key>` for staff; looked up by digest."""
 
 from __future__ import annotations
 
@@ -18,22 +18,27 @@ if TYPE_CHECKING:
 KEYWORD = "Token"
 
 
+def key_digest_from_header(request: Request, keyword: str) -> str | None:
+    """The digest of the key in `Authorization: <keyword> <key>`, None for another scheme."""
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != keyword.lower().encode():
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed(
+            f"the Authorization header must be '{keyword} <key>'", code="malformed_authorization"
+        )
+    try:
+        return api_key_digest(parts[1].decode("ascii"))
+    except UnicodeDecodeError as error:
+        raise exceptions.AuthenticationFailed("the key is not ASCII", code="bad_key") from error
+
+
 class BackboneTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[BackboneClient, None] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD.lower().encode():
+        digest = key_digest_from_header(request, KEYWORD)
+        if digest is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "the Authorization header must be 'Token <key>'", code="malformed_authorization"
-            )
-        try:
-            key = parts[1].decode("ascii")
-        except UnicodeDecodeError as error:
-            raise exceptions.AuthenticationFailed("the key is not ASCII", code="bad_key") from error
-        client = BackboneClient.objects.filter(
-            key_digest=api_key_digest(key), revoked_at__isnull=True
-        ).first()
+        client = BackboneClient.objects.filter(key_digest=digest, revoked_at__isnull=True).first()
         if client is None:
             raise exceptions.AuthenticationFailed("unknown or revoked key", code="bad_key")
         return client, None
@@ -48,19 +53,12 @@ class StaffTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, StaffToken] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != self.keyword.lower().encode():
+        digest = key_digest_from_header(request, self.keyword)
+        if digest is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "the Authorization header must be 'Bearer <key>'", code="malformed_authorization"
-            )
         token = (
             StaffToken.objects.select_related("user")
-            .filter(
-                key_digest=api_key_digest(parts[1].decode("ascii", "replace")),
-                revoked_at__isnull=True,
-            )
+            .filter(key_digest=digest, revoked_at__isnull=True)
             .first()
         )
         if token is None or not token.user.is_active:
