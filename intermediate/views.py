@@ -61,7 +61,8 @@ def json_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return csrf_exempt(wrapper)
 
 
-def field(body: dict[str, Any], name: str, check: Callable[[str], bool]) -> str:
+def field(body: dict[str, Any], name: str, check: Callable[[str], object]) -> str:
+    """A string field that passes `check` (a predicate or a regex's fullmatch)."""
     value = body.get(name)
     if not isinstance(value, str) or not check(value):
         raise Refused(400, "invalid", f"{name} is missing or malformed")
@@ -92,7 +93,7 @@ def serial_number_requests(request: HttpRequest, body: dict[str, Any]) -> HttpRe
         lg_code=field(body, "lg_code", is_valid_lg_code),
         integrated_number=field(body, "integrated_number", is_valid_integrated_number),
         individual_number=field(body, "individual_number", is_valid_individual_number),
-        idempotency_key=field(body, "idempotency_key", KEY.fullmatch),  # type: ignore[arg-type]
+        idempotency_key=field(body, "idempotency_key", KEY.fullmatch),
     )
     if created:
         transaction.on_commit(lambda: tasks.network_serial_obtain.delay(accepted.pk))
@@ -106,7 +107,7 @@ def code_acquisition_files(request: HttpRequest, body: dict[str, Any]) -> HttpRe
     file = code_acquisition_file_accept(
         lg_code=field(body, "lg_code", is_valid_lg_code),
         integrated_numbers=numbers(body, "integrated_numbers"),
-        idempotency_key=field(body, "idempotency_key", KEY.fullmatch),  # type: ignore[arg-type]
+        idempotency_key=field(body, "idempotency_key", KEY.fullmatch),
     )
     return JsonResponse({"reception_number": file.reception_number}, status=201)
 
@@ -145,7 +146,7 @@ def code_acquisition_file(request: HttpRequest, reception_number: str) -> HttpRe
 @simulated("intermediate")
 def codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     code_store(
-        processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),  # type: ignore[arg-type]
+        processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
         code=str(body.get("code") or ""),
         error=str(body.get("error") or ""),
     )
@@ -173,7 +174,7 @@ def network_serial_numbers(request: HttpRequest, body: dict[str, Any]) -> HttpRe
     serial = network_serial_issue(
         lg_code=field(body, "lg_code", is_valid_lg_code),
         integrated_number=field(body, "integrated_number", is_valid_integrated_number),
-        request_key=field(body, "request_key", KEY.fullmatch),  # type: ignore[arg-type]
+        request_key=field(body, "request_key", KEY.fullmatch),
     )
     return JsonResponse({"processing_serial_number": serial.processing_serial_number}, status=201)
 
@@ -183,7 +184,7 @@ def network_serial_numbers(request: HttpRequest, body: dict[str, Any]) -> HttpRe
 @simulated("network")
 def network_resident_codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     serial = network_answer_record(
-        processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),  # type: ignore[arg-type]
+        processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
         resident_code=str(body.get("resident_code") or ""),
         error=str(body.get("error") or ""),
     )
@@ -206,7 +207,7 @@ def pair_receiver(
     def receive(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         row, created = pair_record(
             model,
-            processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),  # type: ignore[arg-type]
+            processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
             individual_number=field(body, "individual_number", is_valid_individual_number),
         )
         if created:
