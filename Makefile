@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-postgresql lint format bench clean
+.PHONY: install demo test test-postgresql lint format bench bench-chain clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) bench/ingest_api.py
+
+## The code acquisition chain end to end (PostgreSQL + Redis); PERSONS=10000 for the full run.
+bench-chain: $(INSTALLED)
+	$(PY) bench/code_chain.py --persons $${PERSONS:-1000}
 
 clean:
 	rm -rf var/*.sqlite3* var/celery-broker
