@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
+from linkage import tasks
 from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus
 from linkage.services.code_requests import (
     CodeRequestNotRetryable,
@@ -44,3 +47,31 @@ def test_only_an_errored_request_can_be_sent_again(jyuki: KeyedClient) -> None:
     assert (retried.status, retried.stage, retried.generation) == ("requesting", "pending", 2)
     assert retried.processing_serial_number == ""
     assert retried.transitions.order_by("pk").reverse()[0].cause == "clerk re-request"
+
+
+def test_a_broker_down_at_commit_fails_nothing_and_the_sweep_recovers(
+    jyuki: KeyedClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    attempts: list[tuple[Any, ...]] = []
+
+    def broker_down(*, args: tuple[Any, ...], countdown: float | None = None) -> None:
+        attempts.append(args)
+        raise OperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(tasks.code_request_advance, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = post_change(jyuki, address_change_body())
+
+    assert answer.status_code == 201
+    request = CodeRequest.objects.get()
+    assert (request.status, request.stage) == ("requesting", "pending")
+    assert attempts == [(request.pk,)]
+    assert "the sweep will retry it" in caplog.text
+
+    CodeRequest.objects.update(stage_changed_at=timezone.now() - datetime.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert code_requests_sweep(stalled_after=datetime.timedelta(minutes=1)) == 1
+    assert attempts == [(request.pk,), (request.pk,)]
