@@ -1,12 +1,16 @@
-"""The business systems' client of linkage's REST API v1, over real HTTP (stdlib only)."""
+"""The business systems' client of linkage's REST API v1, over real HTTP.
+
+Built on linkage.clients.http (the same pooled client the request unit uses); unlike the
+request unit, a business system shows every answer, 4xx and 5xx included, to its clerk, so
+only an unreachable linkage raises.
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
+
+from linkage.clients.http import PeerRefused, PeerUnavailable, peer_call
 
 
 class LinkageUnavailable(Exception):
@@ -30,31 +34,23 @@ class LinkageApiClient:
     timeout: float = 10.0
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> LinkageAnswer:
-        data = None if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(  # noqa: S310 (the URL is configuration, http or https)
-            f"{self.base_url.rstrip('/')}{path}",
-            data=data,
-            method=method,
-            headers={
-                "Authorization": f"Token {self.api_key}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return LinkageAnswer(response.status, json.loads(response.read() or b"{}"))
-        except urllib.error.HTTPError as error:
-            body = error.read()
-            try:
-                parsed = json.loads(body) if body else {}
-            except ValueError:
-                parsed = {"detail": "linkage answered with a body that is not JSON"}
-            return LinkageAnswer(error.code, parsed)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            answer = peer_call(
+                method,
+                f"{self.base_url.rstrip('/')}{path}",
+                payload,
+                timeout=self.timeout,
+                headers={"Authorization": f"Token {self.api_key}"},
+            )
+        except PeerRefused as refused:
+            return LinkageAnswer(refused.status, refused.body)
+        except PeerUnavailable as error:
+            if error.answer is not None:
+                return LinkageAnswer(error.answer.status, error.answer.body)
             raise LinkageUnavailable(
                 f"linkage at {self.base_url} is unreachable: {error}"
             ) from error
+        return LinkageAnswer(answer.status, answer.body)
 
     def address_change_send(self, change: dict[str, Any]) -> LinkageAnswer:
         return self._call("POST", "/api/v1/address-changes", change)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.apps import apps
 from rest_framework.test import APIClient
 
+from linkage.clients.http import peer_connections_close
 from tests.factories import KeyedClient, backbone_client
 
 ADDRESS_CHANGES_URL = "/api/v1/address-changes"
+
+
+@pytest.fixture(autouse=True)
+def close_peer_connections() -> Iterator[None]:
+    """Kept-alive connections to the live server would keep its threads, and their database
+    sessions, alive past the test, and the test database could not be dropped."""
+    yield
+    peer_connections_close()
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": str(VAR_DIR / f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"),
     }
 
-# Tasks go to a real broker and run in real worker processes (tests/chain starts them).
+# Tasks go to a real broker (never eager) and run in real worker processes (tests/chain).
 # The filesystem transport by default; CI runs the suite again with Redis and RabbitMQ.
-CELERY_TASK_ALWAYS_EAGER = False
 CODE_REQUEST_BATCH_WINDOW = 0.3
 
 if CELERY_BROKER_URL.startswith("filesystem://") and "CELERY_FILESYSTEM_DIR" not in os.environ:

@@ -17,9 +17,12 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class PeerUnavailable(Exception):
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, answer: PeerAnswer | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.answer = answer  # the peer's 5xx or 429 answer, if it answered at all
 
 
 class PeerRefused(Exception):
@@ -48,10 +51,15 @@ class PeerAnswer:
             return 1.0
 
 
+_pooled_clients: list[httpx.Client] = []
+
+
 @cache
 def _client(pid: int) -> httpx.Client:
     """One pooled client per process (keyed by pid: Celery's prefork children get their own)."""
-    return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
+    client = httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"Accept": "application/json"})
+    _pooled_clients.append(client)
+    return client
 
 
 def peer_call(
@@ -80,9 +88,18 @@ def peer_call(
         raise PeerUnavailable(
             f"{method} {url}: {response.status_code}",
             retry_after=answer.retry_after if "retry-after" in response.headers else None,
+            answer=answer,
         )
     if response.status_code >= 400:
         raise PeerRefused(
             f"{method} {url}: {response.status_code}", status=response.status_code, body=body
         )
     return answer
+
+
+def peer_connections_close() -> None:
+    """Close every pooled connection (the next call opens new ones)."""
+    for client in list(_pooled_clients):
+        client.close()
+    _pooled_clients.clear()
+    _client.cache_clear()

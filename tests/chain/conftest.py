@@ -120,7 +120,6 @@ def chain(
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(),
         "SIMULATOR_BASE_URL": base,
-        "CODE_REQUEST_BATCH_WINDOW": "0.3",
         "CODE_REQUEST_CONFIRM_EVERY": "1",
         "CODE_REQUEST_SWEEP_EVERY": "2",
         "CODE_REQUEST_STALLED_AFTER": "4",
