@@ -10,10 +10,13 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from linkage import tasks
-from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus
+from linkage.models import CodeAcquisitionFile, CodeRequest, CodeRequestStage, CodeRequestStatus
 from linkage.services.code_requests import (
     CodeRequestNotRetryable,
+    code_acquisition_file_assemble,
+    code_acquisition_file_send,
     code_request_retry,
+    code_request_serial_request,
     code_requests_sweep,
 )
 from tests.conftest import post_change
@@ -75,3 +78,24 @@ def test_a_broker_down_at_commit_fails_nothing_and_the_sweep_recovers(
     with django_capture_on_commit_callbacks(execute=True):
         assert code_requests_sweep(stalled_after=datetime.timedelta(minutes=1)) == 1
     assert attempts == [(request.pk,), (request.pk,)]
+
+
+def test_a_step_that_already_ran_sends_nothing_again(jyuki: KeyedClient, settings: Any) -> None:
+    """Tasks may run twice (redelivery, the sweep): the row's stage says the step is done, so
+    no second request leaves. The intermediate server's URL points at a closed port: any
+    request would raise PeerUnavailable."""
+    settings.PEER_URLS = {
+        **settings.PEER_URLS,
+        "intermediate": "http://127.0.0.1:9/sim/intermediate",
+    }
+    post_change(jyuki, address_change_body())
+    request = CodeRequest.objects.get()
+    CodeRequest.objects.update(stage=CodeRequestStage.SERIAL_REQUESTED)
+    assert code_request_serial_request(code_request_id=request.pk) is False
+
+    file = code_acquisition_file_assemble()
+    assert file is not None
+    assert code_acquisition_file_assemble() is None  # nobody is left to gather
+    CodeAcquisitionFile.objects.filter(pk=file.pk).update(reception_number="R1")
+    assert code_acquisition_file_send(file_id=file.pk) == "R1"
+    assert CodeRequest.objects.get().stage == CodeRequestStage.IN_FILE
