@@ -10,33 +10,23 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import unicodedata
 from typing import Any
 
-import jaconv
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..numbers import is_valid_individual_number
+from ..text import (
+    InvalidText,
+    birth_date_check,
+    digits_normalise,
+    has_forbidden_characters,
+    individual_number_normalise,
+    katakana_normalise,
+)
 
-# Unicode categories refused in text: controls (Cc), formats such as zero-width or bidi
-# overrides (Cf), and lone surrogates (Cs). Private-use characters (Co) stay allowed: municipal
-# systems carry 外字 there.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_KATAKANA_OR_SPACE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000 ]+")
-EARLIEST_BIRTH_DATE = datetime.date(1868, 1, 1)
 MAX_SAFE_NUMBER = 2**53
-
-
-def has_forbidden_characters(value: str) -> bool:
-    return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value)
-
-
-def today_in_japan() -> datetime.date:
-    return timezone.localdate()
 
 
 class StrictCharField(serializers.CharField):
@@ -65,15 +55,15 @@ class DigitsField(StrictCharField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        value = jaconv.z2h(value, kana=False, ascii=False, digit=True)
-        if not re.fullmatch(rf"[0-9]{{{self.min_digits},{self.max_digits}}}", value):
+        try:
+            return digits_normalise(value, min_digits=self.min_digits, max_digits=self.max_digits)
+        except InvalidText:
             length = (
                 str(self.min_digits)
                 if self.min_digits == self.max_digits
                 else f"{self.min_digits} to {self.max_digits}"
             )
             self.fail("digits", length=length)
-        return value
 
 
 class IndividualNumberField(DigitsField):
@@ -84,9 +74,10 @@ class IndividualNumberField(DigitsField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if not is_valid_individual_number(value):
-            self.fail("check_digit")
-        return value
+        try:
+            return individual_number_normalise(value)
+        except InvalidText as error:
+            self.fail(error.code)
 
 
 class KatakanaField(StrictCharField):
@@ -96,10 +87,10 @@ class KatakanaField(StrictCharField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
-        if value and not _KATAKANA_OR_SPACE.fullmatch(value):
-            self.fail("not_katakana")
-        return value
+        try:
+            return katakana_normalise(value)
+        except InvalidText as error:
+            self.fail(error.code)
 
 
 @extend_schema_field(OpenApiTypes.DATE)
@@ -127,11 +118,10 @@ class StrictDateField(serializers.Field):
             value = datetime.date.fromisoformat(data)
         except ValueError:
             self.fail("not_a_date")
-        if not self.allow_future and value > today_in_japan():
-            self.fail("future_date")
-        if value < EARLIEST_BIRTH_DATE:
-            self.fail("too_early")
-        return value
+        try:
+            return birth_date_check(value, allow_future=self.allow_future)
+        except InvalidText as error:
+            self.fail(error.code)
 
     def to_representation(self, value: datetime.date) -> str:
         return value.isoformat()

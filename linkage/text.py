@@ -1,0 +1,72 @@
+"""Rules for the text and numbers people type, shared by every edge that takes them: the API
+fields (linkage.api.fields) and the business systems' clerk forms (backbone.forms).
+
+Each function returns the normalised value or raises InvalidText with a code; the edges turn
+the code into their own message (English problem+json, or a Japanese form error). No message
+here repeats the value, so an individual number cannot leak into an error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+
+import jaconv
+from django.utils import timezone
+
+from .numbers import is_valid_individual_number
+
+# Unicode categories refused in text: controls (Cc), formats such as zero-width or bidi
+# overrides (Cf), and lone surrogates (Cs). Private-use characters (Co) stay allowed: municipal
+# systems carry 外字 there.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
+_KATAKANA_OR_SPACE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000 ]+")
+EARLIEST_BIRTH_DATE = datetime.date(1868, 1, 1)
+
+
+class InvalidText(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def has_forbidden_characters(value: str) -> bool:
+    return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value)
+
+
+def today_in_japan() -> datetime.date:
+    return timezone.localdate()
+
+
+def digits_normalise(value: str, *, min_digits: int, max_digits: int) -> str:
+    """ASCII digits; full-width digits (０-９) are accepted and converted. Code `digits`."""
+    value = jaconv.z2h(value, kana=False, ascii=False, digit=True)
+    if not re.fullmatch(rf"[0-9]{{{min_digits},{max_digits}}}", value):
+        raise InvalidText("digits")
+    return value
+
+
+def individual_number_normalise(value: str) -> str:
+    """12 digits with a valid check digit (SPEC 4.1). Codes `digits`, `check_digit`."""
+    value = digits_normalise(value, min_digits=12, max_digits=12)
+    if not is_valid_individual_number(value):
+        raise InvalidText("check_digit")
+    return value
+
+
+def katakana_normalise(value: str) -> str:
+    """Full- or half-width katakana and spaces, returned full-width. Code `not_katakana`."""
+    value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
+    if value and not _KATAKANA_OR_SPACE.fullmatch(value):
+        raise InvalidText("not_katakana")
+    return value
+
+
+def birth_date_check(value: datetime.date, *, allow_future: bool = False) -> datetime.date:
+    """A date of birth: codes `future_date`, `too_early`."""
+    if not allow_future and value > today_in_japan():
+        raise InvalidText("future_date")
+    if value < EARLIEST_BIRTH_DATE:
+        raise InvalidText("too_early")
+    return value
