@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from faker import Faker
 
 from linkage.numbers import individual_number_complete
@@ -19,6 +20,10 @@ YOKOHAMA_WARDS = (
     "鶴見区", "神奈川区", "西区", "中区", "南区", "保土ケ谷区", "磯子区", "金沢区", "港北区",
     "戸塚区", "港南区", "旭区", "緑区", "瀬谷区", "栄区", "泉区", "青葉区", "都筑区",
 )  # fmt: skip
+
+
+RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "母", "父", "孫")
+BENEFITS = ("児童手当", "生活保護", "障害福祉サービス", "介護保険給付", "児童扶養手当")
 
 
 @dataclass(frozen=True)
@@ -74,3 +79,33 @@ class ResidentGenerator:
     def moved(self, resident: Resident) -> Resident:
         """The same resident after moving house."""
         return Resident(**{**resident.__dict__, "address": self.address()})
+
+    def business_items(self, number_system: str, resident: Resident) -> dict[str, Any]:
+        """Plausible business items of the system's table (21, 23, 25 or 27)."""
+        today = timezone.localdate()
+        since = self.faker.date_between(start_date=resident.birth_date, end_date=today)
+        if number_system == "01":
+            return {
+                "household_number": f"{self.random.randrange(10**6, 10**7)}",
+                "relationship": self.random.choice(RELATIONSHIPS),
+                "moved_in_on": since,
+            }
+        if number_system == "02":
+            income = self.random.randrange(0, 9_000_000, 1000)
+            return {
+                "fiscal_year": today.year,
+                "income_amount": income,
+                "tax_amount": income // 10,
+            }
+        if number_system == "03":
+            return {
+                "insured_number": f"{self.random.randrange(10**7, 10**8)}",
+                "acquired_on": since,
+            }
+        if number_system == "04":
+            return {
+                "benefit_type": self.random.choice(BENEFITS),
+                "started_on": since,
+                "amount": self.random.randrange(5_000, 150_000, 500),
+            }
+        raise ValueError(f"no business table for number system {number_system}")

@@ -1,9 +1,37 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
 
+
+class NumberSystemConverter:
+    regex = "[0-9]{2}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class DigitsConverter(NumberSystemConverter):
+    regex = "[0-9]{1,15}"
+
+
+register_converter(NumberSystemConverter, "ns")
+register_converter(DigitsConverter, "digits")
+
+app_name = "backbone"
 urlpatterns = [
-    path("jyuki/serial-numbers", views.jyuki_serial_numbers),
+    path("", views.system_list, name="systems"),
+    path("<ns:number_system>/", views.resident_list, name="residents"),
+    path("<ns:number_system>/new", views.resident_new, name="resident_new"),
+    path("<ns:number_system>/notices", views.notices, name="notices"),
+    path("<ns:number_system>/<digits:address_number>/", views.resident_detail, name="resident"),
+    path(
+        "<ns:number_system>/<digits:address_number>/resend",
+        views.resident_resend,
+        name="resident_resend",
+    ),
 ]

@@ -1,16 +1,214 @@
-"""HTTP endpoints of the simulated business systems."""
+"""The simulated business systems over HTTP: their clerks' screens (S11-S16) and the
+endpoint each one receives linkage's notices on (S27, S120, S34)."""
 
 from __future__ import annotations
 
-from intermediate.tasks import pair_forward
-from intermediate.views import pair_receiver
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
-from .models import SerialNumberNotice
+from intermediate.simulation import BUSINESS_SYSTEM_SIMULATORS, fault
 
-# 住基 (first embodiment): receives (processing serial number, individual number) from
-# linkage (S34) and passes it to the communication server (S60).
-jyuki_serial_numbers = pair_receiver(
-    "jyuki",
-    SerialNumberNotice,
-    lambda pk: pair_forward.delay("backbone.SerialNumberNotice", pk, "cs", "forwards"),
+from .forms import BUSINESS_FORMS, ResidentForm
+from .models import (
+    RECORD_MODELS,
+    BusinessSystem,
+    ReceivedNotice,
+    ResidentRecord,
+    Submission,
 )
+from .services import (
+    AlreadyRegistered,
+    NoticeRefused,
+    notice_receive,
+    resident_change,
+    resident_register,
+    submission_resend,
+)
+
+PAGE_SIZE = 50
+
+
+def _system(number_system: str) -> BusinessSystem:
+    system = BusinessSystem.objects.filter(number_system=number_system).first()
+    if system is None or number_system not in RECORD_MODELS:
+        raise Http404(_("この業務システムは連携サーバーに接続されていません。"))
+    return system
+
+
+def _record(system: BusinessSystem, address_number: str) -> ResidentRecord:
+    record = (
+        RECORD_MODELS[system.number_system].objects.filter(address_number=address_number).first()
+    )
+    if record is None:
+        raise Http404(_("この宛名番号の住民は登録されていません。"))
+    return record
+
+
+@login_required
+def system_list(request: HttpRequest) -> HttpResponse:
+    systems = {system.number_system: system for system in BusinessSystem.objects.all()}
+    rows = [
+        {
+            "number_system": number_system,
+            "label": label,
+            "system": systems.get(number_system),
+            "count": RECORD_MODELS[number_system].objects.count()
+            if number_system in RECORD_MODELS
+            else 0,
+        }
+        for number_system, label in settings.NUMBER_SYSTEMS.items()
+        if number_system in RECORD_MODELS
+    ]
+    return render(request, "backbone/system_list.html", {"rows": rows})
+
+
+@login_required
+def resident_list(request: HttpRequest, number_system: str) -> HttpResponse:
+    system = _system(number_system)
+    records = RECORD_MODELS[number_system].objects.order_by("-pk")
+    query = request.GET.get("q", "").strip()
+    if query:
+        records = records.filter(
+            Q(address_number=query)
+            | Q(integrated_number=query)
+            | Q(name__contains=query)
+            | Q(name_kana__contains=query)
+        )
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "backbone/resident_list.html",
+        {"system": system, "page": page, "query": query},
+    )
+
+
+@login_required
+def resident_new(request: HttpRequest, number_system: str) -> HttpResponse:
+    system = _system(number_system)
+    form = ResidentForm(request.POST or None)
+    business = BUSINESS_FORMS[number_system](request.POST or None, prefix="business")
+    if request.method == "POST" and form.is_valid() and business.is_valid():
+        items = {**form.cleaned_data, **business.cleaned_data}
+        individual_number = items.pop("individual_number")
+        try:
+            outcome = resident_register(
+                system=system, individual_number=individual_number, items=items
+            )
+        except AlreadyRegistered as already:
+            form.add_error(
+                "individual_number",
+                _("この個人番号は宛名番号 %(number)s で登録済みです。")
+                % {"number": already.address_number},
+            )
+        else:
+            _tell(request, outcome.submission)
+            return redirect("backbone:resident", number_system, outcome.record.address_number)
+    return render(
+        request,
+        "backbone/resident_form.html",
+        {"system": system, "form": form, "business": business, "record": None},
+    )
+
+
+@login_required
+def resident_detail(request: HttpRequest, number_system: str, address_number: str) -> HttpResponse:
+    system = _system(number_system)
+    record = _record(system, address_number)
+    initial = {
+        name: getattr(record, name)
+        for name in ("name", "name_kana", "birth_date", "sex", "address")
+    }
+    business_initial = {name: getattr(record, name) for name in record.BUSINESS_FIELDS}
+    data = request.POST if request.method == "POST" else None
+    form = ResidentForm(data, initial=initial, registering=False)
+    business = BUSINESS_FORMS[number_system](data, initial=business_initial, prefix="business")
+    if request.method == "POST" and form.is_valid() and business.is_valid():
+        outcome = resident_change(
+            system=system, record=record, items={**form.cleaned_data, **business.cleaned_data}
+        )
+        _tell(request, outcome.submission)
+        return redirect("backbone:resident", number_system, address_number)
+    submissions = Submission.objects.filter(
+        number_system=number_system, address_number=address_number
+    )[:20]
+    notices = ReceivedNotice.objects.filter(
+        number_system=number_system, address_number=address_number
+    )[:20]
+    return render(
+        request,
+        "backbone/resident_detail.html",
+        {
+            "system": system,
+            "record": record,
+            "form": form,
+            "business": business,
+            "submissions": submissions,
+            "latest": submissions[0] if submissions else None,
+            "notices": notices,
+            "masked_number": record.individual_number_masked,
+        },
+    )
+
+
+@login_required
+@require_POST
+def resident_resend(request: HttpRequest, number_system: str, address_number: str) -> HttpResponse:
+    system = _system(number_system)
+    record = _record(system, address_number)
+    submission = submission_resend(system=system, record=record)
+    if submission is None:
+        messages.info(request, _("送信が必要な異動はありません。"))
+    else:
+        _tell(request, submission)
+    return redirect("backbone:resident", number_system, address_number)
+
+
+def _tell(request: HttpRequest, submission: Submission) -> None:
+    """What linkage answered, in the clerk's words."""
+    if submission.status == Submission.Status.ACCEPTED:
+        messages.success(
+            request,
+            _("連携サーバーが受理しました(統合宛名番号 %(number)s)。")
+            % {"number": submission.answer.get("integrated_number", "")},
+        )
+    elif submission.status == Submission.Status.UNREACHABLE:
+        messages.error(
+            request,
+            _(
+                "連携サーバーに接続できませんでした。入力内容は保存されています。再送信してください。(%(reason)s)"
+            )
+            % {"reason": submission.error},
+        )
+    else:
+        messages.error(
+            request,
+            _("連携サーバーがエラーを返しました。内容を訂正して再送信してください。(%(reason)s)")
+            % {"reason": submission.error},
+        )
+
+
+@csrf_exempt
+@require_POST
+def notices(request: HttpRequest, number_system: str) -> HttpResponse:
+    """Linkage's signed notices to this system (no session: the signature authenticates)."""
+    system = BusinessSystem.objects.filter(number_system=number_system).first()
+    if system is None or number_system not in RECORD_MODELS:
+        return JsonResponse({"code": "unknown_system", "detail": "no such system"}, status=404)
+    injected = fault(BUSINESS_SYSTEM_SIMULATORS.get(number_system, ""))
+    if injected is not None:
+        return injected
+    try:
+        received = notice_receive(system=system, headers=request.headers, body=request.body)
+    except NoticeRefused as refused:
+        return JsonResponse(
+            {"code": refused.code, "detail": refused.message}, status=refused.status
+        )
+    return JsonResponse({"status": "accepted", "outcome": received.outcome})

@@ -205,14 +205,20 @@ def create_persons(count: int) -> None:
     import django
 
     django.setup()
+    from backbone.services import business_systems_connect
     from backbone.synthetic import ResidentGenerator
     from intermediate.models import RegistryEntry
     from intermediate.services import encrypted
+    from linkage.models import BackboneClient
     from linkage.numbers import resident_code_complete
     from linkage.services.address_changes import AddressChange, BasicItems, address_change_receive
-    from linkage.services.backbone_clients import backbone_client_create
 
-    client, _ = backbone_client_create(number_system="01", name="bench")
+    # The business systems, with 住基's notice callback: S34 reaches it as a notice.
+    base_url = os.environ["SIMULATOR_BASE_URL"]
+    business_systems_connect(
+        linkage_url=base_url, callback_base_url=base_url, names={"01": "住基 (bench)"}
+    )
+    client = BackboneClient.objects.get(number_system="01")
     generator = ResidentGenerator(seed=7)
     now = datetime.datetime.now(datetime.UTC)
     residents = [generator.resident() for _ in range(count)]

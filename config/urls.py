@@ -18,6 +18,7 @@ urlpatterns = [
     path("sim/", include("intermediate.urls")),
     path("backbone/", include("backbone.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
 ]
 
 handler404 = "config.views.not_found"

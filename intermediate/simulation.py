@@ -17,7 +17,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .models import SimulatorControl
 
-SIMULATORS = ("intermediate", "network", "national", "cs", "gateway", "jyuki")
+# The business systems' notice receivers, by number system, are simulators too.
+BUSINESS_SYSTEM_SIMULATORS = {"01": "jyuki", "02": "tax", "03": "nhi", "04": "welfare"}
+SIMULATORS = (
+    "intermediate",
+    "network",
+    "national",
+    "cs",
+    "gateway",
+    *BUSINESS_SYSTEM_SIMULATORS.values(),
+)
 _random = random.Random()  # noqa: S311 (fault injection, not security)
 
 

@@ -104,30 +104,50 @@ def keyed_digest(data: bytes) -> str:
     return hmac.new(keyring().blind_index_key, b"digest:" + data, hashlib.sha256).hexdigest()
 
 
-def encrypt_individual_number(individual_number: str, *, index: str) -> str:
+def _seal(plaintext: str, *, associated_data: str) -> str:
     ring = keyring()
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = AESGCM(ring.encryption_keys[0][1]).encrypt(
-        nonce, individual_number.encode("ascii"), index.encode("ascii")
+        nonce, plaintext.encode("utf-8"), associated_data.encode("utf-8")
     )
     payload = base64.urlsafe_b64encode(nonce + ciphertext).decode("ascii")
     return f"{TOKEN_VERSION}:{ring.current_key_id}:{payload}"
 
 
-def decrypt_individual_number(token: str, *, index: str) -> str:
+def _open(token: str, *, associated_data: str, what: str) -> str:
     try:
         version, wanted_id, payload = token.split(":", 2)
         raw = base64.urlsafe_b64decode(payload.encode("ascii"))
     except (ValueError, binascii.Error) as error:
-        raise DecryptionError("stored individual number is malformed") from error
+        raise DecryptionError(f"stored {what} is malformed") from error
     if version != TOKEN_VERSION:
         raise DecryptionError(f"unknown token version {version}")
     key = keyring().encryption_key(wanted_id)
     try:
-        plaintext = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], index.encode("ascii"))
+        plaintext = AESGCM(key).decrypt(
+            raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data.encode("utf-8")
+        )
     except InvalidTag as error:
-        raise DecryptionError("stored individual number failed authentication") from error
-    return plaintext.decode("ascii")
+        raise DecryptionError(f"stored {what} failed authentication") from error
+    return plaintext.decode("utf-8")
+
+
+def encrypt_individual_number(individual_number: str, *, index: str) -> str:
+    return _seal(individual_number, associated_data=index)
+
+
+def decrypt_individual_number(token: str, *, index: str) -> str:
+    return _open(token, associated_data=index, what="individual number")
+
+
+def encrypt_secret(secret: str, *, purpose: str) -> str:
+    """A credential the application must use again (a notice signing secret, a peer's API
+    key), sealed like the individual number; `purpose` binds the token to its one use."""
+    return _seal(secret, associated_data=f"secret:{purpose}")
+
+
+def decrypt_secret(token: str, *, purpose: str) -> str:
+    return _open(token, associated_data=f"secret:{purpose}", what="secret")
 
 
 def token_key_id(token: str) -> str:

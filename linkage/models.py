@@ -9,7 +9,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .crypto import decrypt_individual_number, mask_individual_number
+from .crypto import decrypt_individual_number, decrypt_secret, mask_individual_number
+
+NOTICE_SECRET_PURPOSE = "notice-signing"  # noqa: S105 (a label, not a secret)
 
 
 class Sex(models.TextChoices):
@@ -92,6 +94,15 @@ class AddressVersion(models.Model):
     address = models.CharField(_("住所"), max_length=200)
     changed_at = models.DateTimeField(_("異動日時"))
     registered_at = models.DateTimeField(_("新規登録時点"), auto_now_add=True, db_index=True)
+    reason = models.CharField(_("訂正理由"), max_length=200, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("訂正者"),
+    )
     receipt = models.ForeignKey(
         "AddressChangeReceipt",
         on_delete=models.PROTECT,
@@ -268,6 +279,10 @@ class BackboneClient(ApiKey):
     """基幹系システム 10 as an API client: one key, bound to one number system."""
 
     number_system = models.CharField(_("番号体系"), max_length=2)
+    callback_url = models.URLField(
+        _("通知先URL"), blank=True, help_text="where linkage sends this system's notices"
+    )
+    notice_secret_encrypted = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("基幹系システム")
@@ -275,6 +290,11 @@ class BackboneClient(ApiKey):
 
     def __str__(self) -> str:
         return f"{self.number_system} {self.name}"
+
+    @property
+    def notice_secret(self) -> str:
+        """The HMAC key signing this system's notices (shared with the system once)."""
+        return decrypt_secret(self.notice_secret_encrypted, purpose=NOTICE_SECRET_PURPOSE)
 
     @property
     def is_authenticated(self) -> bool:
@@ -324,3 +344,47 @@ class AddressChangeReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number_system}:{self.event_id}"
+
+
+class NoticeEvent(models.TextChoices):
+    """The notices linkage sends to business systems (SPEC 7, outbound)."""
+
+    INTEGRATED_NUMBER_ASSIGNED = "integrated_number.assigned", _("統合宛名番号の付番")
+    ADDRESS_UPDATED = "address.updated", _("宛名情報の更新")
+    SERIAL_ISSUED = "code_request.serial_issued", _("処理通番の発行")
+
+
+class Notice(models.Model):
+    """通知: one notice to one business system, written in the transaction of its cause and
+    delivered by a task until the receiver accepts it (the outbox of S27/S120/S34).
+
+    `payload` never holds the individual number: a `code_request.serial_issued` notice adds
+    it from the person's encrypted value when it is sent.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("未送達")
+        DELIVERED = "delivered", _("送達済")
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(_("通知種別"), max_length=40, choices=NoticeEvent.choices)
+    client = models.ForeignKey(BackboneClient, on_delete=models.PROTECT, related_name="notices")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="notices")
+    payload = models.JSONField()
+    status = models.CharField(
+        _("送達状態"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notice_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.event_id}"

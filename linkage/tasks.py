@@ -1,4 +1,4 @@
-"""Celery tasks of the request unit (38) and the confirmation unit (42).
+"""Celery tasks of the request unit (38), the confirmation unit (42) and the notices.
 
 Thin: load by id, call a service, own the retries. Every task is idempotent (see
 linkage.services.code_requests); acks_late with reject-on-worker-lost means a task killed
@@ -14,7 +14,7 @@ from django.conf import settings
 
 from .clients.http import PeerUnavailable
 from .clients.intermediate import FileNotReady
-from .services import code_requests
+from .services import code_requests, notices
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
@@ -62,3 +62,14 @@ def code_requests_confirm() -> dict[str, int]:
 @shared_task(acks_late=True)
 def code_requests_sweep() -> int:
     return code_requests.code_requests_sweep()
+
+
+@shared_task(acks_late=True)
+def notice_deliver(notice_id: int) -> bool:
+    """One attempt; the service records a failure and schedules the next attempt itself."""
+    return notices.notice_deliver(notice_id=notice_id)
+
+
+@shared_task(acks_late=True)
+def notices_sweep() -> int:
+    return notices.notices_sweep()

@@ -22,18 +22,23 @@ class KeyedClient:
 
     client: BackboneClient
     key: str
+    notice_secret: str = ""
 
     @property
     def number_system(self) -> str:
         return self.client.number_system
 
 
-def backbone_client(*, number_system: str = "01", name: str = "") -> KeyedClient:
+def backbone_client(
+    *, number_system: str = "01", name: str = "", callback_url: str = ""
+) -> KeyedClient:
     """A client made the way administrators make them, with the key it was issued."""
-    client, key = backbone_client_create(
-        number_system=number_system, name=name or f"test client {number_system}"
+    issued = backbone_client_create(
+        number_system=number_system,
+        name=name or f"test client {number_system}",
+        callback_url=callback_url,
     )
-    return KeyedClient(client=client, key=key)
+    return KeyedClient(client=issued.client, key=issued.key, notice_secret=issued.notice_secret)
 
 
 def resident() -> Resident:

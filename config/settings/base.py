@@ -116,6 +116,10 @@ TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
 
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -133,10 +137,14 @@ NUMBER_SYSTEMS: dict[str, str] = {
     "04": "福祉",
 }
 
+# The resident register (住基): receives code_request.serial_issued in the first embodiment.
+RESIDENT_REGISTER_NUMBER_SYSTEM = os.environ.get("RESIDENT_REGISTER_NUMBER_SYSTEM", "01")
+
 # --- Code acquisition (request unit 38, confirmation 42) -----------------------------------
 
 # Where S34 sends (processing serial number, individual number): "jyuki" for the 住基 system
-# (first embodiment) or "gateway" for the 住基GW server (second embodiment).
+# (first embodiment, as a code_request.serial_issued notice to its callback URL) or "gateway"
+# for the 住基GW server (second embodiment).
 CODE_REQUEST_ROUTE = os.environ.get("CODE_REQUEST_ROUTE", "jyuki")
 # Persons per code acquisition request file, and how long to gather them before sending one.
 CODE_REQUEST_FILE_MAX = int(os.environ.get("CODE_REQUEST_FILE_MAX", "1000"))
@@ -149,12 +157,22 @@ CODE_REQUEST_SWEEP_EVERY = float(os.environ.get("CODE_REQUEST_SWEEP_EVERY", "30"
 CODE_REQUEST_CONFIRM_EVERY = float(os.environ.get("CODE_REQUEST_CONFIRM_EVERY", "15"))
 PEER_TIMEOUT = float(os.environ.get("PEER_TIMEOUT", "10"))
 
+# --- Notices to business systems (SPEC 7, outbound) ----------------------------------------
+
+# A notice that could not be delivered is tried again after 2, 4, 8... seconds, at most this
+# long apart; it is never dropped. The sweep re-enqueues a due notice whose message was lost.
+NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", "3600"))
+NOTICE_STALLED_AFTER = float(os.environ.get("NOTICE_STALLED_AFTER", "120"))
+NOTICE_SWEEP_EVERY = float(os.environ.get("NOTICE_SWEEP_EVERY", "30"))
+NOTICE_TIMEOUT = float(os.environ.get("NOTICE_TIMEOUT", "10"))
+# Where the simulated business systems reach linkage's API (backbone app).
+LINKAGE_API_URL = os.environ.get("LINKAGE_API_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # The peers. By default the simulators served by this project at SIMULATOR_BASE_URL; each can
 # point at a real system instead.
 SIMULATOR_BASE_URL = os.environ.get("SIMULATOR_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 PEER_URLS = {
     "intermediate": os.environ.get("INTERMEDIATE_URL") or f"{SIMULATOR_BASE_URL}/sim/intermediate",
-    "jyuki": os.environ.get("JYUKI_URL") or f"{SIMULATOR_BASE_URL}/backbone/jyuki",
     "gateway": os.environ.get("GATEWAY_URL") or f"{SIMULATOR_BASE_URL}/sim/gateway",
     "network": f"{SIMULATOR_BASE_URL}/sim/network",
     "national": f"{SIMULATOR_BASE_URL}/sim/national",
@@ -245,6 +263,10 @@ CELERY_BEAT_SCHEDULE = {
     "code-requests-sweep": {
         "task": "linkage.tasks.code_requests_sweep",
         "schedule": CODE_REQUEST_SWEEP_EVERY,
+    },
+    "notices-sweep": {
+        "task": "linkage.tasks.notices_sweep",
+        "schedule": NOTICE_SWEEP_EVERY,
     },
     # The simulated peers' own recovery; harmless (empty tables) when real peers are used.
     "simulators-sweep": {

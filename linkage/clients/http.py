@@ -69,11 +69,18 @@ def peer_call(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     headers: dict[str, str] | None = None,
+    content: bytes | None = None,
 ) -> PeerAnswer:
-    """One request; 2xx comes back as a PeerAnswer, anything else raises."""
+    """One request with a JSON `payload` (or raw `content`, e.g. a signed body); 2xx comes
+    back as a PeerAnswer, anything else raises."""
     try:
         response = _client(os.getpid()).request(
-            method, url, json=payload, timeout=timeout, headers=headers
+            method,
+            url,
+            json=payload if content is None else None,
+            content=content,
+            timeout=timeout,
+            headers=headers,
         )
     except httpx.HTTPError as error:
         raise PeerUnavailable(f"{method} {url}: {type(error).__name__}") from error

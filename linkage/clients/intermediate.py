@@ -78,12 +78,10 @@ def code_acquisition_file_fetch(*, reception_number: str) -> list[FileEntry]:
 
 
 def serial_number_send(*, processing_serial_number: str, individual_number: str) -> None:
-    """S34: to the 住基 system (first embodiment) or the 住基GW server (second)."""
-    route = settings.CODE_REQUEST_ROUTE
-    path = "serial-numbers" if route == "jyuki" else "entries"
+    """S34, second embodiment: to the 住基GW server (the first goes as a notice to 住基)."""
     _post(
-        route,
-        path,
+        "gateway",
+        "entries",
         {
             "processing_serial_number": processing_serial_number,
             "individual_number": individual_number,

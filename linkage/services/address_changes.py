@@ -1,7 +1,8 @@
 """Receiving address changes (seed units 35-39, flows F1 and F2).
 
 `address_change_receive` is the one entry point: determination (36), numbering (37), storing
-(39) and the code request row (38, through the post_save signal), in one transaction.
+(39), the code request row (38, through the post_save signal) and the notices to the linked
+business systems (S27, S120), in one transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 
 from ..crypto import blind_index, encrypt_individual_number, keyed_digest
 from ..models import (
@@ -25,6 +25,7 @@ from ..models import (
     Person,
 )
 from ..selectors import code_request_status_of
+from .notices import notices_for_link, notices_for_update
 from .numbering import integrated_number_issue
 
 logger = logging.getLogger(__name__)
@@ -175,10 +176,11 @@ def _receive_once(
                 change.individual_number, index=index
             ),
         )
+        previous = None
         history_seq = 1
     else:
-        latest = person.versions.aggregate(latest=Max("history_seq"))["latest"] or 0
-        history_seq = latest + 1
+        previous = person.versions.order_by("-history_seq").first()
+        history_seq = previous.history_seq + 1 if previous is not None else 1
 
     result = AddressChangeResult(
         status_code=201 if registered else 200,
@@ -219,6 +221,10 @@ def _receive_once(
         CrossReference.objects.create(
             number_system=change.number_system, address_number=change.address_number, person=person
         )
+        notices_for_link(
+            person=person, number_system=change.number_system, address_number=change.address_number
+        )
+    notices_for_update(person=person, version=version, previous=previous)
     if change.business is not None:
         BusinessInformation.objects.create(
             person=person,

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import BackboneClient, StaffToken
+from ..crypto import encrypt_secret
+from ..models import NOTICE_SECRET_PURPOSE, BackboneClient, StaffToken
 
 KEY_PREFIX_LENGTH = 8
 
 
 class UnknownNumberSystem(ValueError):
+    pass
+
+
+class InvalidCallbackUrl(ValueError):
     pass
 
 
@@ -29,15 +37,45 @@ def _new_key() -> tuple[str, dict[str, str]]:
     return key, {"key_prefix": key[:KEY_PREFIX_LENGTH], "key_digest": api_key_digest(key)}
 
 
+@dataclass(frozen=True)
+class IssuedClient:
+    """What a new client is told once: its API key and the secret its notices are signed with."""
+
+    client: BackboneClient
+    key: str
+    notice_secret: str
+
+
 @transaction.atomic
-def backbone_client_create(*, number_system: str, name: str) -> tuple[BackboneClient, str]:
-    """A new client and its key. The key is returned once and never stored."""
+def backbone_client_create(
+    *, number_system: str, name: str, callback_url: str = ""
+) -> IssuedClient:
+    """A new client with its key (stored as a digest only) and its notice signing secret
+    (stored encrypted: linkage signs with it). Both are returned once."""
     if number_system not in settings.NUMBER_SYSTEMS:
         known = ", ".join(sorted(settings.NUMBER_SYSTEMS))
         raise UnknownNumberSystem(f"number system {number_system!r} is not configured ({known})")
+    if callback_url:
+        callback_url_check(callback_url)
     key, stored = _new_key()
-    client = BackboneClient.objects.create(name=name, number_system=number_system, **stored)
-    return client, key
+    notice_secret = secrets.token_urlsafe(32)
+    client = BackboneClient.objects.create(
+        name=name,
+        number_system=number_system,
+        callback_url=callback_url,
+        notice_secret_encrypted=encrypt_secret(notice_secret, purpose=NOTICE_SECRET_PURPOSE),
+        **stored,
+    )
+    return IssuedClient(client=client, key=key, notice_secret=notice_secret)
+
+
+def callback_url_check(url: str) -> str:
+    """An http(s) URL; anything else is refused with the reason."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError as error:
+        raise InvalidCallbackUrl(f"callback URL {url!r} is not an http(s) URL") from error
+    return url
 
 
 def backbone_client_revoke(*, client: BackboneClient) -> None:

@@ -29,30 +29,14 @@ from ..models import (
     CodeRequestTransition,
     Person,
 )
+from .enqueueing import enqueue
+from .notices import notice_serial_issued
 
 logger = logging.getLogger(__name__)
 
 
 class CodeRequestNotRetryable(Exception):
     """Only a request in status `error` can be sent again."""
-
-
-def enqueue(task_name: str, *args: Any, countdown: float = 0) -> None:
-    """Send a task after commit. A broker that is down delays the work, it does not fail the
-    caller: the row is already committed and the sweep will enqueue it again."""
-
-    def send() -> None:
-        from .. import tasks
-
-        task: Any = getattr(tasks, task_name)
-        try:
-            task.apply_async(args=args, countdown=countdown or None)
-        except Exception:
-            logger.warning(
-                "could not enqueue %s%s; the sweep will retry it", task_name, args, exc_info=True
-            )
-
-    transaction.on_commit(send)
 
 
 def _transition(code_request: CodeRequest, *, to_status: str, cause: str, error: str = "") -> None:
@@ -243,21 +227,48 @@ def code_acquisition_file_distribute(*, file_id: int) -> int:
                 error="the code acquisition file does not carry this person's entry",
             )
             continue
-        intermediate.serial_number_send(
-            processing_serial_number=entry.processing_serial_number,
-            individual_number=entry.individual_number,
-        )
-        if _move(
-            member,
-            CodeRequestStage.IN_FILE,
-            stage=CodeRequestStage.SENT,
-            processing_serial_number=entry.processing_serial_number,
-        ):
-            sent += 1
+        sent += _hand_over(member, entry.processing_serial_number, entry.individual_number)
     CodeAcquisitionFile.objects.filter(pk=file.pk, fetched_at__isnull=True).update(
         fetched_at=timezone.now()
     )
     return sent
+
+
+def _hand_over(member: CodeRequest, processing_serial_number: str, individual_number: str) -> int:
+    """S34. First embodiment: a `code_request.serial_issued` notice to 住基, written in the
+    transaction that marks the row sent. Second: the pair posted to the 住基GW server."""
+    if settings.CODE_REQUEST_ROUTE == "gateway":
+        intermediate.serial_number_send(
+            processing_serial_number=processing_serial_number,
+            individual_number=individual_number,
+        )
+        return int(_move_to_sent(member, processing_serial_number))
+    with transaction.atomic():
+        if not _move_to_sent(member, processing_serial_number):
+            return 0
+        if notice_serial_issued(
+            person=member.person, processing_serial_number=processing_serial_number
+        ):
+            return 1
+        transaction.set_rollback(True)
+    _fail(
+        member,
+        cause="request unit: S34",
+        error=(
+            "no 住基 business system has a callback URL for code_request.serial_issued "
+            "(create_backbone_client 01 ... --callback-url)"
+        ),
+    )
+    return 0
+
+
+def _move_to_sent(member: CodeRequest, processing_serial_number: str) -> bool:
+    return _move(
+        member,
+        CodeRequestStage.IN_FILE,
+        stage=CodeRequestStage.SENT,
+        processing_serial_number=processing_serial_number,
+    )
 
 
 def code_requests_confirm(*, batch_size: int = 500) -> dict[str, int]:

@@ -17,9 +17,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from backbone.services import business_systems_connect
 from config import celery_app
 from intermediate.services import registry_enrol
-from tests.factories import KeyedClient, backbone_client
+from linkage.models import BackboneClient
+from tests.factories import KeyedClient
 
 WAIT_SECONDS = 90
 
@@ -107,7 +109,6 @@ def chain(
     settings.SIMULATOR_BASE_URL = base
     settings.PEER_URLS = {
         "intermediate": f"{base}/sim/intermediate",
-        "jyuki": f"{base}/backbone/jyuki",
         "gateway": f"{base}/sim/gateway",
         "network": f"{base}/sim/network",
         "national": f"{base}/sim/national",
@@ -126,11 +127,20 @@ def chain(
         "SIMULATOR_SWEEP_EVERY": "2",
         "SIMULATOR_STALLED_AFTER": "4",
         "PEER_TIMEOUT": "2",
+        "NOTICE_SWEEP_EVERY": "2",
+        "NOTICE_STALLED_AFTER": "4",
+        "NOTICE_RETRY_MAX_SECONDS": "2",
     }
+    # The business systems with their keys and notice callbacks on the live server: 住基
+    # receives code_request.serial_issued there (S34, first embodiment).
+    keys = business_systems_connect(
+        linkage_url=base, callback_base_url=base, names=settings.NUMBER_SYSTEMS
+    )
+    jyuki = KeyedClient(client=BackboneClient.objects.get(number_system="01"), key=keys["01"])
     worker = Worker(env=env, log=tmp_path / "worker.log")
     worker.start()
     try:
-        yield Chain(base_url=base, worker=worker, jyuki=backbone_client(number_system="01"))
+        yield Chain(base_url=base, worker=worker, jyuki=jyuki)
     finally:
         worker.stop()
         celery_app.control.purge()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from backbone.models import SerialNumberNotice
+from backbone.models import ReceivedNotice, SerialNumberNotice
 from intermediate.models import (
     CodeAcquisitionFileRequest,
     CodeInformation,
@@ -18,7 +18,7 @@ from intermediate.models import (
 )
 from intermediate.services import code_derive, registry_invalidate
 from intermediate.simulation import simulator_control_set
-from linkage.models import CodeRequest, CodeRequestStatus, Person
+from linkage.models import CodeRequest, CodeRequestStatus, Notice, NoticeEvent, Person
 from linkage.selectors import code_requests_failed
 from linkage.services.code_requests import code_request_retry
 from tests.chain.conftest import Chain, enrolled
@@ -58,11 +58,15 @@ def test_a_new_person_ends_requested_with_one_code(chain: Chain) -> None:
     assert code_request.stage == "sent"
     assert code_request.processing_serial_number
     assert code_request.reception_number
-    # First embodiment: S34 went to the 住基 system, which passed it to the CS.
+    # First embodiment: S34 went to the 住基 system as a signed code_request.serial_issued
+    # notice, which it passed on to the CS.
     notice = SerialNumberNotice.objects.get(
         processing_serial_number=code_request.processing_serial_number
     )
     assert notice.forwarded_at is not None
+    assert Notice.objects.get(event=NoticeEvent.SERIAL_ISSUED).status == Notice.Status.DELIVERED
+    received = ReceivedNotice.objects.get(event=NoticeEvent.SERIAL_ISSUED)
+    assert "individual_number" not in received.data  # not kept outside the encrypted pair
     assert not GatewayEntry.objects.exists()
 
 

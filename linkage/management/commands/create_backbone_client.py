@@ -1,6 +1,6 @@
-"""`manage.py create_backbone_client <number_system> <name>`.
+"""`manage.py create_backbone_client <number_system> <name> [--callback-url URL]`.
 
-Prints the new key as the last line of its output."""
+Prints the notice signing secret, then the new key as the last line of its output."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from linkage.services.backbone_clients import UnknownNumberSystem, backbone_client_create
+from linkage.services.backbone_clients import (
+    InvalidCallbackUrl,
+    UnknownNumberSystem,
+    backbone_client_create,
+)
 
 
 class Command(BaseCommand):
@@ -17,14 +21,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("number_system", help="2-digit number system, e.g. 01 for 住基")
         parser.add_argument("name", help="a name administrators recognise, e.g. '住基 (vendor A)'")
+        parser.add_argument(
+            "--callback-url",
+            default="",
+            help="where linkage sends this system's notices (none are sent without one)",
+        )
 
-    def handle(self, *args: Any, number_system: str, name: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, number_system: str, name: str, callback_url: str, **options: Any
+    ) -> None:
         try:
-            client, key = backbone_client_create(number_system=number_system, name=name)
-        except UnknownNumberSystem as error:
+            issued = backbone_client_create(
+                number_system=number_system, name=name, callback_url=callback_url
+            )
+        except (UnknownNumberSystem, InvalidCallbackUrl) as error:
             raise CommandError(str(error)) from error
+        client = issued.client
         self.stdout.write(
             f"Created backbone client #{client.pk} {client.name!r} for number system "
-            f"{client.number_system}. Store this key now; it is not shown again:"
+            f"{client.number_system}"
+            + (f", notices to {client.callback_url}." if client.callback_url else ".")
         )
-        self.stdout.write(key)
+        self.stdout.write(f"Notice signing secret (HMAC-SHA256): {issued.notice_secret}")
+        self.stdout.write("Store the secret and this key now; they are not shown again:")
+        self.stdout.write(issued.key)

@@ -1,0 +1,334 @@
+"""What the simulated business systems do (seed S11-S16, S120, S34/S60).
+
+A clerk's registration or change is stored in the system's own table together with the
+address change it produces (a Submission), in one transaction; the change is then sent to
+linkage over real HTTP with the system's own key. Whatever linkage answers is kept and shown;
+a change that did not get through can be sent again with the same event_id.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from intermediate import tasks as simulator_tasks
+from intermediate.services import encrypted, pair_record
+from linkage.crypto import blind_index, encrypt_secret
+from linkage.models import BackboneClient, NoticeEvent
+from linkage.services.backbone_clients import backbone_client_create, backbone_client_revoke
+from linkage.signing import EVENT_ID_HEADER, SignatureRejected, signature_verify
+
+from .linkage_client import LinkageApiClient, LinkageUnavailable
+from .models import (
+    API_KEY_PURPOSE,
+    NOTICE_SECRET_PURPOSE,
+    RECORD_MODELS,
+    BusinessSystem,
+    ReceivedNotice,
+    ResidentRecord,
+    SerialNumberNotice,
+    Submission,
+)
+
+BASIC_ITEMS = ("name", "name_kana", "birth_date", "sex", "address")
+
+
+class AlreadyRegistered(Exception):
+    """This system already holds a record for the individual number."""
+
+    def __init__(self, address_number: str) -> None:
+        super().__init__(f"already registered as address number {address_number}")
+        self.address_number = address_number
+
+
+class NoticeRefused(Exception):
+    """A notice this system will not apply; `status` is the HTTP answer (401, 400, 409)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+# --- Setting the systems up ---------------------------------------------------------------
+
+
+def business_systems_connect(
+    *, linkage_url: str, callback_base_url: str, names: Mapping[str, str]
+) -> dict[str, str]:
+    """Give each named system a linkage client (key and notice secret, with its callback URL
+    at `callback_base_url`) and store both on the system's side. Returns the keys."""
+    keys: dict[str, str] = {}
+    for number_system, name in names.items():
+        callback_url = f"{callback_base_url.rstrip('/')}/backbone/{number_system}/notices"
+        # Connecting again replaces the earlier client: its secret is no longer the system's.
+        for earlier in BackboneClient.objects.filter(
+            number_system=number_system, callback_url=callback_url, revoked_at__isnull=True
+        ):
+            backbone_client_revoke(client=earlier)
+        issued = backbone_client_create(
+            number_system=number_system, name=name, callback_url=callback_url
+        )
+        BusinessSystem.objects.update_or_create(
+            number_system=number_system,
+            defaults={
+                "name": name,
+                "linkage_url": linkage_url,
+                "api_key_encrypted": encrypt_secret(issued.key, purpose=API_KEY_PURPOSE),
+                "notice_secret_encrypted": encrypt_secret(
+                    issued.notice_secret, purpose=NOTICE_SECRET_PURPOSE
+                ),
+            },
+        )
+        keys[number_system] = issued.key
+    return keys
+
+
+def linkage_client_of(system: BusinessSystem) -> LinkageApiClient:
+    return LinkageApiClient(system.linkage_url, system.api_key)
+
+
+# --- A clerk's registration and change (S11-S16) ------------------------------------------
+
+
+def address_number_issue(system: BusinessSystem) -> str:
+    """S12: the system's next address number, `<number system digit><9 digits>`."""
+    locked = BusinessSystem.objects.select_for_update().get(pk=system.pk)
+    locked.last_address_number += 1
+    locked.save(update_fields=["last_address_number"])
+    return f"{int(system.number_system)}{locked.last_address_number:09d}"
+
+
+def _change_body(record: ResidentRecord) -> dict[str, Any]:
+    """S13: the address change for the record as it is now (without the individual number)."""
+    return {
+        "number_system": record.NUMBER_SYSTEM,
+        "address_number": record.address_number,
+        "changed_at": timezone.now().isoformat(),
+        "person": {
+            "name": record.name,
+            "name_kana": record.name_kana,
+            "birth_date": record.birth_date.isoformat(),
+            "sex": record.sex,
+            "address": record.address,
+        },
+        "business": {
+            "data_type": record.DATA_TYPE,
+            "confirmed_at": timezone.now().isoformat(),
+            "items": record.business_items(),
+        },
+    }
+
+
+def _submission_create(record: ResidentRecord, kind: str) -> Submission:
+    # An older change not yet accepted is replaced: this one carries the record as it is now,
+    # and sending the older one later would make linkage store stale items as the newest.
+    Submission.objects.filter(
+        number_system=record.NUMBER_SYSTEM, address_number=record.address_number
+    ).exclude(status=Submission.Status.ACCEPTED).update(status=Submission.Status.SUPERSEDED)
+    return Submission.objects.create(
+        number_system=record.NUMBER_SYSTEM,
+        address_number=record.address_number,
+        event_id=f"{record.NUMBER_SYSTEM}-{uuid.uuid4()}",
+        kind=kind,
+        body=_change_body(record),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: ResidentRecord
+    submission: Submission
+
+
+def resident_register(
+    *, system: BusinessSystem, individual_number: str, items: Mapping[str, Any]
+) -> Outcome:
+    """S11-S16: store a new resident under a new address number and send it to linkage."""
+    model = RECORD_MODELS[system.number_system]
+    index = blind_index(individual_number)
+    with transaction.atomic():
+        existing = model.objects.filter(individual_number_index=index).first()
+        if existing is not None:
+            raise AlreadyRegistered(existing.address_number)
+        record = model.objects.create(
+            address_number=address_number_issue(system), **encrypted(individual_number), **items
+        )
+        submission = _submission_create(record, Submission.Kind.REGISTER)
+    return Outcome(record, submission_send(submission=submission, system=system))
+
+
+def resident_change(
+    *, system: BusinessSystem, record: ResidentRecord, items: Mapping[str, Any]
+) -> Outcome:
+    """A clerk's change of a resident: stored, then sent to linkage as an address change."""
+    with transaction.atomic():
+        for name, value in items.items():
+            setattr(record, name, value)
+        record.save()
+        submission = _submission_create(record, Submission.Kind.CHANGE)
+    return Outcome(record, submission_send(submission=submission, system=system))
+
+
+def _record_of(submission: Submission) -> ResidentRecord:
+    return RECORD_MODELS[submission.number_system].objects.get(
+        address_number=submission.address_number
+    )
+
+
+def _problem(body: dict[str, Any]) -> str:
+    errors = body.get("errors") or []
+    details = "; ".join(f"{e.get('field', '')}: {e.get('message', '')}" for e in errors)
+    return str(body.get("detail") or body.get("title") or "") + (f" ({details})" if details else "")
+
+
+def submission_send(*, submission: Submission, system: BusinessSystem) -> Submission:
+    """S14, and S16 on success. Sent only while pending or unreachable; returns it updated."""
+    if submission.status not in (Submission.Status.PENDING, Submission.Status.UNREACHABLE):
+        return submission
+    record = _record_of(submission)
+    change = {
+        "event_id": submission.event_id,
+        **submission.body,
+        "individual_number": record.individual_number,
+    }
+    submission.attempts += 1
+    submission.sent_at = timezone.now()
+    try:
+        answer = linkage_client_of(system).address_change_send(change)
+    except LinkageUnavailable as error:
+        submission.status = Submission.Status.UNREACHABLE
+        submission.error = str(error)[:500]
+        submission.http_status = None
+    else:
+        submission.http_status = answer.status
+        submission.answer = answer.body
+        if answer.ok:
+            submission.status = Submission.Status.ACCEPTED
+            submission.error = ""
+            type(record).objects.filter(pk=record.pk).update(
+                integrated_number=answer.body["integrated_number"]
+            )
+        elif answer.status >= 500 or answer.status == 429:
+            submission.status = Submission.Status.UNREACHABLE
+            submission.error = f"{answer.status} {_problem(answer.body)}"[:500]
+        else:
+            submission.status = Submission.Status.REFUSED
+            submission.error = f"{answer.status} {_problem(answer.body)}"[:500]
+    submission.save()
+    return submission
+
+
+def submission_resend(*, system: BusinessSystem, record: ResidentRecord) -> Submission | None:
+    """Send the record's latest change again (same event_id); None if nothing is owed.
+    A refused change is built again from the record (a new event_id): linkage refused that
+    body, so the clerk fixes the record and sends it as it is now."""
+    latest = (
+        Submission.objects.filter(
+            number_system=record.NUMBER_SYSTEM, address_number=record.address_number
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if latest is None or latest.status == Submission.Status.ACCEPTED:
+        return None
+    if latest.status == Submission.Status.REFUSED:
+        with transaction.atomic():
+            latest = _submission_create(record, latest.kind)
+    return submission_send(submission=latest, system=system)
+
+
+# --- Notices from linkage (S27 answer by notice, S120, S34) -------------------------------
+
+
+def notice_receive(
+    *, system: BusinessSystem, headers: Mapping[str, str], body: bytes, now: float | None = None
+) -> ReceivedNotice:
+    """Verify, deduplicate and apply one notice; NoticeRefused (changing nothing) otherwise."""
+    try:
+        signature_verify(secret=system.notice_secret, headers=headers, body=body, now=now)
+    except SignatureRejected as rejected:
+        raise NoticeRefused(401, rejected.code, rejected.message) from rejected
+    try:
+        document = json.loads(body)
+        event_id, event, data = document["event_id"], document["event"], document["data"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise NoticeRefused(400, "malformed", "the notice is not a notice document") from error
+    if not isinstance(data, dict) or not isinstance(event_id, str) or not isinstance(event, str):
+        raise NoticeRefused(400, "malformed", "the notice is not a notice document")
+    if headers.get(EVENT_ID_HEADER) != event_id:
+        raise NoticeRefused(400, "event_id_mismatch", "the event id header and body differ")
+    individual_number = data.pop("individual_number", None)
+    try:
+        with transaction.atomic():
+            outcome = _apply(system, event, data, individual_number)
+            address_numbers = data.get("address_numbers") or [data.get("address_number")]
+            return ReceivedNotice.objects.create(
+                number_system=system.number_system,
+                event_id=event_id,
+                event=event,
+                address_number=str(address_numbers[0] or "")[:15],
+                data=data,
+                outcome=outcome,
+            )
+    except IntegrityError as error:
+        if ReceivedNotice.objects.filter(
+            number_system=system.number_system, event_id=event_id
+        ).exists():
+            raise NoticeRefused(
+                409, "duplicate_event", "this event id was already received"
+            ) from error
+        raise
+
+
+def _apply(
+    system: BusinessSystem, event: str, data: dict[str, Any], individual_number: str | None
+) -> str:
+    model = RECORD_MODELS[system.number_system]
+    if event == NoticeEvent.INTEGRATED_NUMBER_ASSIGNED:
+        updated = model.objects.filter(address_number=data.get("address_number", "")).update(
+            integrated_number=data.get("integrated_number", "")
+        )
+        return "integrated number stored" if updated else "no record with this address number"
+    if event == NoticeEvent.ADDRESS_UPDATED:
+        person = data.get("person") or {}
+        try:
+            items = {name: person[name] for name in BASIC_ITEMS}
+            items["birth_date"] = datetime.date.fromisoformat(items["birth_date"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise NoticeRefused(
+                400, "malformed", "address.updated lacks the basic items"
+            ) from error
+        records = model.objects.filter(address_number__in=data.get("address_numbers") or [])
+        count = 0
+        for record in records:  # saved one by one: updated_at must change
+            for name, value in items.items():
+                setattr(record, name, value)
+            record.save()
+            count += 1
+        return f"{count} record(s) updated to history_seq {data.get('history_seq')}"
+    if event == NoticeEvent.SERIAL_ISSUED and system.number_system == "01":
+        serial = data.get("processing_serial_number")
+        if not isinstance(serial, str) or not serial or not isinstance(individual_number, str):
+            raise NoticeRefused(400, "malformed", "the serial number notice is incomplete")
+        row, created = pair_record(
+            SerialNumberNotice,
+            processing_serial_number=serial,
+            individual_number=individual_number,
+        )
+        if created:
+            transaction.on_commit(
+                lambda: simulator_tasks.pair_forward.delay(
+                    "backbone.SerialNumberNotice", row.pk, "cs", "forwards"
+                )
+            )
+        return "passed on to the communication server"
+    raise NoticeRefused(400, "unknown_event", f"{event!r} is not a notice this system takes")

@@ -1,0 +1,278 @@
+"""Notices to business systems (SPEC 7, outbound; seed S27, S120 and S34).
+
+A notice is a row written in the transaction of its cause (an address change, a clerk's
+correction, a processing serial number received), so a cause that commits always has its
+notices and one that rolls back has none. `notice_deliver` posts it, signed, to the system's
+callback URL until the system accepts it; a failure only schedules the next attempt. A
+receiver that already has the event id answers 409, which counts as delivered: each notice is
+applied once however often it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..clients.http import PeerRefused, PeerUnavailable, peer_call
+from ..models import (
+    AddressVersion,
+    BackboneClient,
+    CrossReference,
+    Notice,
+    NoticeEvent,
+    Person,
+)
+from ..signing import signed_headers
+from .enqueueing import enqueue
+
+logger = logging.getLogger(__name__)
+
+BASIC_ITEMS = ("name", "name_kana", "birth_date", "sex", "address")
+DUPLICATE_CODE = "duplicate_event"
+
+
+class CorrectionUnchanged(ValueError):
+    """A correction must change at least one basic item."""
+
+
+def _receivers(number_system: str) -> list[BackboneClient]:
+    """The live clients of a number system that asked for notices."""
+    return list(
+        BackboneClient.objects.filter(number_system=number_system, revoked_at__isnull=True)
+        .exclude(callback_url="")
+        .order_by("pk")
+    )
+
+
+def _create(
+    event: str, person: Person, receivers: Iterable[BackboneClient], data: dict[str, Any]
+) -> list[Notice]:
+    notices = [
+        Notice.objects.create(event=event, client=client, person=person, payload=data)
+        for client in receivers
+    ]
+    for notice in notices:
+        enqueue("notice_deliver", notice.pk)
+    return notices
+
+
+def person_items(version: AddressVersion) -> dict[str, str]:
+    return {
+        "name": version.name,
+        "name_kana": version.name_kana,
+        "birth_date": version.birth_date.isoformat(),
+        "sex": version.sex,
+        "address": version.address,
+    }
+
+
+def notices_for_link(*, person: Person, number_system: str, address_number: str) -> list[Notice]:
+    """integrated_number.assigned: an address number of `number_system` is now linked to the
+    person (a new person, or a system new to a known one). The synchronous answer (S27)
+    carries the same; the notice reaches the system even if that answer was lost."""
+    return _create(
+        NoticeEvent.INTEGRATED_NUMBER_ASSIGNED,
+        person,
+        _receivers(number_system),
+        {
+            "integrated_number": person.integrated_number,
+            "number_system": number_system,
+            "address_number": address_number,
+        },
+    )
+
+
+def notices_for_update(
+    *, person: Person, version: AddressVersion, previous: AddressVersion | None
+) -> list[Notice]:
+    """address.updated (S120): the person's basic items changed; every linked system hears of
+    it except the one that sent the change. Nothing is sent when the items did not change."""
+    if previous is None:
+        return []  # a new person: no other system is linked yet
+    if person_items(previous) == person_items(version):
+        return []
+    linked: dict[str, list[str]] = {}
+    for number_system, address_number in (
+        CrossReference.objects.filter(person=person)
+        .order_by("number_system", "address_number")
+        .values_list("number_system", "address_number")
+    ):
+        linked.setdefault(number_system, []).append(address_number)
+    notices: list[Notice] = []
+    for number_system, address_numbers in linked.items():
+        if version.source == AddressVersion.Source.ADDRESS_CHANGE and (
+            number_system == version.number_system
+        ):
+            continue
+        notices += _create(
+            NoticeEvent.ADDRESS_UPDATED,
+            person,
+            _receivers(number_system),
+            {
+                "integrated_number": person.integrated_number,
+                "number_system": number_system,
+                "address_numbers": address_numbers,
+                "history_seq": version.history_seq,
+                "source": version.source,
+                "source_number_system": version.number_system,
+                "reason": version.reason,
+                "person": person_items(version),
+            },
+        )
+    return notices
+
+
+def notice_serial_issued(*, person: Person, processing_serial_number: str) -> list[Notice]:
+    """code_request.serial_issued (S34, first embodiment): to the 住基 system, which passes
+    it to the communication server. The individual number is added when it is sent."""
+    return _create(
+        NoticeEvent.SERIAL_ISSUED,
+        person,
+        _receivers(settings.RESIDENT_REGISTER_NUMBER_SYSTEM),
+        {
+            "integrated_number": person.integrated_number,
+            "processing_serial_number": processing_serial_number,
+        },
+    )
+
+
+def notice_body(notice: Notice) -> bytes:
+    data = dict(notice.payload)
+    if notice.event == NoticeEvent.SERIAL_ISSUED:
+        data["individual_number"] = notice.person.individual_number
+    document = {
+        "event_id": str(notice.event_id),
+        "event": notice.event,
+        "occurred_at": notice.created_at.isoformat(),
+        "data": data,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def retry_delay(attempts: int) -> float:
+    return float(min(2**attempts, settings.NOTICE_RETRY_MAX_SECONDS))
+
+
+def notice_deliver(*, notice_id: int) -> bool:
+    """Send one pending notice; True once the receiver has it. On failure the attempt and its
+    reason are recorded and the next attempt is scheduled."""
+    notice = (
+        Notice.objects.select_related("client", "person")
+        .filter(pk=notice_id, status=Notice.Status.PENDING, client__revoked_at__isnull=True)
+        .first()
+    )
+    if notice is None:
+        return False  # delivered already, or its client was revoked (kept, not sent)
+    body = notice_body(notice)
+    headers = signed_headers(
+        secret=notice.client.notice_secret,
+        event=notice.event,
+        event_id=str(notice.event_id),
+        body=body,
+    )
+    error = ""
+    try:
+        peer_call(
+            "POST",
+            notice.client.callback_url,
+            content=body,
+            headers=headers,
+            timeout=settings.NOTICE_TIMEOUT,
+        )
+    except PeerRefused as refused:
+        if refused.status != 409 or refused.code != DUPLICATE_CODE:
+            error = f"refused: {refused.status} {refused.code}"
+    except PeerUnavailable as unavailable:
+        error = f"unavailable: {unavailable}"
+    now = timezone.now()
+    if not error:
+        Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
+            status=Notice.Status.DELIVERED,
+            delivered_at=now,
+            attempts=F("attempts") + 1,
+            last_error="",
+        )
+        return True
+    delay = retry_delay(notice.attempts + 1)
+    Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
+        attempts=F("attempts") + 1,
+        last_error=error[:300],
+        next_attempt_at=now + datetime.timedelta(seconds=delay),
+    )
+    logger.warning(
+        "notice %s to client #%s not delivered (%s); next attempt in %.0f s",
+        notice.event_id,
+        notice.client_id,
+        error,
+        delay,
+    )
+    from .. import tasks
+
+    try:
+        tasks.notice_deliver.apply_async((notice.pk,), countdown=delay)
+    except Exception:
+        logger.warning("could not enqueue the next attempt; the sweep will", exc_info=True)
+    return False
+
+
+def notices_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Re-enqueue pending notices overdue by NOTICE_STALLED_AFTER (their message was lost)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.NOTICE_STALLED_AFTER)
+    ids = list(
+        Notice.objects.filter(
+            status=Notice.Status.PENDING,
+            next_attempt_at__lte=cutoff,
+            client__revoked_at__isnull=True,
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    with transaction.atomic():
+        # Claim them: a second sweep meanwhile finds them not yet due.
+        Notice.objects.filter(pk__in=ids, status=Notice.Status.PENDING).update(next_attempt_at=now)
+        for notice_id in ids:
+            enqueue("notice_deliver", notice_id)
+    return len(ids)
+
+
+@transaction.atomic
+def person_correct(
+    *,
+    person: Person,
+    items: dict[str, Any],
+    reason: str,
+    corrected_by: User | None,
+) -> AddressVersion:
+    """A clerk's correction of the basic items (online function 40): a new version with the
+    reason and who made it, then address.updated to every system linked to the person."""
+    person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)
+    previous = person.versions.order_by("-history_seq").first()
+    if previous is None:
+        raise ValueError("a person without versions cannot be corrected")
+    if all(
+        items.get(name, getattr(previous, name)) == getattr(previous, name) for name in BASIC_ITEMS
+    ):
+        raise CorrectionUnchanged("the correction changes none of the basic items")
+    version = AddressVersion.objects.create(
+        person=person,
+        history_seq=previous.history_seq + 1,
+        source=AddressVersion.Source.CORRECTION,
+        number_system="",
+        address_number="",
+        changed_at=timezone.now(),
+        reason=reason,
+        corrected_by=corrected_by,
+        **{name: items.get(name, getattr(previous, name)) for name in BASIC_ITEMS},
+    )
+    notices_for_update(person=person, version=version, previous=previous)
+    return version

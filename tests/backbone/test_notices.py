@@ -1,0 +1,191 @@
+"""Linkage's notices over real HTTP: signed, retried until the receiver takes them, applied
+once; a forged, altered, stale or replayed notice is refused and changes nothing."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from django.test import Client
+
+from backbone.models import BusinessSystem, ReceivedNotice
+from intermediate.simulation import simulator_control_set
+from linkage.models import Notice, NoticeEvent
+from linkage.services.notices import notice_body, notice_deliver, notices_sweep
+from linkage.signing import signed_headers
+from tests.factories import resident
+
+from .conftest import deliver_pending_notices, record_of, register
+
+
+def two_linked_systems(clerk: Client) -> Notice:
+    """住基 and 税 know one person; 住基 changes the address: one address.updated for 税."""
+    from .conftest import change
+
+    someone = resident()
+    register(clerk, "01", someone)
+    register(clerk, "02", someone)
+    deliver_pending_notices()
+    change(clerk, record_of("01", someone), address="神奈川県横浜市西区みなとみらい2丁目3番1号")
+    return Notice.objects.get(event=NoticeEvent.ADDRESS_UPDATED)
+
+
+def post_notice(
+    live_server: Any, number_system: str, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    return httpx.post(
+        f"{live_server.url}/backbone/{number_system}/notices", content=body, headers=headers
+    )
+
+
+def test_receiver_down_then_up_delivers_once(
+    systems: dict[str, BusinessSystem], clerk: Client
+) -> None:
+    notice = two_linked_systems(clerk)
+    simulator_control_set("tax", unavailable=True)
+
+    assert notice_deliver(notice_id=notice.pk) is False
+    assert notice_deliver(notice_id=notice.pk) is False
+    notice.refresh_from_db()
+    assert (notice.status, notice.attempts) == (Notice.Status.PENDING, 2)
+    assert notice.last_error.startswith("unavailable:") and "503" in notice.last_error
+    assert notice.next_attempt_at > notice.created_at  # backing off
+    assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()
+
+    simulator_control_set("tax", unavailable=False)
+    assert notice_deliver(notice_id=notice.pk) is True
+    assert notice_deliver(notice_id=notice.pk) is False  # delivered: nothing sent again
+    notice.refresh_from_db()
+    assert (notice.status, notice.attempts, notice.last_error) == (Notice.Status.DELIVERED, 3, "")
+    assert ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == 1
+
+
+def test_a_lost_answer_makes_a_repeat_that_the_receiver_drops(
+    systems: dict[str, BusinessSystem], clerk: Client
+) -> None:
+    notice = two_linked_systems(clerk)
+    assert notice_deliver(notice_id=notice.pk) is True
+    # The receiver applied it but linkage never heard: the notice is pending again.
+    Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.PENDING, delivered_at=None)
+
+    assert notice_deliver(notice_id=notice.pk) is True  # 409 duplicate counts as delivered
+    assert ReceivedNotice.objects.filter(event_id=str(notice.event_id)).count() == 1
+
+
+def test_the_sweep_enqueues_overdue_notices_only(
+    systems: dict[str, BusinessSystem], clerk: Client, settings: Any
+) -> None:
+    from django.utils import timezone
+
+    notice = two_linked_systems(clerk)
+    settings.NOTICE_STALLED_AFTER = 60
+    assert notices_sweep() == 0  # due now, but its message may still be queued
+    later = timezone.now() + datetime.timedelta(seconds=61)
+    assert notices_sweep(now=later) == 1
+    assert notices_sweep(now=later) == 0  # claimed: the next sweep leaves it
+    notice.refresh_from_db()
+    assert notice.next_attempt_at == later
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status", "code"),
+    [
+        ("forged", 401, "bad_signature"),
+        ("altered", 401, "bad_signature"),
+        ("stale", 401, "stale"),
+        ("unsigned", 401, "unsigned"),
+        ("replayed", 409, "duplicate_event"),
+    ],
+)
+def test_a_bad_notice_is_refused_and_changes_nothing(
+    systems: dict[str, BusinessSystem],
+    clerk: Client,
+    live_server: Any,
+    tamper: str,
+    status: int,
+    code: str,
+) -> None:
+    notice = two_linked_systems(clerk)
+    tax = systems["02"]
+    body = notice_body(notice)
+    secret = tax.notice_secret
+    if tamper == "replayed":
+        assert notice_deliver(notice_id=notice.pk) is True
+    before_address = record_of_tax_address(notice)
+    before_received = ReceivedNotice.objects.count()
+
+    now = time.time() - (301 if tamper == "stale" else 0)
+    headers = signed_headers(
+        secret="not-the-secret" if tamper == "forged" else secret,
+        event=notice.event,
+        event_id=str(notice.event_id),
+        body=body,
+        now=now,
+    )
+    if tamper == "altered":
+        document = json.loads(body)
+        document["data"]["person"]["address"] = "東京都千代田区永田町1丁目7番1号"
+        body = json.dumps(document, ensure_ascii=False).encode()
+    if tamper == "unsigned":
+        headers.pop("X-Linkage-Signature")
+
+    answer = post_notice(live_server, "02", body, headers)
+
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+    assert ReceivedNotice.objects.count() == before_received
+    assert record_of_tax_address(notice) == before_address
+
+
+def record_of_tax_address(notice: Notice) -> str:
+    from backbone.models import IncomeRecord
+
+    return IncomeRecord.objects.get(address_number=notice.payload["address_numbers"][0]).address
+
+
+def test_a_notice_for_another_system_does_not_verify(
+    systems: dict[str, BusinessSystem], clerk: Client, live_server: Any
+) -> None:
+    """Each system has its own secret: 税's notice sent to 国保's endpoint is refused."""
+    notice = two_linked_systems(clerk)
+    body = notice_body(notice)
+    headers = signed_headers(
+        secret=systems["02"].notice_secret,
+        event=notice.event,
+        event_id=str(notice.event_id),
+        body=body,
+    )
+    answer = post_notice(live_server, "03", body, headers)
+    assert (answer.status_code, answer.json()["code"]) == (401, "bad_signature")
+
+
+def test_a_registration_tells_the_system_its_integrated_number_by_notice_too(
+    systems: dict[str, BusinessSystem], clerk: Client
+) -> None:
+    """S27 answers synchronously; the notice reaches the system even if that answer was lost."""
+    from backbone.models import HouseholdRecord
+
+    someone = resident()
+    register(clerk, "01", someone)
+    record = record_of("01", someone)
+    integrated_number = record.integrated_number
+    HouseholdRecord.objects.filter(pk=record.pk).update(integrated_number="")  # answer lost
+
+    assert deliver_pending_notices() == 1
+    assert record_of("01", someone).integrated_number == integrated_number
+    received = ReceivedNotice.objects.get(number_system="01")
+    assert (received.event, received.address_number) == (
+        NoticeEvent.INTEGRATED_NUMBER_ASSIGNED,
+        record.address_number,
+    )
+
+
+def test_no_notice_goes_to_a_client_without_a_callback_url(jyuki: Any) -> None:
+    from tests.conftest import post_change
+    from tests.factories import address_change_body
+
+    assert post_change(jyuki, address_change_body()).status_code == 201
+    assert not Notice.objects.exists()

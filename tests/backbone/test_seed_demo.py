@@ -1,0 +1,51 @@
+"""`seed_demo`: synthetic residents through the business systems and the real API."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from backbone.models import RECORD_MODELS, BusinessSystem, HouseholdRecord, Submission
+from linkage.models import Notice, NoticeEvent, Person
+from linkage.numbers import is_valid_individual_number
+
+from .conftest import deliver_pending_notices
+
+
+def test_seed_demo_registers_overlapping_residents_through_the_api(
+    systems: dict[str, BusinessSystem],
+) -> None:
+    out = StringIO()
+    call_command("seed_demo", residents=8, seed=5, moves=1.0, stdout=out)
+
+    assert HouseholdRecord.objects.count() == 8
+    assert Person.objects.count() == 8  # one integrated number per person, however many systems
+    others = {ns: RECORD_MODELS[ns].objects.count() for ns in ("02", "03", "04")}
+    assert others["02"] >= 1  # people known to several systems
+    integrated_by_person = dict(
+        HouseholdRecord.objects.values_list("individual_number_index", "integrated_number")
+    )
+    for number_system in ("02", "03", "04"):
+        for record in RECORD_MODELS[number_system].objects.all():
+            assert record.integrated_number == integrated_by_person[record.individual_number_index]
+            assert is_valid_individual_number(record.individual_number)
+    assert set(Submission.objects.values_list("status", flat=True)) == {"accepted"}
+    # Everyone moved (moves=1.0): every other system linked to them is told.
+    assert Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == sum(others.values())
+    deliver_pending_notices()
+    for number_system in ("02", "03", "04"):
+        for record in RECORD_MODELS[number_system].objects.all():
+            jyuki = HouseholdRecord.objects.get(
+                individual_number_index=record.individual_number_index
+            )
+            assert record.address == jyuki.address
+    assert "Registered 8 residents" in out.getvalue()
+    assert "8 moved house" in out.getvalue()
+
+
+def test_seed_demo_needs_connected_systems(db: None) -> None:
+    with pytest.raises(CommandError, match="not connected"):
+        call_command("seed_demo", residents=1, stdout=StringIO())
