@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from .models import (
@@ -16,6 +17,7 @@ from .models import (
     CodeRequest,
     CodeRequestTransition,
     CrossReference,
+    Notice,
     Person,
 )
 
@@ -105,12 +107,40 @@ class AddressChangeReceiptAdmin(ReadOnlyAdmin):
 class BackboneClientAdmin(admin.ModelAdmin):
     """Keys are created with `manage.py create_backbone_client`; here they can be revoked."""
 
-    list_display = ("name", "number_system", "key_prefix", "created_at", "revoked_at")
+    list_display = (
+        "name",
+        "number_system",
+        "key_prefix",
+        "callback_url",
+        "created_at",
+        "revoked_at",
+    )
     readonly_fields = ("name", "number_system", "key_prefix", "created_at")
-    fields = ("name", "number_system", "key_prefix", "created_at", "revoked_at")
+    fields = ("name", "number_system", "key_prefix", "callback_url", "created_at", "revoked_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """The notices to business systems and how far each got; pending ones are retried by the
+    workers and the sweep."""
+
+    list_display = (
+        "event",
+        "client",
+        "person",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    )
+    list_select_related = ("client", "person")
+    list_filter = ("status", "event", "client__number_system")
+    exclude = ("payload",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -280,7 +281,10 @@ class BackboneClient(ApiKey):
 
     number_system = models.CharField(_("番号体系"), max_length=2)
     callback_url = models.URLField(
-        _("通知先URL"), blank=True, help_text="where linkage sends this system's notices"
+        _("通知先URL"),
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="where linkage sends this system's notices (http or https)",
     )
     notice_secret_encrypted = models.CharField(max_length=200, blank=True, editable=False)
 
