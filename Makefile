@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# The browser tests drive Debian's Chromium through Playwright.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test test-postgresql lint format bench bench-chain clean
+.PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +16,22 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 
 install: $(INSTALLED)
 
+## Debian's Chromium and a Japanese font for the browser tests (apt-get when missing).
+chromium:
+	@dpkg -s chromium fonts-ipafont-gothic >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium and fonts-ipafont-gothic for the browser tests"; \
+	  apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-ipafont-gothic; }
+
 ## Run the whole system on SQLite with demo data; prints the URL, logins and API keys.
 demo: $(INSTALLED)
 	$(PY) manage.py demo
 
 ## The test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
-test: $(INSTALLED)
+test: $(INSTALLED) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(INSTALLED)
+test-postgresql: $(INSTALLED) chromium
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/linkage} $(PY) -m pytest
 
 lint: $(INSTALLED)
@@ -33,6 +42,10 @@ lint: $(INSTALLED)
 format: $(INSTALLED)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## The browser tests again, saving their screenshots under docs/screenshots/.
+screenshots: $(INSTALLED) chromium
+	LINKAGE_SCREENSHOTS=1 $(PY) -m pytest tests/browser
 
 bench: $(INSTALLED)
 	$(PY) bench/ingest_api.py

@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from rest_framework.test import APIClient
 
+from backbone.models import BusinessSystem
+from backbone.services import business_systems_connect
 from linkage.clients.http import peer_connections_close
 from tests.factories import KeyedClient, backbone_client
 
@@ -76,3 +79,26 @@ def staff_without_permission(db: None) -> Any:
     from django.contrib.auth.models import User
 
     return User.objects.create_user("other-department", password="x", is_staff=True)
+
+
+@pytest.fixture
+def systems(live_server: Any, transactional_db: None) -> dict[str, BusinessSystem]:
+    """All four systems, each with its own linkage key and notice secret, notices to the
+    live server's backbone endpoints."""
+    business_systems_connect(
+        linkage_url=live_server.url,
+        callback_base_url=live_server.url,
+        names=settings.NUMBER_SYSTEMS,
+    )
+    return {system.number_system: system for system in BusinessSystem.objects.all()}
+
+
+@pytest.fixture
+def unused_port_url() -> str:
+    """A URL where nothing listens: a peer that is down."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

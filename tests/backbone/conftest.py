@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
-from backbone.models import RECORD_MODELS, BusinessSystem, ResidentRecord
-from backbone.services import business_systems_connect
+from backbone.models import RECORD_MODELS, ResidentRecord
 from backbone.synthetic import Resident
 from linkage.models import Notice
 from linkage.services.notices import notice_deliver
@@ -33,18 +31,6 @@ BUSINESS_FORM_DATA: dict[str, dict[str, str]] = {
         "business-amount": "15000",
     },
 }
-
-
-@pytest.fixture
-def systems(live_server: Any, transactional_db: None) -> dict[str, BusinessSystem]:
-    """All four systems, each with its own linkage key and notice secret, notices to the
-    live server's backbone endpoints."""
-    business_systems_connect(
-        linkage_url=live_server.url,
-        callback_base_url=live_server.url,
-        names=settings.NUMBER_SYSTEMS,
-    )
-    return {system.number_system: system for system in BusinessSystem.objects.all()}
 
 
 @pytest.fixture
@@ -110,14 +96,3 @@ def deliver_pending_notices() -> int:
         notice_deliver(notice_id=pk)
         for pk in Notice.objects.filter(status=Notice.Status.PENDING).values_list("pk", flat=True)
     )
-
-
-@pytest.fixture
-def unused_port_url() -> str:
-    """A URL where nothing listens: a peer that is down."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

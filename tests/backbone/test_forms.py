@@ -137,3 +137,23 @@ def test_lists_take_a_bounded_number_of_queries(
         assert clerk.get("/backbone/01/").status_code == 200
     with django_assert_max_num_queries(12):
         assert clerk.get("/backbone/").status_code == 200
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(
+    systems: dict[str, BusinessSystem],
+) -> None:
+    from django.contrib.auth.models import User
+
+    from .conftest import BUSINESS_FORM_DATA, person_form_data
+
+    User.objects.create_user("csrf-clerk", password="clerk-pass-2026")
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.login(username="csrf-clerk", password="clerk-pass-2026")
+    before = (backbone_table_counts(), linkage_table_counts())
+
+    answer = browser.post(
+        "/backbone/01/new", {**person_form_data(resident()), **BUSINESS_FORM_DATA["01"]}
+    )
+
+    assert answer.status_code == 403
+    assert (backbone_table_counts(), linkage_table_counts()) == before

@@ -1,0 +1,88 @@
+"""Browser tests: Playwright drives Debian's Chromium against the live server.
+
+`make chromium` installs the browser; CHROMIUM_PATH points elsewhere. Screenshots go to a
+temporary folder, or to docs/screenshots/ with `make screenshots` (LINKAGE_SCREENSHOTS=1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="package")
+def playwright_instance() -> Iterator[Playwright]:
+    """Playwright's sync API keeps an event loop running in this thread while it is up, so
+    Django's guard against ORM calls from async code is lifted for the browser tests' own
+    database work (the server side runs in the live server's threads as usual); both end
+    with this package."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as instance:
+            yield instance
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make chromium` or set CHROMIUM_PATH")
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=ja-JP"],
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile in Japanese."""
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page: Page, tmp_path: Path) -> Callable[[str], Path]:
+    folder = (
+        Path(settings.BASE_DIR) / "docs" / "screenshots"
+        if os.environ.get("LINKAGE_SCREENSHOTS")
+        else tmp_path
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def sign_in(page: Page, base_url: str, username: str, password: str, next_path: str) -> None:
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.get_by_label("ユーザー名").fill(username)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(f"{base_url}{next_path}")
+
+
+def live_url(live_server: Any) -> str:
+    return str(live_server.url)
