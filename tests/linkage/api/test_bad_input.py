@@ -222,3 +222,13 @@ def test_every_error_is_reported_at_once(jyuki: KeyedClient) -> None:
     wrong_check_digit(body)
     fields = {error["field"] for error in post_change(jyuki, body).json()["errors"]}
     assert fields == {"person.sex", "person.birth_date", "individual_number"}
+
+
+def test_every_message_is_english_whatever_the_language_settings(jyuki: KeyedClient) -> None:
+    """DRF's own messages too: LANGUAGE_CODE is Japanese for the screens, not for the API."""
+    body = address_change_body()
+    del body["person"]["name"]
+    answer = post_change(jyuki, body, HTTP_ACCEPT_LANGUAGE="ja")
+    assert answer.json()["errors"] == [
+        {"field": "person.name", "code": "required", "message": "This field is required."}
+    ]
