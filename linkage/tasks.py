@@ -35,6 +35,18 @@ def code_request_advance(code_request_id: int) -> None:
 
 
 @shared_task(**RETRYING)
+def code_requests_advance(code_request_ids: list[int]) -> None:
+    """S28-S29 for a batch of persons (a bulk import releases its code requests this way:
+    one message per few hundred persons), then gather them into files. A retry after an
+    outage repeats only the rows still pending: each step is idempotent."""
+    advanced = False
+    for code_request_id in code_request_ids:
+        advanced |= code_requests.code_request_serial_request(code_request_id=code_request_id)
+    if advanced:
+        code_acquisition_files_drain.apply_async(countdown=settings.CODE_REQUEST_BATCH_WINDOW)
+
+
+@shared_task(**RETRYING)
 def code_acquisition_files_drain() -> None:
     while (file := code_requests.code_acquisition_file_assemble()) is not None:
         code_acquisition_file_send.delay(file.pk)

@@ -21,6 +21,7 @@ from .fields import (
 )
 
 DATA_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+UNKNOWN_NUMBER_SYSTEM = "is not a number system configured on this server"
 
 
 class ClosedSerializer(serializers.Serializer):
@@ -83,9 +84,7 @@ class AddressChangeInputSerializer(ClosedSerializer):
 
     def validate_number_system(self, value: str) -> str:
         if value not in settings.NUMBER_SYSTEMS:
-            raise serializers.ValidationError(
-                "is not a number system configured on this server", code="unknown_number_system"
-            )
+            raise serializers.ValidationError(UNKNOWN_NUMBER_SYSTEM, code="unknown_number_system")
         # A key may only submit its own number system; this is answered before other errors.
         own = self.context["client"].number_system
         if value != own:

@@ -55,6 +55,20 @@ class AddressNumberConflict(AddressChangeError):
     code = "address_number_taken"
 
 
+def event_id_conflict() -> EventIdConflict:
+    return EventIdConflict(
+        "this event_id was already accepted with a different body; "
+        "send a new event_id for a new change"
+    )
+
+
+def address_number_conflict(number_system: str, address_number: str) -> AddressNumberConflict:
+    return AddressNumberConflict(
+        f"address number {address_number} of number system {number_system} "
+        "already belongs to another individual number"
+    )
+
+
 @dataclass(frozen=True)
 class BasicItems:
     """基本4情報 and the kana reading, already validated and normalised."""
@@ -134,10 +148,7 @@ def _replay(change: AddressChange, digest: str) -> AddressChangeResult | None:
     if previous is None:
         return None
     if previous.body_digest != digest:
-        raise EventIdConflict(
-            "this event_id was already accepted with a different body; "
-            "send a new event_id for a new change"
-        )
+        raise event_id_conflict()
     return AddressChangeResult(status_code=previous.status_code, body=previous.response)
 
 
@@ -161,10 +172,7 @@ def _receive_once(
         number_system=change.number_system, address_number=change.address_number
     ).first()
     if cross_reference is not None and (person is None or cross_reference.person_id != person.pk):
-        raise AddressNumberConflict(
-            f"address number {change.address_number} of number system {change.number_system} "
-            "already belongs to another individual number"
-        )
+        raise address_number_conflict(change.number_system, change.address_number)
 
     registered = person is None
     if person is None:

@@ -44,7 +44,7 @@ class CorrectionUnchanged(ValueError):
     """A correction must change at least one basic item."""
 
 
-def _receivers(number_system: str) -> list[BackboneClient]:
+def receivers(number_system: str) -> list[BackboneClient]:
     """The live clients of a number system that asked for notices."""
     return list(
         BackboneClient.objects.filter(number_system=number_system, revoked_at__isnull=True)
@@ -75,6 +75,29 @@ def person_items(version: AddressVersion) -> dict[str, str]:
     }
 
 
+def link_data(person: Person, number_system: str, address_number: str) -> dict[str, Any]:
+    return {
+        "integrated_number": person.integrated_number,
+        "number_system": number_system,
+        "address_number": address_number,
+    }
+
+
+def update_data(
+    person: Person, version: AddressVersion, number_system: str, address_numbers: list[str]
+) -> dict[str, Any]:
+    return {
+        "integrated_number": person.integrated_number,
+        "number_system": number_system,
+        "address_numbers": address_numbers,
+        "history_seq": version.history_seq,
+        "source": version.source,
+        "source_number_system": version.number_system,
+        "reason": version.reason,
+        "person": person_items(version),
+    }
+
+
 def notices_for_link(*, person: Person, number_system: str, address_number: str) -> list[Notice]:
     """integrated_number.assigned: an address number of `number_system` is now linked to the
     person (a new person, or a system new to a known one). The synchronous answer (S27)
@@ -82,12 +105,8 @@ def notices_for_link(*, person: Person, number_system: str, address_number: str)
     return _create(
         NoticeEvent.INTEGRATED_NUMBER_ASSIGNED,
         person,
-        _receivers(number_system),
-        {
-            "integrated_number": person.integrated_number,
-            "number_system": number_system,
-            "address_number": address_number,
-        },
+        receivers(number_system),
+        link_data(person, number_system, address_number),
     )
 
 
@@ -116,17 +135,8 @@ def notices_for_update(
         notices += _create(
             NoticeEvent.ADDRESS_UPDATED,
             person,
-            _receivers(number_system),
-            {
-                "integrated_number": person.integrated_number,
-                "number_system": number_system,
-                "address_numbers": address_numbers,
-                "history_seq": version.history_seq,
-                "source": version.source,
-                "source_number_system": version.number_system,
-                "reason": version.reason,
-                "person": person_items(version),
-            },
+            receivers(number_system),
+            update_data(person, version, number_system, address_numbers),
         )
     return notices
 
@@ -137,7 +147,7 @@ def notice_serial_issued(*, person: Person, processing_serial_number: str) -> li
     return _create(
         NoticeEvent.SERIAL_ISSUED,
         person,
-        _receivers(settings.RESIDENT_REGISTER_NUMBER_SYSTEM),
+        receivers(settings.RESIDENT_REGISTER_NUMBER_SYSTEM),
         {
             "integrated_number": person.integrated_number,
             "processing_serial_number": processing_serial_number,

@@ -25,3 +25,16 @@ def integrated_number_issue() -> str:
             serial = cursor.lastrowid
             cursor.execute(f"DELETE FROM {SEQUENCE_NAME} WHERE value < %s", [serial])  # noqa: S608
     return integrated_number_from_serial(int(serial))
+
+
+def integrated_numbers_issue(count: int) -> list[str]:
+    """`count` new integrated numbers at once, in increasing order (bulk import)."""
+    if count <= 0:
+        return []
+    if connection.vendor != "postgresql":
+        return [integrated_number_issue() for _ in range(count)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(%s) FROM generate_series(1, %s) ORDER BY 1", [SEQUENCE_NAME, count]
+        )
+        return [integrated_number_from_serial(int(serial)) for (serial,) in cursor.fetchall()]

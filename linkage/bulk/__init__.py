@@ -1,0 +1,1 @@
+"""Bulk ingestion of address-change files (initial migration, nightly batches)."""

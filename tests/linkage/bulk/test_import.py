@@ -1,0 +1,216 @@
+"""import_address_changes: the API's rules and results, set-wise, from CSV or JSON Lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management.base import CommandError
+
+from linkage.bulk.files import AddressChangeFile
+from linkage.models import (
+    CodeRequest,
+    CodeRequestStage,
+    CodeRequestStatus,
+    CrossReference,
+    Notice,
+    Person,
+)
+from tests.conftest import post_change
+from tests.factories import backbone_client
+
+from .conftest import linkage_clear, linkage_snapshot, run_import
+
+pytestmark = pytest.mark.django_db
+
+CALLBACK = "http://127.0.0.1:9/notices"
+
+
+def receiving_clients() -> dict[str, Any]:
+    """Every system with a callback URL, so notices are part of the comparison."""
+    return {
+        ns: backbone_client(number_system=ns, callback_url=CALLBACK)
+        for ns in ("01", "02", "03", "04")
+    }
+
+
+def through_the_api(path: Path, clients: dict[str, Any]) -> None:
+    source = AddressChangeFile(path, file_format="csv", encoding="utf-8")
+    for row in source:
+        assert row.body is not None
+        if row.error is not None:
+            continue  # not JSON inside the CSV cell: a body the API never receives
+        keyed = clients.get(str(row.body.get("number_system")), clients["01"])
+        post_change(keyed, row.body)
+    source.close()
+
+
+def test_the_file_and_the_api_store_the_same_rows(generated: Callable[..., Path]) -> None:
+    path = generated(persons=40, overlap=0.6, updates=15, bad_share=0.15)
+    clients = receiving_clients()
+    through_the_api(path, clients)
+    by_api = linkage_snapshot()
+    assert len(by_api["persons"]) == 40 and by_api["notices"]
+    linkage_clear()
+
+    summary = run_import(path, "--chunk-size", "7")  # persons span chunks
+
+    by_file = linkage_snapshot()
+    for table in by_api:
+        only_api = sorted(set(by_api[table]) - set(by_file[table]))[:3]
+        only_file = sorted(set(by_file[table]) - set(by_api[table]))[:3]
+        assert (table, only_api, only_file) == (table, [], [])
+    assert by_file == by_api
+    assert "registered 40," in summary
+
+
+def test_jsonl_and_cp932_files_give_the_same_result(generated: Callable[..., Path]) -> None:
+    run_import(generated("a.csv", persons=25, updates=5))
+    from_csv = linkage_snapshot()
+    for name, extra in (("b.jsonl", ()), ("c.csv", ("--encoding", "cp932"))):
+        linkage_clear()
+        options = {"encoding": "cp932"} if extra else {}
+        run_import(generated(name, persons=25, updates=5, **options), *extra)
+        assert linkage_snapshot() == from_csv, name
+
+
+def test_every_bad_row_is_reported_with_its_line_field_and_reason(
+    generated: Callable[..., Path],
+) -> None:
+    path = generated(persons=60, bad_share=0.25)
+    summary = run_import(path)
+    rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    expected = {
+        "check_digit": ("individual_number", "check_digit"),
+        "future_birth_date": ("person.birth_date", "future_date"),
+        "not_katakana": ("person.name_kana", "not_katakana"),
+        "missing_name": ("person.name", "required"),
+        "bad_sex": ("person.sex", "invalid_choice"),
+        "no_offset": ("changed_at", "no_offset"),
+        "address_number_digits": ("address_number", "digits"),
+        "unknown_number_system": ("number_system", "unknown_number_system"),
+        "items_not_json": ("business.items", "invalid_json"),
+        "event_id_reused": ("event_id", "event_id_reused"),
+        "address_number_taken": ("address_number", "address_number_taken"),
+    }
+    seen = set()
+    import csv
+
+    for line, event_id, field, code, message in list(csv.reader(rejects.splitlines()))[1:]:
+        assert message
+        assert (field, code) in expected.values()
+        # The line number points at the rejected row.
+        assert lines[int(line) - 1].startswith(event_id + ",")
+        seen.add((field, code))
+    assert seen == set(expected.values())
+    rejected = len(rejects.splitlines()) - 1
+    assert f"rejected {rejected} " in summary
+    # No individual number appears in the rejects file.
+    for person in Person.objects.all():
+        assert person.individual_number not in rejects
+
+
+def test_an_interrupted_import_resumes_without_duplicating(
+    generated: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = generated(persons=30, updates=10)
+    run_import(path)
+    complete = linkage_snapshot()
+    linkage_clear()
+
+    from linkage.bulk.ingest import Importer
+
+    original = Importer.import_chunk
+    calls = {"n": 0}
+
+    def crash_on_the_third_chunk(self: Importer, rows: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, rows)
+
+    monkeypatch.setattr(Importer, "import_chunk", crash_on_the_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run_import(path, "--chunk-size", "10")
+    assert 0 < Person.objects.count() < 30
+    monkeypatch.setattr(Importer, "import_chunk", original)
+
+    summary = run_import(path, "--chunk-size", "10")
+
+    assert linkage_snapshot() == complete
+    assert "duplicates 20," in summary  # the two chunks stored before the interruption
+
+
+def test_a_bulk_load_leaves_one_pending_code_request_per_person(
+    generated: Callable[..., Path],
+) -> None:
+    run_import(generated(persons=20, overlap=1.0))
+    code_requests = CodeRequest.objects.all()
+    assert code_requests.count() == Person.objects.count() == 20
+    assert {(c.status, c.stage) for c in code_requests} == {
+        (CodeRequestStatus.REQUESTING, CodeRequestStage.PENDING)
+    }
+    assert not Notice.objects.exists()  # no client asked for notices
+
+
+def test_an_undecodable_line_is_reported_and_the_rest_imported(
+    tmp_path: Path, generated: Callable[..., Path]
+) -> None:
+    good = generated("good.csv", persons=3, overlap=0.0, encoding="cp932").read_bytes()
+    lines = good.split(b"\r\n")
+    lines.insert(2, b"broken," + b"\x82\xa0\x85\x40" + b",01")  # 0x8540 is not CP932
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\r\n".join(lines))
+
+    summary = run_import(path, "--encoding", "cp932")
+
+    assert "registered 3," in summary and "rejected 1 " in summary
+    rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+    assert "3,,,encoding,the line is not valid cp932 (byte 10)" in rejects
+
+
+def test_characters_outside_cp932_are_reported_by_the_generator(tmp_path: Path) -> None:
+    from backbone.management.commands.generate_address_changes import _Writer
+    from tests.factories import address_change_body
+
+    writer = _Writer(tmp_path / "x.csv", "csv", "cp932")
+    body = address_change_body()
+    body["person"]["name"] = "𠮷田　太郎"
+    assert writer.write(body) is False
+    writer.close()
+    assert writer.skipped == [
+        f"left out event {body['event_id']}: name has a character outside cp932 "
+        "('𠮷' at position 1)"
+    ]
+    assert writer.written == 0
+
+
+def test_a_wrong_header_stops_the_import_before_anything_is_stored(tmp_path: Path) -> None:
+    path = tmp_path / "wrong.csv"
+    path.write_text("event_id,number_system\n1,01\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="the header must be exactly"):
+        run_import(path)
+    assert not Person.objects.exists()
+
+
+def test_the_number_system_option_refuses_other_systems(generated: Callable[..., Path]) -> None:
+    path = generated(persons=10, overlap=1.0, systems=2)
+    summary = run_import(path, "--number-system", "01")
+    assert "registered 10, updated 0," in summary
+    rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+    assert rejects.count("number_system_not_allowed") == 10
+
+
+def test_the_documented_sample_file_imports(settings: Any, tmp_path: Path) -> None:
+    sample = Path(settings.BASE_DIR) / "docs" / "samples" / "address-changes.csv"
+    summary = run_import(sample, "--rejects", str(tmp_path / "rejects.csv"))
+    assert "read 4, registered 2, updated 2, duplicates 0, rejected 0" in summary
+    assert CrossReference.objects.count() == 3
+    hanako = Person.objects.get(cross_references__address_number="100000002")
+    assert [v.name_kana for v in hanako.versions.order_by("history_seq")] == [
+        "サトウ ハナコ",  # half-width kana stored full-width (the half-width space stays)
+        "サトウ　ハナコ",
+    ]
