@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime
 import re
+import sys
+import time
 import unicodedata
+from functools import cache, lru_cache
 
 import jaconv
 from django.utils import timezone
@@ -31,11 +34,39 @@ class InvalidText(ValueError):
         self.code = code
 
 
+@cache
+def _forbidden_pattern() -> re.Pattern[str]:
+    """One character class of every code point in the forbidden categories, built once from
+    this Python's Unicode database (about 0.2 s): a regex search is many times faster than
+    asking unicodedata about each character of every name."""
+    ranges: list[str] = []
+    start = previous = -2
+    for code_point in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code_point)) in _FORBIDDEN_CATEGORIES:
+            if code_point != previous + 1:
+                if start >= 0:
+                    ranges.append(_range(start, previous))
+                start = code_point
+            previous = code_point
+    ranges.append(_range(start, previous))
+    return re.compile("[" + "".join(ranges) + "]")
+
+
+def _range(first: int, last: int) -> str:
+    return f"\\U{first:08x}-\\U{last:08x}"
+
+
 def has_forbidden_characters(value: str) -> bool:
-    return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value)
+    return _forbidden_pattern().search(value) is not None
 
 
 def today_in_japan() -> datetime.date:
+    """Today in Japan (the date checks run per row; the clock is read at most once a second)."""
+    return _today(int(time.monotonic()))
+
+
+@lru_cache(maxsize=1)
+def _today(_second: int) -> datetime.date:
     return timezone.localdate()
 
 

@@ -13,7 +13,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -42,6 +42,7 @@ from ..services.enqueueing import enqueue
 from ..services.notices import link_data, person_items, receivers, update_data
 from ..services.numbering import integrated_numbers_issue
 from .rows import RowError
+from .tables import build, ids_allocate, insert, with_ids
 
 CODE_REQUEST_CAUSE = "person_registered (bulk import)"
 RELEASE_BATCH = 500
@@ -72,8 +73,6 @@ class Importer:
     """Imports chunks for one run; caches what does not change during a run."""
 
     def __init__(self) -> None:
-        if not connection.features.can_return_rows_from_bulk_insert:
-            raise NotImplementedError("bulk import needs INSERT ... RETURNING (PostgreSQL, SQLite)")
         self.clients: dict[str, BackboneClient] = {}
         self.receivers: dict[str, list[BackboneClient]] = {}
         self.indexes: dict[str, str] = {}
@@ -264,32 +263,38 @@ class Importer:
         numbers = integrated_numbers_issue(len(new))
         persons = [
             Person(
+                pk=pk,
                 integrated_number=number,
                 individual_number_index=state.index,
                 individual_number_encrypted=encrypt_individual_number(
                     state.individual_number, index=state.index
                 ),
             )
-            for state, number in zip(new, numbers, strict=True)
+            for state, number, pk in zip(new, numbers, ids_allocate(Person, len(new)), strict=True)
         ]
-        Person.objects.bulk_create(persons, batch_size=2000)
+        insert(persons)
         now = timezone.now()
         code_requests = [
-            CodeRequest(person=person, status=CodeRequestStatus.REQUESTING, status_changed_at=now)
+            build(
+                CodeRequest,
+                person_id=person.pk,
+                status=CodeRequestStatus.REQUESTING,
+                status_changed_at=now,
+            )
             for person in persons
         ]
-        CodeRequest.objects.bulk_create(code_requests, batch_size=2000)
-        CodeRequestTransition.objects.bulk_create(
+        insert(code_requests)
+        insert(
             [
-                CodeRequestTransition(
-                    code_request=code_request,
+                build(
+                    CodeRequestTransition,
+                    code_request_id=code_request.pk,
                     from_status=CodeRequestStatus.NOT_REQUESTED,
                     to_status=CodeRequestStatus.REQUESTING,
                     cause=CODE_REQUEST_CAUSE,
                 )
                 for code_request in code_requests
-            ],
-            batch_size=2000,
+            ]
         )
         for state, person in zip(new, persons, strict=True):
             state.person = person
@@ -307,6 +312,7 @@ class Importer:
         links: list[CrossReference] = []
         notices: list[Notice] = []
         previous: dict[str, AddressVersion | None] = {}
+        receipt_ids = iter(ids_allocate(AddressChangeReceipt, len(plan)))
         for _line, change, digest, state, seq, registered, new_link in plan:
             person = state.person
             assert person is not None  # noqa: S101 (numbered above)
@@ -318,18 +324,21 @@ class Importer:
                 "history_seq": seq,
                 "code_request_status": state.code_request_status,
             }
-            receipt = AddressChangeReceipt(
-                client=self.clients[change.number_system],
+            receipt = build(
+                AddressChangeReceipt,
+                pk=next(receipt_ids),
+                client_id=self.clients[change.number_system].pk,
                 number_system=change.number_system,
                 event_id=change.event_id,
                 body_digest=digest,
                 status_code=201 if registered else 200,
                 response=body,
-                person=person,
+                person_id=person.pk,
             )
             receipts.append(receipt)
-            version = AddressVersion(
-                person=person,
+            version = build(
+                AddressVersion,
+                person_id=person.pk,
                 history_seq=seq,
                 number_system=change.number_system,
                 address_number=change.address_number,
@@ -339,22 +348,24 @@ class Importer:
                 sex=change.person.sex,
                 address=change.person.address,
                 changed_at=change.changed_at,
-                receipt=receipt,
+                receipt_id=receipt.pk,
             )
             versions.append(version)
             if new_link:
                 links.append(
-                    CrossReference(
+                    build(
+                        CrossReference,
                         number_system=change.number_system,
                         address_number=change.address_number,
-                        person=person,
+                        person_id=person.pk,
                     )
                 )
                 notices += [
-                    Notice(
+                    build(
+                        Notice,
                         event=NoticeEvent.INTEGRATED_NUMBER_ASSIGNED,
-                        client=client,
-                        person=person,
+                        client_id=client.pk,
+                        person_id=person.pk,
                         payload=link_data(person, change.number_system, change.address_number),
                     )
                     for client in self.receivers[change.number_system]
@@ -365,24 +376,26 @@ class Importer:
                     if number_system == change.number_system:
                         continue
                     notices += [
-                        Notice(
+                        build(
+                            Notice,
                             event=NoticeEvent.ADDRESS_UPDATED,
-                            client=client,
-                            person=person,
+                            client_id=client.pk,
+                            person_id=person.pk,
                             payload=update_data(person, version, number_system, address_numbers),
                         )
                         for client in self.receivers_of(number_system)
                     ]
             previous[state.index] = version
 
-        AddressChangeReceipt.objects.bulk_create(receipts, batch_size=2000)
-        AddressVersion.objects.bulk_create(versions, batch_size=2000)
-        CrossReference.objects.bulk_create(links, batch_size=2000)
-        BusinessInformation.objects.bulk_create(
+        insert(receipts)
+        insert(with_ids(versions))
+        insert(links)
+        insert(
             [
-                BusinessInformation(
-                    person=version.person,
-                    address_version=version,
+                build(
+                    BusinessInformation,
+                    person_id=version.person_id,
+                    address_version_id=version.pk,
                     number_system=change.number_system,
                     data_type=change.business.data_type,
                     confirmed_at=change.business.confirmed_at,
@@ -390,10 +403,9 @@ class Importer:
                 )
                 for (_, change, *_rest), version in zip(plan, versions, strict=True)
                 if change.business is not None
-            ],
-            batch_size=2000,
+            ]
         )
-        Notice.objects.bulk_create(notices, batch_size=2000)
+        insert(notices)
         for notice in notices:
             enqueue("notice_deliver", notice.pk)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linkage.api.serializers import AddressChangeInputSerializer
 from linkage.bulk.rows import RowError, RowValidator
@@ -68,3 +70,65 @@ def test_an_import_limited_to_one_number_system_refuses_others() -> None:
             "number_system", "number_system_not_allowed", "this import takes number system 02 only"
         )
     ]
+
+
+def _fields() -> list[tuple[str, Any]]:
+    validator = RowValidator()
+    return [
+        *validator.top_fields.items(),
+        *(("person." + k, f) for k, f in validator.person.fields.items()),
+        *(("business." + k, f) for k, f in validator.business.fields.items()),
+    ]
+
+
+def test_the_shortcut_relies_only_on_length_validators() -> None:
+    """The shorter road in rows._validated holds only while no field has other validators."""
+    from django.core.validators import (
+        MaxLengthValidator,
+        MinLengthValidator,
+        ProhibitNullCharactersValidator,
+    )
+    from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+    allowed = (
+        MaxLengthValidator,
+        MinLengthValidator,
+        ProhibitNullCharactersValidator,
+        ProhibitSurrogateCharactersValidator,
+    )
+    for name, field in _fields():
+        assert all(isinstance(v, allowed) for v in field.validators), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    index=st.integers(min_value=0, max_value=100),
+    value=st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet="0123456789０１２３ -:T+Z", max_size=30),
+        st.integers(),
+        st.none(),
+        st.floats(allow_nan=True),
+        st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    ),
+)
+def test_the_shortcut_gives_what_run_validation_gives(index: int, value: Any) -> None:
+    from rest_framework import serializers
+
+    from linkage.bulk.rows import _validated
+
+    fields = _fields()
+    _, field = fields[index % len(fields)]
+
+    def outcome(run: Callable[[], Any]) -> Any:
+        try:
+            return ("value", run())
+        except serializers.ValidationError as error:
+            return ("error", str(error.detail))
+        except serializers.SkipField:
+            return ("skip", None)
+
+    with translation.override("en"):
+        assert outcome(lambda: _validated(field, value)) == outcome(
+            lambda: field.run_validation(value)
+        )

@@ -23,6 +23,8 @@ from linkage.numbers import is_valid_integrated_number
 from linkage.services.address_changes import (
     AddressChange,
     AddressNumberConflict,
+    BasicItems,
+    BusinessData,
     EventIdConflict,
     address_change_receive,
 )
@@ -188,3 +190,26 @@ def test_the_individual_number_is_stored_only_encrypted(jyuki: KeyedClient) -> N
             cursor.execute(f"SELECT * FROM {model._meta.db_table}")  # noqa: S608
             for row in cursor.fetchall():
                 assert all(number not in str(value) for value in row), model.__name__
+
+
+def test_the_digest_is_that_of_the_whole_change_as_a_dict() -> None:
+    """Stored receipts compare digests across releases: the content must stay asdict's."""
+    import dataclasses
+    import json
+
+    from linkage.crypto import keyed_digest
+
+    for business in (None, BusinessData("income", None, {"fiscal_year": 2026, "n": "a"})):
+        change = AddressChange(
+            event_id="e-1",
+            number_system="02",
+            address_number="7",
+            individual_number="983205673214",
+            changed_at=datetime.datetime(2026, 4, 1, 9, tzinfo=datetime.UTC),
+            person=BasicItems("山田　太郎", datetime.date(1980, 5, 5), "1", "横浜市", "ヤマダ"),
+            business=business,
+        )
+        canonical = json.dumps(
+            dataclasses.asdict(change), sort_keys=True, default=str, ensure_ascii=False
+        )
+        assert change.digest() == keyed_digest(canonical.encode("utf-8"))
