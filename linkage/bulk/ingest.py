@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from ..crypto import blind_index, encrypt_individual_number
@@ -39,7 +40,13 @@ from ..services.address_changes import (
     event_id_conflict,
 )
 from ..services.enqueueing import enqueue
-from ..services.notices import link_data, person_items, receivers, update_data
+from ..services.notices import (
+    HasBasicItems,
+    link_data,
+    person_items,
+    receivers,
+    update_data,
+)
 from ..services.numbering import integrated_numbers_issue
 from .rows import RowError
 from .tables import build, ids_allocate, insert, with_ids
@@ -56,6 +63,17 @@ class ChunkResult:
     rejects: list[tuple[int, RowError]] = field(default_factory=list)
 
 
+class _Latest(NamedTuple):
+    """A person's newest stored version, as far as the import needs it."""
+
+    history_seq: int
+    name: str
+    name_kana: str
+    birth_date: datetime.date
+    sex: str
+    address: str
+
+
 @dataclass
 class _PersonState:
     """What the chunk knows of one individual number while it walks the rows in order."""
@@ -63,7 +81,7 @@ class _PersonState:
     index: str
     individual_number: str
     person: Person | None  # None until numbered (a person new in this chunk)
-    latest: AddressVersion | None
+    latest: _Latest | None
     code_request_status: str
     links: dict[str, list[str]] = field(default_factory=dict)  # number system -> addresses
     rows: list[int] = field(default_factory=list)
@@ -204,17 +222,16 @@ class Importer:
             .select_related("code_request")
             .filter(individual_number_index__in=numbers)
         }
-        latest = {
-            version.person_id: version
-            for version in AddressVersion.objects.filter(
-                person__in=persons.values(),
-                history_seq=Subquery(
-                    AddressVersion.objects.filter(person=OuterRef("person"))
-                    .order_by("-history_seq")
-                    .values("history_seq")[:1]
-                ),
-            )
-        }
+        # Every version of these persons, the newest kept: driven by the index on person_id.
+        # (A "history_seq = newest" subquery made PostgreSQL scan the whole version table
+        # once per chunk, so each chunk got slower as the table grew.)
+        latest: dict[int, _Latest] = {}
+        for row in AddressVersion.objects.filter(
+            person_id__in=[person.pk for person in persons.values()]
+        ).values_list("person_id", *_Latest._fields):
+            version = _Latest(*row[1:])
+            if row[0] not in latest or latest[row[0]].history_seq < version.history_seq:
+                latest[row[0]] = version
         links: dict[int, dict[str, list[str]]] = defaultdict(dict)
         for person_id, number_system, address_number in (
             CrossReference.objects.filter(person__in=persons.values())
@@ -311,7 +328,7 @@ class Importer:
         versions: list[AddressVersion] = []
         links: list[CrossReference] = []
         notices: list[Notice] = []
-        previous: dict[str, AddressVersion | None] = {}
+        previous: dict[str, HasBasicItems | None] = {}
         receipt_ids = iter(ids_allocate(AddressChangeReceipt, len(plan)))
         for _line, change, digest, state, seq, registered, new_link in plan:
             person = state.person

@@ -14,7 +14,7 @@ import datetime
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -65,7 +65,22 @@ def _create(
     return notices
 
 
-def person_items(version: AddressVersion) -> dict[str, str]:
+class HasBasicItems(Protocol):
+    """A version, or anything carrying a version's basic items (the bulk import's rows)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_kana(self) -> str: ...
+    @property
+    def birth_date(self) -> datetime.date: ...
+    @property
+    def sex(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+
+
+def person_items(version: HasBasicItems) -> dict[str, str]:
     return {
         "name": version.name,
         "name_kana": version.name_kana,

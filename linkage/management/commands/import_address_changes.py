@@ -10,6 +10,7 @@ what was stored (idempotency by event_id). See docs/bulk-import.md.
 from __future__ import annotations
 
 import csv
+import resource
 import sys
 import time
 from pathlib import Path
@@ -105,8 +106,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"read {run.read}, registered {run.totals.registered}, updated {run.totals.updated}, "
             f"duplicates {run.totals.duplicates}, rejected {run.rejected} "
-            f"in {seconds:.1f} s ({run.read / max(seconds, 1e-9):,.0f} rows/s); "
-            f"rejects: {rejects}"
+            f"in {seconds:.1f} s ({run.read / max(seconds, 1e-9):,.0f} rows/s), "
+            f"peak memory {peak_rss_mib():.0f} MiB; rejects: {rejects}"
         )
 
     @staticmethod
@@ -115,6 +116,11 @@ class Command(BaseCommand):
         progress.set_postfix(
             rows=run.read, rate=f"{run.read / max(time.monotonic() - started, 1e-9):,.0f}/s"
         )
+
+
+def peak_rss_mib() -> float:
+    """The largest resident set this process has had (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class _Run:
