@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain clean
+.PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain bench-batch clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: $(INSTALLED)
 ## The code acquisition chain end to end (PostgreSQL + Redis); PERSONS=10000 for the full run.
 bench-chain: $(INSTALLED)
 	$(PY) bench/code_chain.py --persons $${PERSONS:-1000}
+
+## Bulk import against COPY (PostgreSQL); CHANGES=1000000 UPDATES=100000 for the full run.
+bench-batch: $(INSTALLED)
+	$(PY) bench/ingest_batch.py --changes $${CHANGES:-1000000} --updates $${UPDATES:-100000}
 
 clean:
 	rm -rf var/*.sqlite3* var/celery-broker
