@@ -6,7 +6,10 @@ import os
 
 from celery import Celery
 
+from .broker import register as register_filesystem_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+register_filesystem_transport()
 
 app = Celery("linkage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
