@@ -22,7 +22,11 @@ from intermediate import tasks as simulator_tasks
 from intermediate.services import encrypted, pair_record
 from linkage.crypto import blind_index, encrypt_secret
 from linkage.models import BackboneClient, NoticeEvent
-from linkage.services.backbone_clients import backbone_client_create, backbone_client_revoke
+from linkage.services.backbone_clients import (
+    api_key_digest,
+    backbone_client_create,
+    backbone_client_revoke,
+)
 from linkage.signing import EVENT_ID_HEADER, SignatureRejected, signature_verify
 
 from .linkage_client import LinkageApiClient, LinkageUnavailable
@@ -69,11 +73,14 @@ def business_systems_connect(
     keys: dict[str, str] = {}
     for number_system, name in names.items():
         callback_url = f"{callback_base_url.rstrip('/')}/backbone/{number_system}/notices"
-        # Connecting again replaces the earlier client: its secret is no longer the system's.
-        for earlier in BackboneClient.objects.filter(
-            number_system=number_system, callback_url=callback_url, revoked_at__isnull=True
-        ):
-            backbone_client_revoke(client=earlier)
+        # Connecting again replaces the system's earlier client: its key and secret are no
+        # longer the system's, so its notices could never be verified.
+        earlier = BusinessSystem.objects.filter(number_system=number_system).first()
+        if earlier is not None:
+            for client in BackboneClient.objects.filter(
+                key_digest=api_key_digest(earlier.api_key), revoked_at__isnull=True
+            ):
+                backbone_client_revoke(client=client)
         issued = backbone_client_create(
             number_system=number_system, name=name, callback_url=callback_url
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -49,3 +50,22 @@ def test_seed_demo_registers_overlapping_residents_through_the_api(
 def test_seed_demo_needs_connected_systems(db: None) -> None:
     with pytest.raises(CommandError, match="not connected"):
         call_command("seed_demo", residents=1, stdout=StringIO())
+
+
+def test_connecting_again_replaces_each_systems_client(
+    systems: dict[str, BusinessSystem], live_server: Any
+) -> None:
+    from backbone.services import business_systems_connect
+    from linkage.models import BackboneClient
+
+    first = set(BackboneClient.objects.values_list("pk", flat=True))
+    business_systems_connect(
+        linkage_url=live_server.url,
+        callback_base_url="http://127.0.0.1:9",  # another address, as a demo on another port
+        names={"01": "住基"},
+    )
+    replaced = BackboneClient.objects.get(pk__in=first, number_system="01")
+    assert replaced.revoked_at is not None
+    live = BackboneClient.objects.get(number_system="01", revoked_at__isnull=True)
+    assert live.callback_url == "http://127.0.0.1:9/backbone/01/notices"
+    assert BackboneClient.objects.filter(pk__in=first, revoked_at__isnull=True).count() == 3
