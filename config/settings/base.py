@@ -226,7 +226,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# The host part means nothing to the filesystem transport; without one kombu warns in every
+# process that it "reverts to localhost".
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
 
 
 def filesystem_transport_options(folder: Path) -> dict[str, Any]:
