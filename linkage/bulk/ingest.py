@@ -48,6 +48,7 @@ from ..services.notices import (
     update_data,
 )
 from ..services.numbering import integrated_numbers_issue
+from .checking import CheckedRow
 from .rows import RowError
 from .tables import build, ids_allocate, insert, with_ids
 
@@ -123,18 +124,23 @@ class Importer:
             self.receivers[number_system] = receivers(number_system)
         return self.receivers[number_system]
 
-    def import_chunk(self, rows: list[tuple[int, AddressChange]]) -> ChunkResult:
-        """Store the chunk in one transaction. A concurrent writer (the API registering one of
-        these persons at the same moment) makes a unique constraint fail: the chunk is then
-        decided again from what is stored, as address_change_receive retries."""
+    def import_chunk(self, checked: list[CheckedRow]) -> ChunkResult:
+        """Store the chunk's good rows in one transaction. A concurrent writer (the API
+        registering one of these persons at the same moment) makes a unique constraint fail:
+        the chunk is then decided again from what is stored, as address_change_receive
+        retries."""
+        rows = [(row.line, row.change) for row in checked if row.change is not None]
+        digests = [row.digest for row in checked if row.change is not None]
+        self.indexes = {
+            row.change.individual_number: row.index for row in checked if row.change is not None
+        }
         for number_system in {change.number_system for _, change in rows}:
             self.client_for(number_system)
             self.receivers_of(number_system)
-        self.indexes.clear()
         for attempt in range(1, RACE_RETRIES + 1):
             try:
                 with transaction.atomic():
-                    return self._import(rows)
+                    return self._import(rows, digests)
             except IntegrityError:
                 if attempt == RACE_RETRIES:
                     raise
@@ -142,9 +148,8 @@ class Importer:
 
     # --- the chunk, step by step ---------------------------------------------------------
 
-    def _import(self, rows: list[tuple[int, AddressChange]]) -> ChunkResult:
+    def _import(self, rows: list[tuple[int, AddressChange]], digests: list[str]) -> ChunkResult:
         result = ChunkResult()
-        digests = [change.digest() for _, change in rows]
         accepted = self._drop_repeats(rows, digests, result)
         if not accepted:
             return result

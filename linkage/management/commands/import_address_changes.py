@@ -20,10 +20,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from tqdm import tqdm
 
+from linkage.bulk.checking import CheckedRow, checked_rows
 from linkage.bulk.files import ENCODINGS, FORMATS, AddressChangeFile, FileLayoutError
 from linkage.bulk.ingest import ChunkResult, Importer
-from linkage.bulk.rows import RowError, RowValidator
-from linkage.services.address_changes import AddressChange
+from linkage.bulk.rows import RowError
 
 REJECT_COLUMNS = ("line", "event_id", "field", "code", "message")
 
@@ -74,7 +74,7 @@ class Command(BaseCommand):
             source = AddressChangeFile(file, file_format=file_format, encoding=encoding)
         except FileLayoutError as error:
             raise CommandError(str(error)) from error
-        run = _Run(Importer(), RowValidator(number_system=number_system), chunk_size)
+        run = _Run(Importer(), chunk_size)
         started = time.monotonic()
         progress = tqdm(
             total=source.size,
@@ -90,8 +90,8 @@ class Command(BaseCommand):
                 run.rejects = csv.writer(rejects_file)
                 run.rejects.writerow(REJECT_COLUMNS)
                 try:
-                    for row in source:
-                        run.take(row.line, row.body, row.error)
+                    for row in checked_rows(source, number_system=number_system):
+                        run.take(row)
                         if run.chunk_full():
                             run.flush()
                             self._progress(progress, source.position, run, started)
@@ -124,32 +124,24 @@ def peak_rss_mib() -> float:
 
 
 class _Run:
-    """The rows of one import: validated into chunks, stored chunk by chunk, counted."""
+    """The rows of one import: checked rows gathered into chunks, stored, counted."""
 
-    def __init__(self, importer: Importer, validator: RowValidator, chunk_size: int) -> None:
+    def __init__(self, importer: Importer, chunk_size: int) -> None:
         self.importer = importer
-        self.validator = validator
         self.chunk_size = chunk_size
-        self.chunk: list[tuple[int, AddressChange]] = []
+        self.chunk: list[CheckedRow] = []
         self.pending_rejects: list[tuple[int, str, RowError]] = []
-        self.event_ids: dict[int, str] = {}
         self.totals = ChunkResult()
         self.read = 0
         self.rejected = 0
         self.rejects: Any = None
 
-    def take(self, line: int, body: dict[str, Any] | None, error: RowError | None) -> None:
+    def take(self, row: CheckedRow) -> None:
         self.read += 1
-        event_id = str(body.get("event_id", ""))[:64] if isinstance(body, dict) else ""
-        if error is not None or body is None:
-            self.pending_rejects.append((line, event_id, error or RowError("", "invalid", "")))
+        if row.change is None:
+            self.pending_rejects += [(row.line, row.event_id, problem) for problem in row.errors]
             return
-        checked = self.validator.validate(body)
-        if isinstance(checked, list):
-            self.pending_rejects += [(line, event_id, problem) for problem in checked]
-            return
-        self.chunk.append((line, checked))
-        self.event_ids[line] = checked.event_id
+        self.chunk.append(row)
 
     def chunk_full(self) -> bool:
         """Full of changes, or of rejects (memory stays bounded even for a file of bad rows)."""
@@ -161,12 +153,12 @@ class _Run:
             self.totals.registered += result.registered
             self.totals.updated += result.updated
             self.totals.duplicates += result.duplicates
+            event_ids = {row.line: row.event_id for row in self.chunk}
             self.pending_rejects += [
-                (line, self.event_ids.get(line, ""), problem) for line, problem in result.rejects
+                (line, event_ids.get(line, ""), problem) for line, problem in result.rejects
             ]
         self.rejected += len({line for line, _, _ in self.pending_rejects})
         for line, event_id, problem in sorted(self.pending_rejects, key=lambda item: item[0]):
             self.rejects.writerow((line, event_id, problem.field, problem.code, problem.message))
         self.chunk = []
         self.pending_rejects = []
-        self.event_ids = {}
