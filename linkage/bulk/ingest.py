@@ -32,6 +32,7 @@ from ..models import (
     NoticeEvent,
     Person,
 )
+from ..selectors import code_request_status_of
 from ..services.address_changes import (
     RACE_RETRIES,
     AddressChange,
@@ -97,7 +98,7 @@ class Importer:
         self.indexes: dict[str, str] = {}
 
     def index_of(self, individual_number: str) -> str:
-        """The blind index, computed once per number and chunk."""
+        """The blind index: as checked with the row (checking.py), or computed here."""
         index = self.indexes.get(individual_number)
         if index is None:
             index = self.indexes[individual_number] = blind_index(individual_number)
@@ -253,7 +254,7 @@ class Importer:
                 person=person,
                 latest=latest.get(person.pk) if person else None,
                 code_request_status=(
-                    _status_of(person) if person else CodeRequestStatus.REQUESTING
+                    code_request_status_of(person) if person else CodeRequestStatus.REQUESTING
                 ),
                 links=links.get(person.pk, {}) if person else {},
             )
@@ -430,13 +431,6 @@ class Importer:
         insert(notices)
         for notice in notices:
             enqueue("notice_deliver", notice.pk)
-
-
-def _status_of(person: Person) -> str:
-    try:
-        return person.code_request.status
-    except Person.code_request.RelatedObjectDoesNotExist:
-        return CodeRequestStatus.NOT_REQUESTED
 
 
 def _error(error: AddressChangeError) -> RowError:
