@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework import exceptions, serializers
 
 from ..models import Sex
-from ..services.address_changes import AddressChange, BasicItems, BusinessData
+from ..services.address_changes import AddressChange, address_change_of
 from .fields import (
     BusinessItemsField,
     DigitsField,
@@ -94,23 +94,7 @@ class AddressChangeInputSerializer(ClosedSerializer):
         return value
 
     def to_address_change(self) -> AddressChange:
-        data = self.validated_data
-        business = data.get("business")
-        return AddressChange(
-            event_id=data["event_id"],
-            number_system=data["number_system"],
-            address_number=data["address_number"],
-            individual_number=data["individual_number"],
-            changed_at=data["changed_at"],
-            person=BasicItems(**data["person"]),
-            business=BusinessData(
-                data_type=business["data_type"],
-                confirmed_at=business.get("confirmed_at"),
-                items=business.get("items", {}),
-            )
-            if business is not None
-            else None,
-        )
+        return address_change_of(self.validated_data)
 
 
 class AddressChangeOutputSerializer(serializers.Serializer):

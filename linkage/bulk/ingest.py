@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..crypto import blind_index, encrypt_individual_number
+from ..crypto import encrypt_individual_number
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
@@ -38,20 +38,24 @@ from ..services.address_changes import (
     AddressChange,
     AddressChangeError,
     address_number_conflict,
+    answer_of,
+    business_values,
     event_id_conflict,
+    receipt_values,
+    version_values,
 )
 from ..services.enqueueing import enqueue
 from ..services.notices import (
     HasBasicItems,
     link_data,
-    person_items,
     receivers,
     update_data,
+    update_targets,
 )
 from ..services.numbering import integrated_numbers_issue
 from .checking import CheckedRow
 from .rows import RowError
-from .tables import build, ids_allocate, insert, with_ids
+from .tables import build, ids_allocate, insert
 
 CODE_REQUEST_CAUSE = "person_registered (bulk import)"
 RELEASE_BATCH = 500
@@ -95,14 +99,8 @@ class Importer:
     def __init__(self) -> None:
         self.clients: dict[str, BackboneClient] = {}
         self.receivers: dict[str, list[BackboneClient]] = {}
+        # Individual number -> blind index, as computed when the chunk's rows were checked.
         self.indexes: dict[str, str] = {}
-
-    def index_of(self, individual_number: str) -> str:
-        """The blind index: as checked with the row (checking.py), or computed here."""
-        index = self.indexes.get(individual_number)
-        if index is None:
-            index = self.indexes[individual_number] = blind_index(individual_number)
-        return index
 
     def client_for(self, number_system: str) -> BackboneClient:
         """The receipts' client: one per number system, named for the import, with no usable
@@ -156,11 +154,10 @@ class Importer:
             return result
         states = self._load_persons([change for _, change, _ in accepted])
         taken = self._load_cross_references([change for _, change, _ in accepted])
-        now = timezone.now()
 
         plan: list[tuple[int, AddressChange, str, _PersonState, int, bool, bool]] = []
         for line, change, digest in accepted:
-            state = states[self.index_of(change.individual_number)]
+            state = states[self.indexes[change.individual_number]]
             pair = (change.number_system, change.address_number)
             owner = taken.get(pair)
             if owner is not None and owner != state.index:
@@ -187,7 +184,7 @@ class Importer:
                 result.updated += 1
 
         self._number(states)
-        self._write(plan, now)
+        self._write(plan)
         return result
 
     def _drop_repeats(
@@ -221,7 +218,7 @@ class Importer:
         return accepted
 
     def _load_persons(self, changes: list[AddressChange]) -> dict[str, _PersonState]:
-        numbers = {self.index_of(c.individual_number): c.individual_number for c in changes}
+        numbers = {self.indexes[c.individual_number]: c.individual_number for c in changes}
         persons = {
             person.individual_number_index: person
             for person in Person.objects.select_for_update(of=("self",))
@@ -328,7 +325,6 @@ class Importer:
     def _write(
         self,
         plan: list[tuple[int, AddressChange, str, _PersonState, int, bool, bool]],
-        now: datetime.datetime,
     ) -> None:
         receipts: list[AddressChangeReceipt] = []
         versions: list[AddressVersion] = []
@@ -339,39 +335,27 @@ class Importer:
         for _line, change, digest, state, seq, registered, new_link in plan:
             person = state.person
             assert person is not None  # noqa: S101 (numbered above)
-            body = {
-                "result": "registered" if registered else "updated",
-                "integrated_number": person.integrated_number,
-                "number_system": change.number_system,
-                "address_number": change.address_number,
-                "history_seq": seq,
-                "code_request_status": state.code_request_status,
-            }
+            result = answer_of(
+                change,
+                integrated_number=person.integrated_number,
+                history_seq=seq,
+                registered=registered,
+                code_request_status=state.code_request_status,
+            )
             receipt = build(
                 AddressChangeReceipt,
                 pk=next(receipt_ids),
                 client_id=self.clients[change.number_system].pk,
-                number_system=change.number_system,
-                event_id=change.event_id,
-                body_digest=digest,
-                status_code=201 if registered else 200,
-                response=body,
                 person_id=person.pk,
+                **receipt_values(change, digest, result),
             )
             receipts.append(receipt)
             version = build(
                 AddressVersion,
                 person_id=person.pk,
                 history_seq=seq,
-                number_system=change.number_system,
-                address_number=change.address_number,
-                name=change.person.name,
-                name_kana=change.person.name_kana,
-                birth_date=change.person.birth_date,
-                sex=change.person.sex,
-                address=change.person.address,
-                changed_at=change.changed_at,
                 receipt_id=receipt.pk,
+                **version_values(change),
             )
             versions.append(version)
             if new_link:
@@ -383,35 +367,28 @@ class Importer:
                         person_id=person.pk,
                     )
                 )
-                notices += [
-                    build(
-                        Notice,
-                        event=NoticeEvent.INTEGRATED_NUMBER_ASSIGNED,
-                        client_id=client.pk,
-                        person_id=person.pk,
-                        payload=link_data(person, change.number_system, change.address_number),
-                    )
-                    for client in self.receivers[change.number_system]
-                ]
-            before = previous.get(state.index, state.latest)
-            if before is not None and person_items(before) != person_items(version):
-                for number_system, address_numbers in sorted(state.links.items()):
-                    if number_system == change.number_system:
-                        continue
-                    notices += [
-                        build(
-                            Notice,
-                            event=NoticeEvent.ADDRESS_UPDATED,
-                            client_id=client.pk,
-                            person_id=person.pk,
-                            payload=update_data(person, version, number_system, address_numbers),
-                        )
-                        for client in self.receivers_of(number_system)
-                    ]
+                notices += _notices(
+                    NoticeEvent.INTEGRATED_NUMBER_ASSIGNED,
+                    person,
+                    self.receivers[change.number_system],
+                    link_data(person, change.number_system, change.address_number),
+                )
+            targets = update_targets(
+                version=version,
+                previous=previous.get(state.index, state.latest),
+                linked=state.links,
+            )
+            for number_system, address_numbers in targets:
+                notices += _notices(
+                    NoticeEvent.ADDRESS_UPDATED,
+                    person,
+                    self.receivers_of(number_system),
+                    update_data(person, version, number_system, address_numbers),
+                )
             previous[state.index] = version
 
         insert(receipts)
-        insert(with_ids(versions))
+        insert(versions)  # gives them ids before the business rows below refer to them
         insert(links)
         insert(
             [
@@ -419,10 +396,7 @@ class Importer:
                     BusinessInformation,
                     person_id=version.person_id,
                     address_version_id=version.pk,
-                    number_system=change.number_system,
-                    data_type=change.business.data_type,
-                    confirmed_at=change.business.confirmed_at,
-                    items=change.business.items,
+                    **business_values(change.business, change.number_system),
                 )
                 for (_, change, *_rest), version in zip(plan, versions, strict=True)
                 if change.business is not None
@@ -431,6 +405,15 @@ class Importer:
         insert(notices)
         for notice in notices:
             enqueue("notice_deliver", notice.pk)
+
+
+def _notices(
+    event: str, person: Person, clients: list[BackboneClient], payload: dict[str, Any]
+) -> list[Notice]:
+    return [
+        build(Notice, event=event, client_id=client.pk, person_id=person.pk, payload=payload)
+        for client in clients
+    ]
 
 
 def _error(error: AddressChangeError) -> RowError:

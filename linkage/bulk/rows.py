@@ -21,7 +21,7 @@ from ..api.serializers import (
     BusinessInputSerializer,
     PersonInputSerializer,
 )
-from ..services.address_changes import AddressChange, BasicItems, BusinessData
+from ..services.address_changes import AddressChange, address_change_of
 
 
 @dataclass(frozen=True)
@@ -157,18 +157,4 @@ class RowValidator:
         )
         if errors or person is None:
             return errors
-        return AddressChange(
-            event_id=top["event_id"],
-            number_system=top["number_system"],
-            address_number=top["address_number"],
-            individual_number=top["individual_number"],
-            changed_at=top["changed_at"],
-            person=BasicItems(**person),
-            business=BusinessData(
-                data_type=business["data_type"],
-                confirmed_at=business.get("confirmed_at"),
-                items=business.get("items", {}),
-            )
-            if business is not None
-            else None,
-        )
+        return address_change_of({**top, "person": person, "business": business})

@@ -41,7 +41,7 @@ def ids_allocate(model: type[Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
-def with_ids(objects: Sequence[Model]) -> Sequence[Model]:
+def _with_ids(objects: Sequence[Model]) -> Sequence[Model]:
     """Give each object without a primary key a newly allocated one."""
     missing = [obj for obj in objects if obj.pk is None]
     if missing:
@@ -78,7 +78,7 @@ def insert(objects: Sequence[Model]) -> None:
     auto_now/auto_now_add field gets one common time, as one save() would give it."""
     if not objects:
         return
-    with_ids(objects)
+    _with_ids(objects)
     meta = type(objects[0])._meta
     fields = list(meta.concrete_fields)
     now = timezone.now()

@@ -113,6 +113,27 @@ class AddressChange:
         return keyed_digest(canonical.encode("utf-8"))
 
 
+def address_change_of(data: dict[str, Any]) -> AddressChange:
+    """An AddressChange from validated values shaped like the API body (the serializer's
+    validated data, or a bulk-import row checked by the same fields)."""
+    business = data.get("business")
+    return AddressChange(
+        event_id=data["event_id"],
+        number_system=data["number_system"],
+        address_number=data["address_number"],
+        individual_number=data["individual_number"],
+        changed_at=data["changed_at"],
+        person=BasicItems(**data["person"]),
+        business=BusinessData(
+            data_type=business["data_type"],
+            confirmed_at=business.get("confirmed_at"),
+            items=business.get("items", {}),
+        )
+        if business is not None
+        else None,
+    )
+
+
 @dataclass(frozen=True)
 class AddressChangeResult:
     status_code: int
@@ -121,6 +142,68 @@ class AddressChangeResult:
     @property
     def result(self) -> Literal["registered", "updated"]:
         return self.body["result"]
+
+
+# What an accepted change stores and answers: one mapping for the API and the bulk import,
+# which must store the same rows (tests/linkage/bulk/test_import.py compares them).
+
+
+def answer_of(
+    change: AddressChange,
+    *,
+    integrated_number: str,
+    history_seq: int,
+    registered: bool,
+    code_request_status: str,
+) -> AddressChangeResult:
+    return AddressChangeResult(
+        status_code=201 if registered else 200,
+        body={
+            "result": "registered" if registered else "updated",
+            "integrated_number": integrated_number,
+            "number_system": change.number_system,
+            "address_number": change.address_number,
+            "history_seq": history_seq,
+            "code_request_status": code_request_status,
+        },
+    )
+
+
+def receipt_values(
+    change: AddressChange, digest: str, result: AddressChangeResult
+) -> dict[str, Any]:
+    """AddressChangeReceipt's columns besides its client and person."""
+    return {
+        "number_system": change.number_system,
+        "event_id": change.event_id,
+        "body_digest": digest,
+        "status_code": result.status_code,
+        "response": result.body,
+    }
+
+
+def version_values(change: AddressChange) -> dict[str, Any]:
+    """AddressVersion's columns besides its person, history_seq and receipt."""
+    return {
+        "number_system": change.number_system,
+        "address_number": change.address_number,
+        "name": change.person.name,
+        "name_kana": change.person.name_kana,
+        "birth_date": change.person.birth_date,
+        "sex": change.person.sex,
+        "address": change.person.address,
+        "changed_at": change.changed_at,
+    }
+
+
+def business_values(business: BusinessData, number_system: str) -> dict[str, Any]:
+    """BusinessInformation's columns besides its person and version."""
+    return {
+        "number_system": number_system,
+        "data_type": business.data_type,
+        "confirmed_at": business.confirmed_at,
+        "items": business.items,
+    }
 
 
 def address_change_receive(*, client: BackboneClient, change: AddressChange) -> AddressChangeResult:
@@ -198,40 +281,20 @@ def _receive_once(
         previous = person.versions.order_by("-history_seq").first()
         history_seq = previous.history_seq + 1 if previous is not None else 1
 
-    result = AddressChangeResult(
-        status_code=201 if registered else 200,
-        body={
-            "result": "registered" if registered else "updated",
-            "integrated_number": person.integrated_number,
-            "number_system": change.number_system,
-            "address_number": change.address_number,
-            "history_seq": history_seq,
-            "code_request_status": code_request_status_of(person),
-        },
+    result = answer_of(
+        change,
+        integrated_number=person.integrated_number,
+        history_seq=history_seq,
+        registered=registered,
+        code_request_status=code_request_status_of(person),
     )
 
     # Storing (39): the receipt, the new version, the cross-reference, the business items.
     receipt = AddressChangeReceipt.objects.create(
-        client=client,
-        number_system=change.number_system,
-        event_id=change.event_id,
-        body_digest=digest,
-        status_code=result.status_code,
-        response=result.body,
-        person=person,
+        client=client, person=person, **receipt_values(change, digest, result)
     )
     version = AddressVersion.objects.create(
-        person=person,
-        history_seq=history_seq,
-        number_system=change.number_system,
-        address_number=change.address_number,
-        name=change.person.name,
-        name_kana=change.person.name_kana,
-        birth_date=change.person.birth_date,
-        sex=change.person.sex,
-        address=change.person.address,
-        changed_at=change.changed_at,
-        receipt=receipt,
+        person=person, history_seq=history_seq, receipt=receipt, **version_values(change)
     )
     if cross_reference is None:
         CrossReference.objects.create(
@@ -245,9 +308,6 @@ def _receive_once(
         BusinessInformation.objects.create(
             person=person,
             address_version=version,
-            number_system=change.number_system,
-            data_type=change.business.data_type,
-            confirmed_at=change.business.confirmed_at,
-            items=change.business.items,
+            **business_values(change.business, change.number_system),
         )
     return result

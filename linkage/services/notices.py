@@ -44,13 +44,22 @@ class CorrectionUnchanged(ValueError):
     """A correction must change at least one basic item."""
 
 
-def receivers(number_system: str) -> list[BackboneClient]:
-    """The live clients of a number system that asked for notices."""
-    return list(
-        BackboneClient.objects.filter(number_system=number_system, revoked_at__isnull=True)
+def receivers_by_number_system(
+    number_systems: Iterable[str],
+) -> dict[str, list[BackboneClient]]:
+    """The live clients of these number systems that asked for notices, in one query."""
+    found: dict[str, list[BackboneClient]] = {ns: [] for ns in number_systems}
+    for client in (
+        BackboneClient.objects.filter(number_system__in=found, revoked_at__isnull=True)
         .exclude(callback_url="")
         .order_by("pk")
-    )
+    ):
+        found[client.number_system].append(client)
+    return found
+
+
+def receivers(number_system: str) -> list[BackboneClient]:
+    return receivers_by_number_system([number_system])[number_system]
 
 
 def _create(
@@ -130,30 +139,48 @@ def notices_for_update(
 ) -> list[Notice]:
     """address.updated (S120): the person's basic items changed; every linked system hears of
     it except the one that sent the change. Nothing is sent when the items did not change."""
-    if previous is None:
-        return []  # a new person: no other system is linked yet
-    if person_items(previous) == person_items(version):
-        return []
     linked: dict[str, list[str]] = {}
-    for number_system, address_number in (
-        CrossReference.objects.filter(person=person)
-        .order_by("number_system", "address_number")
-        .values_list("number_system", "address_number")
-    ):
-        linked.setdefault(number_system, []).append(address_number)
-    notices: list[Notice] = []
-    for number_system, address_numbers in linked.items():
-        if version.source == AddressVersion.Source.ADDRESS_CHANGE and (
-            number_system == version.number_system
+    if basic_items_changed(previous, version):
+        for number_system, address_number in (
+            CrossReference.objects.filter(person=person)
+            .order_by("number_system", "address_number")
+            .values_list("number_system", "address_number")
         ):
-            continue
+            linked.setdefault(number_system, []).append(address_number)
+    targets = update_targets(version=version, previous=previous, linked=linked)
+    clients = receivers_by_number_system(ns for ns, _ in targets)
+    notices: list[Notice] = []
+    for number_system, address_numbers in targets:
         notices += _create(
             NoticeEvent.ADDRESS_UPDATED,
             person,
-            receivers(number_system),
+            clients[number_system],
             update_data(person, version, number_system, address_numbers),
         )
     return notices
+
+
+def basic_items_changed(previous: HasBasicItems | None, version: HasBasicItems) -> bool:
+    """False for a new person (nothing to compare with) or a version equal to the last."""
+    return previous is not None and person_items(previous) != person_items(version)
+
+
+def update_targets(
+    *, version: AddressVersion, previous: HasBasicItems | None, linked: dict[str, list[str]]
+) -> list[tuple[str, list[str]]]:
+    """Who hears of a new version (S120), with their address numbers of the person: nobody for
+    a new person or unchanged basic items; every linked system but the sender otherwise (all
+    of them after a correction)."""
+    if not basic_items_changed(previous, version):
+        return []
+    return [
+        (number_system, address_numbers)
+        for number_system, address_numbers in sorted(linked.items())
+        if not (
+            version.source == AddressVersion.Source.ADDRESS_CHANGE
+            and number_system == version.number_system
+        )
+    ]
 
 
 def notice_serial_issued(*, person: Person, processing_serial_number: str) -> list[Notice]:
