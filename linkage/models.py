@@ -358,6 +358,16 @@ class NoticeEvent(models.TextChoices):
     SERIAL_ISSUED = "code_request.serial_issued", _("処理通番の発行")
 
 
+class NoticeQuerySet(models.QuerySet["Notice"]):
+    def for_live_clients(self) -> NoticeQuerySet:
+        """Notices to clients not revoked (a revoked client's notices are kept, never sent)."""
+        return self.filter(client__revoked_at__isnull=True)
+
+    def deliverable(self) -> NoticeQuerySet:
+        """Notices still to be sent."""
+        return self.for_live_clients().filter(status=Notice.Status.PENDING)
+
+
 class Notice(models.Model):
     """通知: one notice to one business system, written in the transaction of its cause and
     delivered by a task until the receiver accepts it (the outbox of S27/S120/S34).
@@ -383,6 +393,8 @@ class Notice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("通知")

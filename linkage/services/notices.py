@@ -218,9 +218,7 @@ def notice_deliver(*, notice_id: int) -> bool:
     """Send one pending notice; True once the receiver has it. On failure the attempt and its
     reason are recorded and the next attempt is scheduled."""
     notice = (
-        Notice.objects.select_related("client", "person")
-        .filter(pk=notice_id, status=Notice.Status.PENDING, client__revoked_at__isnull=True)
-        .first()
+        Notice.objects.deliverable().select_related("client", "person").filter(pk=notice_id).first()
     )
     if notice is None:
         return False  # delivered already, or its client was revoked (kept, not sent)
@@ -267,12 +265,7 @@ def notice_deliver(*, notice_id: int) -> bool:
         error,
         delay,
     )
-    from .. import tasks
-
-    try:
-        tasks.notice_deliver.apply_async((notice.pk,), countdown=delay)
-    except Exception:
-        logger.warning("could not enqueue the next attempt; the sweep will", exc_info=True)
+    enqueue("notice_deliver", notice.pk, countdown=delay)
     return False
 
 
@@ -281,11 +274,8 @@ def notices_sweep(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=settings.NOTICE_STALLED_AFTER)
     ids = list(
-        Notice.objects.filter(
-            status=Notice.Status.PENDING,
-            next_attempt_at__lte=cutoff,
-            client__revoked_at__isnull=True,
-        )
+        Notice.objects.deliverable()
+        .filter(next_attempt_at__lte=cutoff)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:1000]
     )

@@ -189,3 +189,27 @@ def test_no_notice_goes_to_a_client_without_a_callback_url(jyuki: Any) -> None:
 
     assert post_change(jyuki, address_change_body()).status_code == 201
     assert not Notice.objects.exists()
+
+
+def test_attempts_back_off_doubling_up_to_the_limit(settings: Any) -> None:
+    from linkage.services.notices import retry_delay
+
+    settings.NOTICE_RETRY_MAX_SECONDS = 60
+    assert [retry_delay(n) for n in range(1, 8)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_revoked_clients_notices_are_kept_but_neither_sent_nor_swept(
+    systems: dict[str, BusinessSystem], clerk: Client
+) -> None:
+    from django.utils import timezone
+
+    from linkage.services.backbone_clients import backbone_client_revoke
+
+    notice = two_linked_systems(clerk)
+    backbone_client_revoke(client=notice.client)
+
+    assert notice_deliver(notice_id=notice.pk) is False
+    assert notices_sweep(now=timezone.now() + datetime.timedelta(days=1)) == 0
+    notice.refresh_from_db()
+    assert (notice.status, notice.attempts) == (Notice.Status.PENDING, 0)
+    assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()

@@ -24,17 +24,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from backbone.services import business_systems_connect
 from linkage.models import CodeRequest, CodeRequestStatus, Notice
 
 DEMO_ADMIN = ("admin", "demo-admin-pass")
-
-
-def live_notices() -> QuerySet[Notice]:
-    """Notices to clients still in use (an earlier demo's revoked clients get none sent)."""
-    return Notice.objects.filter(client__revoked_at__isnull=True)
 
 
 class Command(BaseCommand):
@@ -114,7 +109,7 @@ class Command(BaseCommand):
                 CodeRequest.objects.values_list("status").annotate(n=Count("pk")).order_by()
             )
             settled = not counts.get(CodeRequestStatus.REQUESTING) and not (
-                live_notices().filter(status=Notice.Status.PENDING).exists()
+                Notice.objects.deliverable().exists()
             )
             if settled or time.monotonic() > deadline:
                 return counts
@@ -137,7 +132,10 @@ class Command(BaseCommand):
             + ", ".join(
                 f"{status} {count}"
                 for status, count in sorted(
-                    live_notices().values_list("status").annotate(n=Count("pk")).order_by()
+                    Notice.objects.for_live_clients()
+                    .values_list("status")
+                    .annotate(n=Count("pk"))
+                    .order_by()
                 )
             ),
             "  Code requests: "
