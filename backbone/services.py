@@ -170,7 +170,7 @@ def resident_register(
             address_number=address_number_issue(system), **encrypted(individual_number), **items
         )
         submission = _submission_create(record, Submission.Kind.REGISTER)
-    return Outcome(record, submission_send(submission=submission, system=system))
+    return Outcome(record, submission_send(submission=submission, system=system, record=record))
 
 
 def resident_change(
@@ -182,13 +182,7 @@ def resident_change(
             setattr(record, name, value)
         record.save()
         submission = _submission_create(record, Submission.Kind.CHANGE)
-    return Outcome(record, submission_send(submission=submission, system=system))
-
-
-def _record_of(submission: Submission) -> ResidentRecord:
-    return RECORD_MODELS[submission.number_system].objects.get(
-        address_number=submission.address_number
-    )
+    return Outcome(record, submission_send(submission=submission, system=system, record=record))
 
 
 def _problem(body: dict[str, Any]) -> str:
@@ -197,11 +191,12 @@ def _problem(body: dict[str, Any]) -> str:
     return str(body.get("detail") or body.get("title") or "") + (f" ({details})" if details else "")
 
 
-def submission_send(*, submission: Submission, system: BusinessSystem) -> Submission:
+def submission_send(
+    *, submission: Submission, system: BusinessSystem, record: ResidentRecord
+) -> Submission:
     """S14, and S16 on success. Sent only while pending or unreachable; returns it updated."""
     if submission.status not in (Submission.Status.PENDING, Submission.Status.UNREACHABLE):
         return submission
-    record = _record_of(submission)
     change = {
         "event_id": submission.event_id,
         **submission.body,
@@ -250,7 +245,7 @@ def submission_resend(*, system: BusinessSystem, record: ResidentRecord) -> Subm
     if latest.status == Submission.Status.REFUSED:
         with transaction.atomic():
             latest = _submission_create(record, latest.kind)
-    return submission_send(submission=latest, system=system)
+    return submission_send(submission=latest, system=system, record=record)
 
 
 # --- Notices from linkage (S27 answer by notice, S120, S34) -------------------------------

@@ -137,6 +137,11 @@ def test_lists_take_a_bounded_number_of_queries(
         assert clerk.get("/backbone/01/").status_code == 200
     with django_assert_max_num_queries(12):
         assert clerk.get("/backbone/").status_code == 200
+    from backbone.models import HouseholdRecord
+
+    detail = f"/backbone/01/{HouseholdRecord.objects.earliest('pk').address_number}/"
+    with django_assert_max_num_queries(6):
+        assert clerk.get(detail).status_code == 200
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(
