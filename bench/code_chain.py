@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.ingest_api import SERVER, key  # noqa: E402
+from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
 
 DATABASE = "linkage_chain_bench"
 BROKER = "redis://127.0.0.1:6379/13"
@@ -49,32 +49,18 @@ def main() -> None:
         create_persons(options.create_persons)
         return
 
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+    recreate_database(DATABASE)
     subprocess.run(["redis-cli", "-n", "13", "flushdb"], check=True, capture_output=True)
     base_url = f"http://127.0.0.1:{options.port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DATABASE_URL": f"{SERVER}/{DATABASE}",
-        "CELERY_BROKER_URL": BROKER,
-        "SECRET_KEY": key() + key(),
-        "FIELD_ENCRYPTION_KEYS": key(),
-        "BLIND_INDEX_KEY": key(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "SIMULATOR_BASE_URL": base_url,
-        "LOG_LEVEL": "WARNING",
-        "CODE_REQUEST_CONFIRM_EVERY": "2",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
+    env = environment(
+        "config.settings.production",
+        DATABASE,
+        CELERY_BROKER_URL=BROKER,
+        SECURE_SSL_REDIRECT="0",
+        SIMULATOR_BASE_URL=base_url,
+        CODE_REQUEST_CONFIRM_EVERY="2",
     )
+    manage(env, "migrate", "--no-input")
 
     print(
         f"creating {options.persons} persons (workers stopped: their tasks queue up)...", flush=True

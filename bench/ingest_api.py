@@ -15,7 +15,6 @@ drops its own database `linkage_bench`.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import http.client
 import json
@@ -34,44 +33,9 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from backbone.synthetic import Resident, ResidentGenerator  # noqa: E402
+from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
 
-SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DATABASE = "linkage_bench"
-
-
-def key() -> str:
-    return base64.urlsafe_b64encode(os.urandom(32)).decode()
-
-
-def environment(settings_module: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": settings_module,
-        "DATABASE_URL": f"{SERVER}/{DATABASE}",
-        "SECRET_KEY": base64.b64encode(os.urandom(40)).decode(),
-        "FIELD_ENCRYPTION_KEYS": key(),
-        "BLIND_INDEX_KEY": key(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def recreate_database() -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout
 
 
 def start_gunicorn(
@@ -195,8 +159,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8931)
     options = parser.parse_args()
 
-    recreate_database()
-    env = environment("config.settings.production")
+    recreate_database(DATABASE)
+    env = environment("config.settings.production", DATABASE)
     manage(env, "migrate", "--no-input")
     api_key = manage(env, "create_backbone_client", "01", "bench").strip().splitlines()[-1]
     warm, timed = address_changes(options.requests, options.warmup, seed=int(time.time()))

@@ -15,7 +15,6 @@ Creates and drops its own database `linkage_batch_bench`; files go to a temporar
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.ingest_api import SERVER, key  # noqa: E402
+from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
 
 DATABASE = "linkage_batch_bench"
 YOKOHAMA_RESIDENTS = 3_750_000
@@ -41,18 +40,6 @@ SUMMARY = re.compile(
     r"duplicates (?P<duplicates>\d+), rejected (?P<rejected>\d+) in (?P<seconds>[\d.]+) s "
     r"\((?P<rate>[\d,]+) rows/s\), peak memory (?P<rss>\d+) MiB"
 )
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
 
 
 def imported(env: dict[str, str], path: Path) -> dict[str, float]:
@@ -91,20 +78,10 @@ def main() -> None:
     rows_per_person = 1 + options.overlap * 2
     persons = round(options.changes / rows_per_person)
 
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DATABASE_URL": f"{SERVER}/{DATABASE}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/12",
-        "SECRET_KEY": key() + key(),
-        "FIELD_ENCRYPTION_KEYS": key(),
-        "BLIND_INDEX_KEY": key(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
+    recreate_database(DATABASE)
+    env = environment(
+        "config.settings.production", DATABASE, CELERY_BROKER_URL="redis://127.0.0.1:6379/12"
+    )
     manage(env, "migrate", "--no-input")
     subprocess.run(["redis-cli", "-n", "12", "flushdb"], check=True, capture_output=True)
 

@@ -1,0 +1,53 @@
+"""What every benchmark needs: a fresh PostgreSQL database, production settings with new keys,
+and manage.py run against them."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def recreate_database(database: str) -> None:
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
+
+
+def environment(settings_module: str, database: str, **extra: str) -> dict[str, str]:
+    """This process's environment with the settings, the database and fresh keys."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": f"{SERVER}/{database}",
+        "SECRET_KEY": key() + key(),
+        "FIELD_ENCRYPTION_KEYS": key(),
+        "BLIND_INDEX_KEY": key(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run manage.py with `env`; its standard output (a failure raises)."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
