@@ -309,13 +309,9 @@ def _apply(
             raise NoticeRefused(
                 400, "malformed", "address.updated lacks the basic items"
             ) from error
-        records = model.objects.filter(address_number__in=data.get("address_numbers") or [])
-        count = 0
-        for record in records:  # saved one by one: updated_at must change
-            for name, value in items.items():
-                setattr(record, name, value)
-            record.save()
-            count += 1
+        count = model.objects.filter(address_number__in=data.get("address_numbers") or []).update(
+            **items, updated_at=timezone.now()
+        )
         return f"{count} record(s) updated to history_seq {data.get('history_seq')}"
     if event == NoticeEvent.SERIAL_ISSUED and system.number_system == "01":
         serial = data.get("processing_serial_number")
