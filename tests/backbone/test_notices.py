@@ -213,3 +213,35 @@ def test_a_revoked_clients_notices_are_kept_but_neither_sent_nor_swept(
     notice.refresh_from_db()
     assert (notice.status, notice.attempts) == (Notice.Status.PENDING, 0)
     assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()
+
+
+def test_a_serial_number_notice_is_refused_by_any_system_but_jyuki(
+    systems: dict[str, BusinessSystem], live_server: Any
+) -> None:
+    """code_request.serial_issued carries an individual number: only 住基 takes it."""
+    from backbone.models import SerialNumberNotice
+
+    body = json.dumps(
+        {
+            "event_id": "serial-to-tax",
+            "event": NoticeEvent.SERIAL_ISSUED,
+            "occurred_at": "2026-11-26T00:00:00+00:00",
+            "data": {
+                "integrated_number": "000000000000001",
+                "processing_serial_number": "S-1",
+                "individual_number": resident().individual_number,
+            },
+        }
+    ).encode()
+    headers = signed_headers(
+        secret=systems["02"].notice_secret,
+        event=NoticeEvent.SERIAL_ISSUED,
+        event_id="serial-to-tax",
+        body=body,
+    )
+
+    answer = post_notice(live_server, "02", body, headers)
+
+    assert (answer.status_code, answer.json()["code"]) == (400, "unknown_event")
+    assert not ReceivedNotice.objects.exists()
+    assert not SerialNumberNotice.objects.exists()
