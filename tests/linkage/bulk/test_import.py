@@ -214,3 +214,25 @@ def test_the_documented_sample_file_imports(settings: Any, tmp_path: Path) -> No
         "サトウ ハナコ",  # half-width kana stored full-width (the half-width space stays)
         "サトウ　ハナコ",
     ]
+
+
+def test_rows_held_in_memory_never_exceed_the_chunk_size(
+    generated: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Good rows and rejects alike are flushed per chunk, so memory does not grow with the
+    file, even one of bad rows only."""
+    from linkage.management.commands import import_address_changes as command
+
+    held: list[int] = []
+    original = command._Run.flush
+
+    def measured(self: Any) -> None:
+        held.append(len(self.chunk) + len(self.pending_rejects))
+        original(self)
+
+    monkeypatch.setattr(command._Run, "flush", measured)
+    path = generated(persons=40, bad_share=0.5)
+    run_import(path, "--chunk-size", "6")
+
+    assert len(held) > 10
+    assert max(held) <= 6 + 1  # a row with two problems may add two rejects at once
