@@ -21,7 +21,7 @@ from django.utils import timezone
 from intermediate import tasks as simulator_tasks
 from intermediate.services import encrypted, pair_record
 from linkage.crypto import blind_index, encrypt_secret
-from linkage.models import BackboneClient, NoticeEvent
+from linkage.models import BASIC_ITEMS, BackboneClient, NoticeEvent
 from linkage.services.backbone_clients import (
     api_key_digest,
     backbone_client_create,
@@ -40,8 +40,6 @@ from .models import (
     SerialNumberNotice,
     Submission,
 )
-
-BASIC_ITEMS = ("name", "name_kana", "birth_date", "sex", "address")
 
 
 class AlreadyRegistered(Exception):

@@ -10,7 +10,12 @@ class LinkageConfig(AppConfig):
     verbose_name = "情報連携"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from . import checks, signals  # noqa: F401  (registers checks and receivers)
         from .api import schema  # noqa: F401  (registers the OpenAPI token scheme)
+        from .roles import roles_sync
+
+        post_migrate.connect(roles_sync, sender=self, dispatch_uid="linkage.roles_sync")
 
         checks.lg_code_validate()

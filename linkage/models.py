@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import URLValidator
@@ -11,8 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import decrypt_individual_number, decrypt_secret, mask_individual_number
+from .text import name_search_key, search_key
 
 NOTICE_SECRET_PURPOSE = "notice-signing"  # noqa: S105 (a label, not a secret)
+
+
+# 基本4情報 (name, birth date, sex, address) and the kana of the name: what a version holds.
+BASIC_ITEMS = ("name", "name_kana", "birth_date", "sex", "address")
 
 
 class Sex(models.TextChoices):
@@ -57,6 +63,11 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("統合宛名")
         verbose_name_plural = _("統合宛名")
+        permissions = [
+            ("correct_person", _("基本4情報を訂正できる")),
+            ("reveal_individual_number", _("個人番号を表示できる")),
+            ("export_person", _("異動者一覧を出力できる")),
+        ]
 
     def __str__(self) -> str:
         return self.integrated_number
@@ -72,11 +83,24 @@ class Person(models.Model):
         return mask_individual_number(self.individual_number)
 
 
+class AddressVersionQuerySet(models.QuerySet["AddressVersion"]):
+    def current(self) -> AddressVersionQuerySet:
+        """Each person's newest version: what search and lists show."""
+        return self.filter(is_current=True)
+
+    def supersede(self, person_ids: list[int]) -> int:
+        """Mark these persons' current versions as no longer current, before their new ones
+        are written (one current version per person is a constraint)."""
+        return self.filter(person_id__in=person_ids, is_current=True).update(is_current=False)
+
+
 class AddressVersion(models.Model):
     """宛名情報テーブル 33 (seed figure 3): one version of a person's basic four items.
 
     `history_seq` counts 1, 2, 3... per person (larger is newer); `registered_at` is when
-    linkage stored the version (新規登録時点).
+    linkage stored the version (新規登録時点). `is_current` marks the newest, and `name_key`
+    and `address_key` hold its text in search form (linkage.text.search_key), indexed for
+    partial search (pg_trgm on PostgreSQL).
     """
 
     class Source(models.TextChoices):
@@ -112,6 +136,11 @@ class AddressVersion(models.Model):
         related_name="versions",
         help_text="the address change this version came from",
     )
+    is_current = models.BooleanField(default=True, editable=False)
+    name_key = models.CharField(max_length=201, editable=False, default="")
+    address_key = models.CharField(max_length=200, editable=False, default="")
+
+    objects = AddressVersionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("宛名情報")
@@ -119,10 +148,28 @@ class AddressVersion(models.Model):
         ordering = ["person_id", "history_seq"]
         constraints = [
             models.UniqueConstraint(fields=["person", "history_seq"], name="version_seq_unique"),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(is_current=True),
+                name="version_current_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["birth_date"], condition=models.Q(is_current=True), name="version_birth_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.person_id}#{self.history_seq}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_keys_fill()
+        super().save(*args, **kwargs)
+
+    def search_keys_fill(self) -> None:
+        self.name_key = name_search_key(self.name, self.name_kana)
+        self.address_key = search_key(self.address)
 
 
 class CrossReference(models.Model):
@@ -216,6 +263,7 @@ class CodeRequest(models.Model):
     class Meta:
         verbose_name = _("符号取得依頼")
         verbose_name_plural = _("符号取得依頼")
+        permissions = [("retry_coderequest", _("符号取得を再依頼できる"))]
         indexes = [models.Index(fields=["status", "stage"], name="code_request_work_idx")]
 
     def __str__(self) -> str:

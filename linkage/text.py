@@ -101,3 +101,21 @@ def birth_date_check(value: datetime.date, *, allow_future: bool = False) -> dat
     if value < EARLIEST_BIRTH_DATE:
         raise InvalidText("too_early")
     return value
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def search_key(value: str) -> str:
+    """The form in which names, kana and addresses are stored for search and queries are
+    compared: NFKC (full- and half-width alike), hiragana as katakana, small kana as large,
+    no spaces, case folded. "やまだ　たろう", "ﾔﾏﾀﾞﾀﾛｳ" and "ヤマダ タロウ" give one key."""
+    value = jaconv.normalize(value)
+    value = jaconv.enlarge_smallkana(jaconv.hira2kata(value))
+    return _WHITESPACE.sub("", value).casefold()
+
+
+def name_search_key(name: str, name_kana: str) -> str:
+    """Name and kana in one key, separated by a line feed that no query key can hold (search
+    keys have no whitespace), so one index serves both and no match spans the two."""
+    return f"{search_key(name)}\n{search_key(name_kana)}"

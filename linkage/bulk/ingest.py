@@ -387,6 +387,16 @@ class Importer:
                 )
             previous[state.index] = version
 
+        stored = {state.person.pk for _, _, _, state, *_ in plan if state.latest and state.person}
+        newest: dict[int, AddressVersion] = {}
+        for version in versions:
+            version.search_keys_fill()
+            version.is_current = False
+            newest[version.person_id] = version
+        for version in newest.values():
+            version.is_current = True
+        # The persons stored before this chunk: their current versions are superseded.
+        AddressVersion.objects.supersede(sorted(stored))
         insert(receipts)
         insert(versions)  # gives them ids before the business rows below refer to them
         insert(links)

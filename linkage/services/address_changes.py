@@ -293,6 +293,8 @@ def _receive_once(
     receipt = AddressChangeReceipt.objects.create(
         client=client, person=person, **receipt_values(change, digest, result)
     )
+    if previous is not None:
+        AddressVersion.objects.supersede([person.pk])
     version = AddressVersion.objects.create(
         person=person, history_seq=history_seq, receipt=receipt, **version_values(change)
     )

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from ..clients.http import PeerRefused, PeerUnavailable, peer_call
 from ..models import (
+    BASIC_ITEMS,
     AddressVersion,
     BackboneClient,
     CrossReference,
@@ -36,7 +37,6 @@ from .enqueueing import enqueue
 
 logger = logging.getLogger(__name__)
 
-BASIC_ITEMS = ("name", "name_kana", "birth_date", "sex", "address")
 DUPLICATE_CODE = "duplicate_event"
 
 
@@ -305,6 +305,7 @@ def person_correct(
         items.get(name, getattr(previous, name)) == getattr(previous, name) for name in BASIC_ITEMS
     ):
         raise CorrectionUnchanged("the correction changes none of the basic items")
+    AddressVersion.objects.supersede([person.pk])
     version = AddressVersion.objects.create(
         person=person,
         history_seq=previous.history_seq + 1,
