@@ -1,72 +1,23 @@
-"""The clerk forms of the simulated business systems (S11).
-
-They check what the API checks (linkage.text holds the shared rules), so a clerk sees a
-mistake on the form, in Japanese, instead of as linkage's refusal.
-"""
+"""The clerk forms of the simulated business systems (S11), on linkage's field rules
+(linkage.forms), so a clerk sees a mistake on the form instead of as linkage's refusal."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linkage.models import Sex
-from linkage.text import (
-    InvalidText,
-    birth_date_check,
-    has_forbidden_characters,
-    individual_number_normalise,
-    katakana_normalise,
-)
-
-MESSAGES = {
-    "digits": _("個人番号は12桁の数字で入力してください。"),
-    "check_digit": _("個人番号のチェックデジットが一致しません。"),
-    "not_katakana": _("カタカナ(全角または半角)で入力してください。"),
-    "future_date": _("未来の日付は入力できません。"),
-    "too_early": _("1868年1月1日より前の日付は入力できません。"),
-    "control_characters": _("制御文字や不可視の書式文字は使用できません。"),
-}
+from linkage.forms import BasicItemsForm, DateInput, IndividualNumberField, TextField
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TextField(forms.CharField):
-    """A text field refusing control and invisible format characters, as the API does."""
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        if value and has_forbidden_characters(value):
-            raise forms.ValidationError(MESSAGES["control_characters"], code="control_characters")
-
-
-def _checked(check: Any, value: Any) -> Any:
-    try:
-        return check(value)
-    except InvalidText as error:
-        raise forms.ValidationError(MESSAGES[error.code], code=error.code) from error
-
-
-class ResidentForm(forms.Form):
+class ResidentForm(BasicItemsForm):
     """The basic four items and kana; with the individual number when registering."""
 
-    individual_number = forms.CharField(
-        label=_("個人番号"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    individual_number = IndividualNumberField(
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"})
     )
-    name = TextField(label=_("氏名"), max_length=100)
-    name_kana = TextField(label=_("氏名カナ"), max_length=100, required=False)
-    birth_date = forms.DateField(label=_("生年月日"), widget=DateInput())
-    sex = forms.ChoiceField(label=_("性別"), choices=Sex.choices)
-    address = TextField(label=_("住所"), max_length=200)
+    field_order = ["individual_number"]
 
     def __init__(self, *args: Any, registering: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,15 +25,6 @@ class ResidentForm(forms.Form):
             # The individual number of a record never changes: another number is another
             # person, registered as such.
             del self.fields["individual_number"]
-
-    def clean_individual_number(self) -> str:
-        return _checked(individual_number_normalise, self.cleaned_data["individual_number"])
-
-    def clean_name_kana(self) -> str:
-        return _checked(katakana_normalise, self.cleaned_data["name_kana"])
-
-    def clean_birth_date(self) -> datetime.date:
-        return _checked(birth_date_check, self.cleaned_data["birth_date"])
 
 
 class HouseholdForm(forms.Form):

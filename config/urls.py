@@ -1,14 +1,13 @@
-"""Top-level URLs: the API, its schema and docs, the admin, and the front page."""
+"""Top-level URLs: the clerks' screens, the API, its schema and docs, the admin."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", include("linkage.urls")),
     path("api/v1/", include("linkage.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),

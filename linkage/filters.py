@@ -1,10 +1,25 @@
-"""List filters shared by the staff API and (later) the clerk screens."""
+"""Search and list filters, shared by the clerk screens and the staff API."""
 
 from __future__ import annotations
 
-import django_filters
+from typing import Any
 
-from .models import CodeRequest, CodeRequestStage, CodeRequestStatus
+import django_filters
+from django import forms
+from django.core.validators import RegexValidator
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    AddressVersion,
+    CodeRequest,
+    CodeRequestStage,
+    CodeRequestStatus,
+    CrossReference,
+    Sex,
+)
+from .numbers import is_valid_integrated_number
+from .text import search_key
 
 
 class CodeRequestFilter(django_filters.FilterSet):
@@ -18,3 +33,116 @@ class CodeRequestFilter(django_filters.FilterSet):
     class Meta:
         model = CodeRequest
         fields = ["status", "stage"]
+
+
+class SearchForm(forms.Form):
+    """The search criteria: at least one is needed (an empty search would list everyone)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        criteria = {name: value for name, value in data.items() if name != "ordering"}
+        if not self.errors and not any(value not in (None, "") for value in criteria.values()):
+            raise forms.ValidationError(
+                _("検索条件を1つ以上入力してください。"), code="no_criteria"
+            )
+        if bool(data.get("number_system")) != bool(data.get("address_number")):
+            raise forms.ValidationError(
+                _("宛名番号で検索するときは番号体系と宛名番号の両方を入力してください。"),
+                code="address_number_pair",
+            )
+        return data
+
+
+def _integrated_number(value: str) -> None:
+    if not is_valid_integrated_number(value):
+        raise forms.ValidationError(
+            _("統合宛名番号は15桁の数字(検査数字付き)で入力してください。"), code="invalid"
+        )
+
+
+class PersonSearchFilter(django_filters.FilterSet):
+    """Online function 40's search over current versions (linkage.selectors.persons_current).
+
+    Name, kana and address match partially on their search keys (linkage.text.search_key), so
+    width, hiragana/katakana, small kana and spaces do not matter. The individual number is
+    not a filter here: it must not travel in a URL, and is looked up by POST instead.
+    """
+
+    integrated_number = django_filters.CharFilter(
+        field_name="person__integrated_number",
+        label=_("統合宛名番号"),
+        validators=[_integrated_number],
+    )
+    number_system = django_filters.CharFilter(
+        method="filter_address_number",
+        label=_("番号体系"),
+        validators=[RegexValidator(r"^[0-9]{2}$", _("番号体系は2桁の数字で入力してください。"))],
+    )
+    address_number = django_filters.CharFilter(
+        method="filter_address_number",
+        label=_("宛名番号"),
+        validators=[
+            RegexValidator(r"^[0-9]{1,15}$", _("宛名番号は15桁以内の数字で入力してください。"))
+        ],
+    )
+    name = django_filters.CharFilter(method="filter_name", label=_("氏名・カナ"))
+    birth_date = django_filters.DateFilter(label=_("生年月日"))
+    birth_date_from = django_filters.DateFilter(
+        field_name="birth_date", lookup_expr="gte", label=_("生年月日(から)")
+    )
+    birth_date_to = django_filters.DateFilter(
+        field_name="birth_date", lookup_expr="lte", label=_("生年月日(まで)")
+    )
+    sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("性別"))
+    address = django_filters.CharFilter(method="filter_address", label=_("住所"))
+    ordering = django_filters.OrderingFilter(
+        fields=[
+            ("person__integrated_number", "integrated_number"),
+            ("name_kana", "name_kana"),
+            ("birth_date", "birth_date"),
+            ("registered_at", "registered_at"),
+        ],
+        field_labels={
+            "person__integrated_number": _("統合宛名番号"),
+            "name_kana": _("氏名カナ"),
+            "birth_date": _("生年月日"),
+            "registered_at": _("最終更新"),
+        },
+        label=_("並び順"),
+    )
+
+    class Meta:
+        model = AddressVersion
+        fields: list[str] = []
+        form = SearchForm
+
+    def filter_name(
+        self, queryset: QuerySet[AddressVersion], name: str, value: str
+    ) -> QuerySet[AddressVersion]:
+        key = search_key(value)
+        return queryset.filter(name_key__contains=key) if key else queryset
+
+    def filter_address(
+        self, queryset: QuerySet[AddressVersion], name: str, value: str
+    ) -> QuerySet[AddressVersion]:
+        key = search_key(value)
+        return queryset.filter(address_key__contains=key) if key else queryset
+
+    def filter_address_number(
+        self, queryset: QuerySet[AddressVersion], name: str, value: str
+    ) -> QuerySet[AddressVersion]:
+        if name != "address_number":
+            return queryset  # applied once, with both values, by the address number filter
+        linked = CrossReference.objects.filter(
+            person_id=OuterRef("person_id"),
+            number_system=self.form.cleaned_data["number_system"],
+            address_number=value,
+        )
+        return queryset.filter(Exists(linked))
+
+    @property
+    def qs(self) -> QuerySet[AddressVersion]:
+        queryset = super().qs
+        if not getattr(self.form, "cleaned_data", {}).get("ordering"):
+            queryset = queryset.order_by("name_kana", "person__integrated_number")
+        return queryset

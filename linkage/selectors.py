@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
-from .models import AddressVersion, CodeRequest, CodeRequestStatus, CrossReference, Person
+from .crypto import blind_index
+from .models import (
+    BASIC_ITEMS,
+    AddressVersion,
+    BusinessInformation,
+    CodeRequest,
+    CodeRequestStatus,
+    CodeRequestTransition,
+    CrossReference,
+    Notice,
+    Person,
+)
 
 
 @dataclass(frozen=True)
@@ -65,3 +79,167 @@ def code_requests_list() -> QuerySet[CodeRequest]:
 def code_requests_failed() -> QuerySet[CodeRequest]:
     """The error list (confirmation unit 42): failed code requests, newest failure first."""
     return code_requests_list().filter(status=CodeRequestStatus.ERROR)
+
+
+# The clerk screens and the staff API (online function 40, list creation 41, dashboard).
+
+
+def persons_current() -> QuerySet[AddressVersion]:
+    """Every person as its current version, with what the result lists show: the rows that
+    search filters (linkage.filters.PersonSearchFilter) narrow down."""
+    return AddressVersion.objects.current().select_related("person", "person__code_request")
+
+
+def person_by_individual_number(individual_number: str) -> Person | None:
+    """Exact lookup through the blind index: the number itself is never compared or stored."""
+    return Person.objects.filter(individual_number_index=blind_index(individual_number)).first()
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """One version and which basic items differ from the version before it."""
+
+    version: AddressVersion
+    changed: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PersonDetail:
+    person: Person
+    current: AddressVersion
+    versions: list[VersionChange]  # newest first
+    links: list[CrossReference]
+    business: dict[str, list[BusinessInformation]]  # data type -> arrivals, newest first
+    code_request: CodeRequest | None
+    transitions: list[CodeRequestTransition]
+
+
+def person_detail(integrated_number: str) -> PersonDetail | None:
+    """Everything the person page shows, in a fixed number of queries."""
+    person = (
+        Person.objects.filter(integrated_number=integrated_number)
+        .select_related("code_request")
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=AddressVersion.objects.select_related(
+                    "receipt__client", "corrected_by"
+                ).order_by("history_seq"),
+            ),
+            Prefetch(
+                "cross_references",
+                queryset=CrossReference.objects.order_by("number_system", "address_number"),
+            ),
+            Prefetch(
+                "business_information",
+                queryset=BusinessInformation.objects.select_related("address_version").order_by(
+                    "data_type", "-registered_at", "-pk"
+                ),
+            ),
+        )
+        .first()
+    )
+    if person is None:
+        return None
+    versions: list[VersionChange] = []
+    previous: AddressVersion | None = None
+    for version in person.versions.all():
+        changed = frozenset(
+            name
+            for name in BASIC_ITEMS
+            if previous is not None and getattr(version, name) != getattr(previous, name)
+        )
+        versions.append(VersionChange(version=version, changed=changed))
+        previous = version
+    if previous is None:
+        return None
+    business: dict[str, list[BusinessInformation]] = {}
+    for row in person.business_information.all():
+        business.setdefault(row.data_type, []).append(row)
+    code_request = getattr(person, "code_request", None)
+    transitions = (
+        list(code_request.transitions.order_by("occurred_at", "pk"))
+        if code_request is not None
+        else []
+    )
+    return PersonDetail(
+        person=person,
+        current=previous,
+        versions=versions[::-1],
+        links=list(person.cross_references.all()),
+        business=business,
+        code_request=code_request,
+        transitions=transitions,
+    )
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def changed_residents(
+    *, date_from: datetime.date, date_to: datetime.date
+) -> QuerySet[AddressVersion]:
+    """List creation (41): the persons with a version registered from `date_from` to
+    `date_to` (both included, local time), each as its current version, annotated with
+    `changed_in_period`: the time of its newest version in the period."""
+    in_period = AddressVersion.objects.filter(
+        person_id=OuterRef("person_id"),
+        registered_at__gte=_day_start(date_from),
+        registered_at__lt=_day_start(date_to + datetime.timedelta(days=1)),
+    )
+    return (
+        AddressVersion.objects.current()
+        .filter(Exists(in_period))
+        .annotate(
+            changed_in_period=Subquery(
+                in_period.order_by("-registered_at").values("registered_at")[:1]
+            )
+        )
+        .select_related("person")
+        .order_by("person__integrated_number")
+    )
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    status_counts: dict[str, int]
+    changes_per_day: list[tuple[datetime.date, int]]  # the last 30 days, oldest first
+    oldest_requesting_since: datetime.datetime | None
+    pending_notices: int
+    oldest_pending_notice_since: datetime.datetime | None
+
+
+DASHBOARD_DAYS = 30
+
+
+def dashboard_figures() -> DashboardFigures:
+    counts = dict(
+        CodeRequest.objects.order_by()
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    today = timezone.localdate()
+    first_day = today - datetime.timedelta(days=DASHBOARD_DAYS - 1)
+    per_day = dict(
+        AddressVersion.objects.filter(registered_at__gte=_day_start(first_day))
+        .annotate(day=TruncDate("registered_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values_list("day")
+        .annotate(count=Count("pk"))
+        .values_list("day", "count")
+    )
+    notices = Notice.objects.deliverable().aggregate(count=Count("pk"), oldest=Min("created_at"))
+    return DashboardFigures(
+        status_counts={status: counts.get(status, 0) for status in CodeRequestStatus.values},
+        changes_per_day=[
+            (day, per_day.get(day, 0))
+            for day in (first_day + datetime.timedelta(days=n) for n in range(DASHBOARD_DAYS))
+        ],
+        oldest_requesting_since=CodeRequest.objects.filter(
+            status=CodeRequestStatus.REQUESTING
+        ).aggregate(oldest=Min("status_changed_at"))["oldest"],
+        pending_notices=notices["count"],
+        oldest_pending_notice_since=notices["oldest"],
+    )

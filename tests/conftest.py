@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from backbone.models import BusinessSystem
 from backbone.services import business_systems_connect
 from linkage.clients.http import peer_connections_close
+from linkage.roles import ADMINISTRATOR, CLERK, SUPERVISOR, staff_user_ensure
 from tests.factories import KeyedClient, backbone_client
 
 ADDRESS_CHANGES_URL = "/api/v1/address-changes"
@@ -51,6 +52,16 @@ def api_for(keyed: KeyedClient | None) -> APIClient:
     return client
 
 
+def bearer(user: Any) -> APIClient:
+    """An API client with a new staff token of `user` (Authorization: Bearer)."""
+    from linkage.services.backbone_clients import staff_token_create
+
+    _, key = staff_token_create(user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
 def post_change(keyed: KeyedClient | None, body: Any, **kwargs: Any) -> Any:
     return api_for(keyed).post(ADDRESS_CHANGES_URL, body, format="json", **kwargs)
 
@@ -61,6 +72,27 @@ def linkage_table_counts() -> dict[str, int]:
         model.__name__: model._default_manager.count()
         for model in apps.get_app_config("linkage").get_models()
     }
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def clerk(db: None) -> Any:
+    """Persona: a clerk (窓口担当): search, view and correct."""
+    return staff_user_ensure(username="clerk", password=PASSWORD, role=CLERK)
+
+
+@pytest.fixture
+def supervisor(db: None) -> Any:
+    """Persona: a supervisor (監督者): also reveal, export and re-request."""
+    return staff_user_ensure(username="supervisor-1", password=PASSWORD, role=SUPERVISOR)
+
+
+@pytest.fixture
+def administrator(db: None) -> Any:
+    """Persona: a system administrator: the admin site, not the individual numbers."""
+    return staff_user_ensure(username="administrator", password=PASSWORD, role=ADMINISTRATOR)
 
 
 @pytest.fixture

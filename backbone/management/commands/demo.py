@@ -1,7 +1,7 @@
 """`manage.py demo`: the whole system on one machine, with demo data sent over real HTTP.
 
 Migrates, connects the four simulated business systems to linkage (an API client each, with
-its notice callback) and creates a demo administrator, starts the web server and a Celery
+its notice callback) and creates a demo login for each role, starts the web server and a Celery
 worker with beat (filesystem broker: no server needed), registers the demo residents through
 the business systems (`seed_demo`: some known to several systems, some moving house; all
 but one enrolled in the simulated national registry, so one code request ends in the error
@@ -21,15 +21,20 @@ from io import StringIO
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
 from backbone.services import business_systems_connect
 from linkage.models import CodeRequest, CodeRequestStatus, Notice
+from linkage.roles import ADMINISTRATOR, CLERK, SUPERVISOR, staff_user_ensure
 
-DEMO_ADMIN = ("admin", "demo-admin-pass")
+# (username, password, role): one login per role (linkage.roles).
+DEMO_USERS = [
+    ("clerk", "demo-clerk-pass", CLERK),
+    ("supervisor", "demo-supervisor-pass", SUPERVISOR),
+    ("admin", "demo-admin-pass", ADMINISTRATOR),
+]
 
 
 class Command(BaseCommand):
@@ -48,7 +53,8 @@ class Command(BaseCommand):
         keys = business_systems_connect(
             linkage_url=base_url, callback_base_url=base_url, names=settings.NUMBER_SYSTEMS
         )
-        self._create_admin()
+        for username, password, role in DEMO_USERS:
+            staff_user_ensure(username=username, password=password, role=role)
 
         env = {**os.environ, "SIMULATOR_BASE_URL": base_url, "CODE_REQUEST_CONFIRM_EVERY": "3"}
         server = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
@@ -81,13 +87,6 @@ class Command(BaseCommand):
             for process in (worker, server):
                 process.wait(timeout=15)
 
-    def _create_admin(self) -> None:
-        username, password = DEMO_ADMIN
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-
     def _wait_until_up(self, base_url: str, server: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -118,7 +117,6 @@ class Command(BaseCommand):
     def _print_summary(
         self, base_url: str, keys: dict[str, str], seeded: str, outcome: dict[str, int]
     ) -> None:
-        username, password = DEMO_ADMIN
         lines = [
             "",
             "情報連携サーバー demo is running.",
@@ -126,7 +124,8 @@ class Command(BaseCommand):
             f"  API docs:   {base_url}/api/docs/",
             f"  Business systems (clerk screens): {base_url}/backbone/",
             f"  Admin:      {base_url}/admin/",
-            f"  Login:      {username} / {password}",
+            "  Logins (one per role):",
+            *(f"    {role:<14} {user} / {password}" for user, password, role in DEMO_USERS),
             f"  {seeded}",
             "  Notices to the business systems: "
             + ", ".join(
@@ -141,7 +140,7 @@ class Command(BaseCommand):
             "  Code requests: "
             + ", ".join(f"{status} {count}" for status, count in sorted(outcome.items()))
             + " (one resident is unknown to the national registry: see the error list at"
-            + f" {base_url}/admin/linkage/coderequest/?status__exact=error)",
+            + f" {base_url}/code-requests/errors/)",
             "  API keys (Authorization: Token <key>):",
             *(f"    {ns} {settings.NUMBER_SYSTEMS[ns]}: {key}" for ns, key in keys.items()),
             "Press Ctrl-C to stop.",

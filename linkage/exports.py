@@ -1,0 +1,119 @@
+"""The changed-resident list as CSV (list creation 41), for Excel users.
+
+UTF-8 with a byte order mark (Excel reads it as UTF-8 only with the BOM), streamed; or
+Shift_JIS as Windows writes it (CP932), built whole and refused with a report when a
+character has no CP932 form: a resident's name is never silently changed into "?".
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import AddressVersion
+
+CHANGED_RESIDENT_ENCODINGS = {"utf-8": "UTF-8 (BOM)", "cp932": "Shift_JIS (CP932)"}
+_FIELDS = ("name", "name_kana", "birth_date", "sex", "address")
+
+
+def _header() -> list[str]:
+    return [
+        _("統合宛名番号"),
+        _("氏名"),
+        _("氏名カナ"),
+        _("生年月日"),
+        _("性別"),
+        _("住所"),
+        _("異動登録日時"),
+    ]
+
+
+def _record(version: AddressVersion) -> list[str]:
+    changed = getattr(version, "changed_in_period", None) or version.registered_at
+    return [
+        version.person.integrated_number,
+        version.name,
+        version.name_kana,
+        version.birth_date.isoformat(),
+        version.get_sex_display(),
+        version.address,
+        timezone.localtime(changed).strftime("%Y-%m-%d %H:%M:%S"),
+    ]
+
+
+class _Line:
+    """A csv writer target that hands back each line written."""
+
+    def __init__(self) -> None:
+        self.value = ""
+
+    def write(self, value: str) -> None:
+        self.value = value
+
+
+def _lines(rows: QuerySet[AddressVersion]) -> Iterator[tuple[AddressVersion | None, str]]:
+    """The header line (with no version), then each version with its line."""
+    line = _Line()
+    writer = csv.writer(line, lineterminator="\r\n")
+    writer.writerow(_header())
+    yield None, line.value
+    for version in rows.iterator(chunk_size=2000):
+        writer.writerow(_record(version))
+        yield version, line.value
+
+
+def changed_residents_csv_utf8(rows: QuerySet[AddressVersion]) -> Iterator[bytes]:
+    yield "\ufeff".encode()
+    for _version, text in _lines(rows):
+        yield text.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class UnencodableCharacter:
+    integrated_number: str
+    field: str
+    character: str
+
+    @property
+    def code_point(self) -> str:
+        return f"U+{ord(self.character):04X}"
+
+
+class Unencodable(Exception):
+    def __init__(self, problems: list[UnencodableCharacter]) -> None:
+        super().__init__(f"{len(problems)} characters have no CP932 form")
+        self.problems = problems
+
+
+def changed_residents_csv_cp932(rows: QuerySet[AddressVersion]) -> bytes:
+    """The whole file in CP932, or Unencodable naming every character that has no form."""
+    problems: list[UnencodableCharacter] = []
+    out = bytearray()
+    for version, text in _lines(rows):
+        try:
+            out += text.encode("cp932")
+        except UnicodeEncodeError:
+            assert version is not None  # noqa: S101 (the header is CP932)
+            problems += _unencodable(version)
+    if problems:
+        raise Unencodable(problems)
+    return bytes(out)
+
+
+def _unencodable(version: AddressVersion) -> list[UnencodableCharacter]:
+    labels = dict(zip(_FIELDS, _header()[1:6], strict=True))
+    found = []
+    for field in _FIELDS:
+        for character in str(getattr(version, field)):
+            try:
+                character.encode("cp932")
+            except UnicodeEncodeError:
+                found.append(
+                    UnencodableCharacter(version.person.integrated_number, labels[field], character)
+                )
+    return found

@@ -1,0 +1,119 @@
+"""Forms of the clerk screens, and the field rules every clerk form shares.
+
+They check what the API checks (linkage.text holds the rules), so a clerk sees a mistake on
+the form, in Japanese, next to the field. No message repeats the value typed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Sex
+from .text import (
+    InvalidText,
+    birth_date_check,
+    has_forbidden_characters,
+    individual_number_normalise,
+    katakana_normalise,
+)
+
+MESSAGES = {
+    "digits": _("個人番号は12桁の数字で入力してください。"),
+    "check_digit": _("個人番号のチェックデジットが一致しません。"),
+    "not_katakana": _("カタカナ(全角または半角)で入力してください。"),
+    "future_date": _("未来の日付は入力できません。"),
+    "too_early": _("1868年1月1日より前の日付は入力できません。"),
+    "control_characters": _("制御文字や不可視の書式文字は使用できません。"),
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TextField(forms.CharField):
+    """A text field refusing control and invisible format characters, as the API does."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and has_forbidden_characters(value):
+            raise forms.ValidationError(MESSAGES["control_characters"], code="control_characters")
+
+
+def checked(check: Any, value: Any) -> Any:
+    """The value as `check` (a linkage.text rule) returns it, or the rule's form error."""
+    try:
+        return check(value)
+    except InvalidText as error:
+        raise forms.ValidationError(MESSAGES[error.code], code=error.code) from error
+
+
+class IndividualNumberField(forms.CharField):
+    """An individual number: 12 digits (full-width accepted) with a valid check digit. Never
+    shown back: the input is a password-style field that is not refilled."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("個人番号"))
+        kwargs.setdefault(
+            "widget",
+            forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        )
+        super().__init__(max_length=20, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        return checked(individual_number_normalise, value) if value else value
+
+
+class BasicItemsForm(forms.Form):
+    """The basic four items and kana (基本4情報)."""
+
+    name = TextField(label=_("氏名"), max_length=100)
+    name_kana = TextField(label=_("氏名カナ"), max_length=100, required=False)
+    birth_date = forms.DateField(label=_("生年月日"), widget=DateInput())
+    sex = forms.ChoiceField(label=_("性別"), choices=Sex.choices)
+    address = TextField(label=_("住所"), max_length=200)
+
+    def clean_name_kana(self) -> str:
+        return checked(katakana_normalise, self.cleaned_data["name_kana"])
+
+    def clean_birth_date(self) -> datetime.date:
+        return checked(birth_date_check, self.cleaned_data["birth_date"])
+
+
+class CorrectionForm(BasicItemsForm):
+    """訂正 (online function 40): the corrected items and why."""
+
+    reason = TextField(
+        label=_("訂正理由"),
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("例: 住民からの申出により住所の誤記を訂正")}
+        ),
+    )
+
+
+class IndividualNumberSearchForm(forms.Form):
+    """Search by individual number: sent by POST, so the number is in no URL or access log."""
+
+    individual_number = IndividualNumberField()
+
+
+class ChangedResidentsForm(forms.Form):
+    """The period of the changed-resident list (list creation 41), both days included."""
+
+    date_from = forms.DateField(label=_("開始日"), widget=DateInput())
+    date_to = forms.DateField(label=_("終了日"), widget=DateInput())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("開始日より前の日付は指定できません。"))
+        return data

@@ -1,0 +1,369 @@
+"""The clerks' screens (ユーザ端末 43): dashboard, search and person page (online function
+40), correction, the changed-resident list (list creation 41) and the error list
+(confirmation 42). Thin views: reads come from linkage.selectors, changes from services.
+
+The individual number travels only in POST bodies (search by number, reveal) and is never
+put in a URL, a message or a log line.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .exports import (
+    CHANGED_RESIDENT_ENCODINGS,
+    Unencodable,
+    changed_residents_csv_cp932,
+    changed_residents_csv_utf8,
+)
+from .filters import PersonSearchFilter
+from .forms import ChangedResidentsForm, CorrectionForm, IndividualNumberSearchForm
+from .models import BASIC_ITEMS, CodeRequest, CodeRequestStatus
+from .selectors import (
+    PersonDetail,
+    changed_residents,
+    code_requests_failed,
+    dashboard_figures,
+    person_by_individual_number,
+    person_detail,
+    persons_current,
+)
+from .services.code_requests import CodeRequestNotRetryable, code_request_retry
+from .services.notices import CorrectionUnchanged, person_correct
+
+PAGE_SIZE = 50
+DASHBOARD_REFRESH_SECONDS = 30
+
+
+def _htmx(request: HttpRequest) -> bool:
+    """A request htmx made to swap part of a page (django_htmx.middleware sets `htmx`)."""
+    return bool(getattr(request, "htmx", False))
+
+
+def _page(request: HttpRequest, items: Any) -> Any:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _detail_or_404(integrated_number: str) -> PersonDetail:
+    detail = person_detail(integrated_number)
+    if detail is None:
+        raise Http404(_("この統合宛名番号の宛名はありません。"))
+    return detail
+
+
+# Dashboard
+
+
+@login_required
+@permission_required("linkage.view_coderequest", raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    template = "linkage/_dashboard_figures.html" if _htmx(request) else "linkage/dashboard.html"
+    return render(request, template, _dashboard_context())
+
+
+def _dashboard_context() -> dict[str, Any]:
+    figures = dashboard_figures()
+    counts = [count for _, count in figures.changes_per_day]
+    highest = max(counts, default=0)
+    bars = []
+    for n, (day, count) in enumerate(figures.changes_per_day):
+        height = round(80 * count / highest, 1) if highest else 0
+        bars.append(
+            {"day": day, "count": count, "x": 10 * n + 1, "y": 90 - height, "height": height}
+        )
+    return {
+        "figures": figures,
+        "statuses": [
+            {"value": value, "label": label, "count": figures.status_counts[value]}
+            for value, label in CodeRequestStatus.choices
+        ],
+        "bars": bars,
+        "highest": highest,
+        "total": sum(counts),
+        "first_day": figures.changes_per_day[0][0],
+        "last_day": figures.changes_per_day[-1][0],
+        "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
+        "updated_at": timezone.now(),
+    }
+
+
+# Search and person page (online function 40)
+
+
+@login_required
+@permission_required("linkage.view_person", raise_exception=True)
+def person_search(request: HttpRequest) -> HttpResponse:
+    searched = any(value for name, value in request.GET.items() if name not in ("page", "ordering"))
+    filterset = PersonSearchFilter(request.GET or None, queryset=persons_current())
+    page = None
+    if searched and filterset.is_valid():
+        page = _page(request, filterset.qs)
+    return render(
+        request,
+        "linkage/person_search.html",
+        {
+            "filterset": filterset,
+            "searched": searched,
+            "page": page,
+            "query": _query_without_page(request),
+            "number_form": IndividualNumberSearchForm(),
+            "orderings": _orderings(request),
+        },
+    )
+
+
+def _orderings(request: HttpRequest) -> list[dict[str, Any]]:
+    """The sortable columns: for each, the query that sorts by it (descending if already
+    ascending) and the current direction."""
+    current = request.GET.get("ordering", "")
+    columns = []
+    for field in ("integrated_number", "name_kana", "birth_date", "registered_at"):
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["ordering"] = f"-{field}" if current == field else field
+        direction = "asc" if current == field else "desc" if current == f"-{field}" else ""
+        columns.append({"field": field, "query": query.urlencode(), "direction": direction})
+    return columns
+
+
+@login_required
+@permission_required("linkage.view_person", raise_exception=True)
+@require_POST
+def person_search_by_number(request: HttpRequest) -> HttpResponse:
+    form = IndividualNumberSearchForm(request.POST)
+    if form.is_valid():
+        person = person_by_individual_number(form.cleaned_data["individual_number"])
+        if person is not None:
+            return redirect("person", integrated_number=person.integrated_number)
+        form.add_error(None, _("この個人番号の宛名はありません。"))
+    filterset = PersonSearchFilter(None, queryset=persons_current())
+    return render(
+        request,
+        "linkage/person_search.html",
+        {
+            "filterset": filterset,
+            "searched": False,
+            "page": None,
+            "number_form": form,
+            "orderings": _orderings(request),
+        },
+        status=200 if form.errors.get("__all__") else 400,
+    )
+
+
+@login_required
+@permission_required("linkage.view_person", raise_exception=True)
+def person(request: HttpRequest, integrated_number: str) -> HttpResponse:
+    detail = _detail_or_404(integrated_number)
+    return render(request, "linkage/person_detail.html", _person_context(detail))
+
+
+def _person_context(detail: PersonDetail, **extra: Any) -> dict[str, Any]:
+    return {
+        "detail": detail,
+        "person": detail.person,
+        "basic_items": BASIC_ITEMS,
+        "number_systems": settings.NUMBER_SYSTEMS,
+        **extra,
+    }
+
+
+@login_required
+@permission_required("linkage.reveal_individual_number", raise_exception=True)
+@require_POST
+def person_reveal(request: HttpRequest, integrated_number: str) -> HttpResponse:
+    """Show the individual number in full, to a supervisor who asked for it (POST, so the
+    answer is never cached by a link or prefetch)."""
+    detail = _detail_or_404(integrated_number)
+    context = _person_context(detail, revealed=detail.person.individual_number)
+    if _htmx(request):
+        response = render(request, "linkage/_individual_number.html", context)
+    else:
+        response = render(request, "linkage/person_detail.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@permission_required("linkage.correct_person", raise_exception=True)
+def person_correction(request: HttpRequest, integrated_number: str) -> HttpResponse:
+    detail = _detail_or_404(integrated_number)
+    current = detail.current
+    if request.method == "POST":
+        form = CorrectionForm(request.POST)
+        if form.is_valid():
+            items = {name: form.cleaned_data[name] for name in BASIC_ITEMS}
+            try:
+                version = person_correct(
+                    person=detail.person,
+                    items=items,
+                    reason=form.cleaned_data["reason"],
+                    corrected_by=request.user,  # type: ignore[arg-type]
+                )
+            except CorrectionUnchanged:
+                form.add_error(
+                    None, _("基本4情報のどれも変わっていません。訂正する項目を変更してください。")
+                )
+            else:
+                messages.success(
+                    request,
+                    _("訂正を登録しました(履歴SEQ %(seq)s)。連携している業務システムに通知します。")
+                    % {"seq": version.history_seq},
+                )
+                return redirect("person", integrated_number=integrated_number)
+    else:
+        form = CorrectionForm(initial={name: getattr(current, name) for name in BASIC_ITEMS})
+    return render(
+        request,
+        "linkage/person_correction.html",
+        _person_context(detail, form=form),
+        status=400 if form.errors else 200,
+    )
+
+
+# Changed-resident list (list creation 41)
+
+
+def _presets(today: datetime.date) -> list[dict[str, Any]]:
+    week_start = today - datetime.timedelta(days=today.weekday())
+    return [
+        {"label": _("今日"), "date_from": today, "date_to": today},
+        {"label": _("今週"), "date_from": week_start, "date_to": today},
+        {"label": _("今月"), "date_from": today.replace(day=1), "date_to": today},
+    ]
+
+
+def _period_query(date_from: datetime.date, date_to: datetime.date) -> str:
+    return urlencode({"date_from": date_from.isoformat(), "date_to": date_to.isoformat()})
+
+
+@login_required
+@permission_required("linkage.view_person", raise_exception=True)
+def changed_resident_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    form = ChangedResidentsForm(request.GET or {"date_from": today, "date_to": today})
+    page = query = None
+    if form.is_valid():
+        date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+        page = _page(request, changed_residents(date_from=date_from, date_to=date_to))
+        query = _period_query(date_from, date_to)
+    presets = [
+        {**preset, "query": _period_query(preset["date_from"], preset["date_to"])}
+        for preset in _presets(today)
+    ]
+    return render(
+        request,
+        "linkage/changed_residents.html",
+        {
+            "form": form,
+            "page": page,
+            "presets": presets,
+            "query": query,
+            "encodings": CHANGED_RESIDENT_ENCODINGS,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@permission_required("linkage.export_person", raise_exception=True)
+def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
+    form = ChangedResidentsForm(request.GET)
+    encoding = request.GET.get("encoding", "utf-8")
+    if not form.is_valid() or encoding not in CHANGED_RESIDENT_ENCODINGS:
+        messages.error(request, _("期間と文字コードを正しく指定してください。"))
+        return redirect(reverse("changed_residents") + "?" + _query_without_page(request))
+    date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    rows = changed_residents(date_from=date_from, date_to=date_to)
+    filename = f"changed-residents_{date_from:%Y%m%d}-{date_to:%Y%m%d}_{encoding}.csv"
+    response: HttpResponseBase
+    if encoding == "utf-8":
+        response = StreamingHttpResponse(
+            changed_residents_csv_utf8(rows), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        try:
+            content = changed_residents_csv_cp932(rows)
+        except Unencodable as error:
+            return render(
+                request,
+                "linkage/changed_residents_unencodable.html",
+                {"problems": error.problems, "utf8_query": _with_encoding(request, "utf-8")},
+                status=422,
+            )
+        response = HttpResponse(content, content_type="text/csv; charset=cp932")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _with_encoding(request: HttpRequest, encoding: str) -> str:
+    query = request.GET.copy()
+    query["encoding"] = encoding
+    return query.urlencode()
+
+
+# Error list (confirmation 42)
+
+
+@login_required
+@permission_required("linkage.view_coderequest", raise_exception=True)
+def code_request_errors(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "linkage/code_request_errors.html",
+        {"page": _page(request, code_requests_failed()), "query": ""},
+    )
+
+
+@login_required
+@permission_required("linkage.retry_coderequest", raise_exception=True)
+@require_POST
+def code_request_errors_retry(request: HttpRequest) -> HttpResponse:
+    """Re-request the chosen failed code requests (error -> requesting, a new generation)."""
+    ids = [value for value in request.POST.getlist("code_request") if value.isdigit()]
+    if not ids:
+        messages.error(request, _("再依頼する宛名を選択してください。"))
+        return redirect("code_request_errors")
+    retried = skipped = 0
+    cause = f"clerk_retry:{request.user.get_username()}"
+    for code_request in CodeRequest.objects.filter(pk__in=ids).order_by("pk"):
+        try:
+            with transaction.atomic():
+                code_request_retry(code_request=code_request, cause=cause)
+        except CodeRequestNotRetryable:
+            skipped += 1
+        else:
+            retried += 1
+    if retried:
+        messages.success(
+            request, _("%(count)d 件の符号取得を再依頼しました。") % {"count": retried}
+        )
+    if skipped or retried + skipped < len(ids):
+        messages.warning(
+            request,
+            _("%(count)d 件はエラー状態ではないため再依頼しませんでした。")
+            % {"count": len(ids) - retried},
+        )
+    return redirect("code_request_errors")

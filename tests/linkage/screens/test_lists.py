@@ -1,0 +1,303 @@
+"""The changed-resident list with its CSV (list creation 41), the error list with
+re-requests (confirmation 42), and the dashboard."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus, CodeRequestTransition
+from tests.factories import KeyedClient
+from tests.residents import Registered, change, register, signed_in
+
+CHANGED = reverse("changed_residents")
+EXPORT = reverse("changed_resident_export")
+TODAY = datetime.date(2026, 11, 20)
+
+
+def registered_on(registered: Registered, day: datetime.date, hour: int = 10) -> None:
+    """Move the resident's versions to `day` (local time): the list selects by that time."""
+    moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+    AddressVersion.objects.filter(person=registered.person).update(registered_at=moment)
+
+
+@pytest.fixture
+def moved(jyuki: KeyedClient) -> dict[str, Registered]:
+    residents = {
+        "before": register(jyuki, name="前日 一郎", name_kana="ゼンジツ イチロウ"),
+        "first": register(jyuki, name="初日 花子", name_kana="ショニチ ハナコ"),
+        "last": register(jyuki, name="髙橋 𠮷子", name_kana="タカハシ ヨシコ"),
+        "after": register(jyuki, name="翌日 三郎", name_kana="ヨクジツ サブロウ"),
+    }
+    registered_on(residents["before"], TODAY - datetime.timedelta(days=3), hour=23)
+    registered_on(residents["first"], TODAY - datetime.timedelta(days=2), hour=0)
+    registered_on(residents["last"], TODAY, hour=23)
+    registered_on(residents["after"], TODAY + datetime.timedelta(days=1), hour=0)
+    return residents
+
+
+def period(days_before: int = 2) -> dict[str, str]:
+    return {
+        "date_from": (TODAY - datetime.timedelta(days=days_before)).isoformat(),
+        "date_to": TODAY.isoformat(),
+    }
+
+
+def test_the_list_holds_the_persons_changed_in_the_period_both_days_included(
+    moved: dict[str, Registered], clerk: Any
+) -> None:
+    response = signed_in(clerk).get(CHANGED, period())
+    shown = [v.person.integrated_number for v in response.context["page"]]
+    assert shown == sorted([moved["first"].integrated_number, moved["last"].integrated_number])
+    body = response.content.decode()
+    assert "初日 花子" in body and "前日" not in body and "翌日" not in body
+
+
+def test_a_person_changed_again_later_is_listed_with_the_current_name(
+    moved: dict[str, Registered], clerk: Any, jyuki: KeyedClient
+) -> None:
+    change(jyuki, moved["before"], name="前日 一朗")  # registered now, outside the period
+    registered_on(moved["before"], TODAY - datetime.timedelta(days=3))
+    AddressVersion.objects.filter(person=moved["before"].person, history_seq=2).update(
+        registered_at=timezone.make_aware(datetime.datetime.combine(TODAY, datetime.time(9)))
+    )
+    response = signed_in(clerk).get(CHANGED, period(days_before=0))
+    rows = {v.person.integrated_number: v for v in response.context["page"]}
+    assert rows[moved["before"].integrated_number].name == "前日 一朗"
+    assert timezone.localtime(rows[moved["before"].integrated_number].changed_in_period).hour == 9
+
+
+def test_presets_and_an_invalid_period(clerk: Any) -> None:
+    client = signed_in(clerk)
+    today = timezone.localdate()
+    body = client.get(CHANGED).content.decode()
+    assert f"date_from={today.isoformat()}&amp;date_to={today.isoformat()}" in body
+    week_start = today - datetime.timedelta(days=today.weekday())
+    assert f"date_from={week_start.isoformat()}&amp;date_to={today.isoformat()}" in body
+    assert f"date_from={today.replace(day=1).isoformat()}" in body
+    reversed_period = client.get(CHANGED, {"date_from": "2026-11-20", "date_to": "2026-11-19"})
+    assert reversed_period.status_code == 400
+    assert "開始日より前の日付は指定できません" in reversed_period.content.decode()
+
+
+def test_the_list_takes_a_fixed_number_of_queries(jyuki: KeyedClient, clerk: Any) -> None:
+    client = signed_in(clerk)
+    counts = []
+    for total in (2, 30):
+        while AddressVersion.objects.filter(is_current=True).count() < total:
+            register(jyuki)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(CHANGED)
+        assert len(response.context["page"]) == total
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] <= 6, counts
+
+
+def test_utf8_csv_has_a_bom_a_header_and_every_row(
+    moved: dict[str, Registered], supervisor: Any
+) -> None:
+    response = signed_in(supervisor).get(EXPORT, {**period(), "encoding": "utf-8"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert (
+        'filename="changed-residents_20261118-20261120_utf-8.csv"'
+        in response["Content-Disposition"]
+    )
+    assert isinstance(response, StreamingHttpResponse)
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"), newline="")))
+    assert rows[0] == [
+        "統合宛名番号",
+        "氏名",
+        "氏名カナ",
+        "生年月日",
+        "性別",
+        "住所",
+        "異動登録日時",
+    ]
+    by_number = {row[0]: row for row in rows[1:]}
+    assert set(by_number) == {moved["first"].integrated_number, moved["last"].integrated_number}
+    assert by_number[moved["last"].integrated_number][1] == "髙橋 𠮷子"
+    assert by_number[moved["last"].integrated_number][6] == "2026-11-20 23:00:00"
+    assert raw.count(b"\r\n") == 3
+
+
+def test_cp932_csv_is_written_for_excel(moved: dict[str, Registered], supervisor: Any) -> None:
+    response = signed_in(supervisor).get(
+        EXPORT, {**period(days_before=2), "date_to": "2026-11-19", "encoding": "cp932"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=cp932"
+    text = response.content.decode("cp932")
+    assert not response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[1][:3] == [moved["first"].integrated_number, "初日 花子", "ショニチ ハナコ"]
+    assert "初日 花子".encode("cp932") in response.content
+
+
+def test_cp932_refuses_a_character_it_cannot_hold_and_names_it(
+    moved: dict[str, Registered], supervisor: Any
+) -> None:
+    """髙 is in CP932 (an IBM extension); 𠮷 is not: the file is not written and the report
+    names the person, the field, the character and its code point."""
+    response = signed_in(supervisor).get(EXPORT, {**period(), "encoding": "cp932"})
+    assert response.status_code == 422
+    problems = response.context["problems"]
+    assert [(p.integrated_number, str(p.field), p.character, p.code_point) for p in problems] == [
+        (moved["last"].integrated_number, "氏名", "𠮷", "U+20BB7")
+    ]
+    assert "encoding=utf-8" in response.content.decode()
+
+
+def test_a_clerk_sees_the_list_but_cannot_export_it(
+    moved: dict[str, Registered], clerk: Any
+) -> None:
+    client = signed_in(clerk)
+    assert "CSV出力" not in client.get(CHANGED, period()).content.decode()
+    assert client.get(EXPORT, {**period(), "encoding": "utf-8"}).status_code == 403
+
+
+def test_an_export_with_a_bad_period_or_encoding_goes_back_with_a_message(
+    supervisor: Any,
+) -> None:
+    client = signed_in(supervisor)
+    for query in ({**period(), "encoding": "latin-1"}, {"date_from": "x", "encoding": "utf-8"}):
+        response = client.get(EXPORT, query, follow=True)
+        assert "期間と文字コードを正しく指定してください" in response.content.decode()
+
+
+# The error list (confirmation 42)
+
+
+@pytest.fixture
+def failed(jyuki: KeyedClient) -> list[Registered]:
+    residents = [register(jyuki) for _ in range(3)]
+    for registered in residents:
+        CodeRequest.objects.filter(person=registered.person).update(
+            status=CodeRequestStatus.ERROR,
+            last_error="住基ネットに該当する住民がありません",
+            status_changed_at=timezone.now(),
+        )
+    return residents
+
+
+def test_the_error_list_shows_each_failure_with_its_reason(
+    failed: list[Registered], clerk: Any, jyuki: KeyedClient
+) -> None:
+    register(jyuki)  # requesting: not in the list
+    response = signed_in(clerk).get(reverse("code_request_errors"))
+    listed = {cr.person.integrated_number for cr in response.context["page"]}
+    assert listed == {r.integrated_number for r in failed}
+    body = response.content.decode()
+    assert body.count("住基ネットに該当する住民がありません") == 3
+    assert 'name="code_request"' not in body  # a clerk cannot re-request
+
+
+def test_a_supervisor_re_requests_chosen_failures(
+    failed: list[Registered], supervisor: Any
+) -> None:
+    chosen = [CodeRequest.objects.get(person=r.person) for r in failed[:2]]
+    client = signed_in(supervisor)
+    response = client.post(
+        reverse("code_request_errors_retry"),
+        {"code_request": [str(cr.pk) for cr in chosen]},
+        follow=True,
+    )
+    assert "2 件の符号取得を再依頼しました" in response.content.decode()
+    for code_request in chosen:
+        code_request.refresh_from_db()
+        assert (code_request.status, code_request.generation) == (CodeRequestStatus.REQUESTING, 2)
+        last = CodeRequestTransition.objects.filter(code_request=code_request).last()
+        assert last is not None
+        assert (last.from_status, last.to_status, last.cause) == (
+            CodeRequestStatus.ERROR,
+            CodeRequestStatus.REQUESTING,
+            "clerk_retry:supervisor-1",
+        )
+    untouched = CodeRequest.objects.get(person=failed[2].person)
+    assert untouched.status == CodeRequestStatus.ERROR
+
+
+def test_a_request_no_longer_in_error_is_not_re_requested(
+    failed: list[Registered], supervisor: Any
+) -> None:
+    code_request = CodeRequest.objects.get(person=failed[0].person)
+    client = signed_in(supervisor)
+    client.post(reverse("code_request_errors_retry"), {"code_request": [code_request.pk]})
+    response = client.post(
+        reverse("code_request_errors_retry"), {"code_request": [code_request.pk]}, follow=True
+    )
+    assert "1 件はエラー状態ではないため再依頼しませんでした" in response.content.decode()
+    code_request.refresh_from_db()
+    assert code_request.generation == 2
+    nothing = client.post(reverse("code_request_errors_retry"), {}, follow=True)
+    assert "再依頼する宛名を選択してください" in nothing.content.decode()
+
+
+def test_a_clerk_cannot_re_request(failed: list[Registered], clerk: Any) -> None:
+    code_request = CodeRequest.objects.get(person=failed[0].person)
+    response = signed_in(clerk).post(
+        reverse("code_request_errors_retry"), {"code_request": [code_request.pk]}
+    )
+    assert response.status_code == 403
+    code_request.refresh_from_db()
+    assert code_request.status == CodeRequestStatus.ERROR
+
+
+def test_the_error_list_takes_a_fixed_number_of_queries(
+    jyuki: KeyedClient, supervisor: Any
+) -> None:
+    client = signed_in(supervisor)
+    counts = []
+    for total in (2, 25):
+        while CodeRequest.objects.count() < total:
+            register(jyuki)
+        CodeRequest.objects.update(status=CodeRequestStatus.ERROR)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("code_request_errors"))
+        assert len(response.context["page"]) == total
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] <= 6, counts
+
+
+# The dashboard
+
+
+def test_the_dashboard_counts_statuses_and_changes_per_day(
+    failed: list[Registered], jyuki: KeyedClient, clerk: Any
+) -> None:
+    register(jyuki)
+    registered_on(failed[0], timezone.localdate() - datetime.timedelta(days=29))
+    registered_on(failed[1], timezone.localdate() - datetime.timedelta(days=30))  # too old
+    response = signed_in(clerk).get(reverse("home"))
+    figures = response.context["figures"]
+    assert figures.status_counts == {
+        "not_requested": 0,
+        "requesting": 1,
+        "requested": 0,
+        "error": 3,
+    }
+    days = figures.changes_per_day
+    assert len(days) == 30 and days[-1][0] == timezone.localdate()
+    assert days[-1][1] == 2 and days[0][1] == 1 and sum(c for _, c in days) == 3
+    assert figures.oldest_requesting_since is not None
+    body = response.content.decode()
+    assert body.count('class="bar"') == 30
+    assert 'hx-trigger="every 30s"' in body
+
+
+def test_htmx_refreshes_only_the_figures(clerk: Any) -> None:
+    response = signed_in(clerk).get(reverse("home"), HTTP_HX_REQUEST="true")
+    text = response.content.decode().strip()
+    assert text.startswith('<section id="dashboard-figures"')
+    assert "<html" not in text

@@ -1,0 +1,199 @@
+"""The person page, the reveal of the individual number, and the correction."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from linkage.models import AddressVersion, BackboneClient, Notice, NoticeEvent
+from tests.factories import KeyedClient
+from tests.residents import Registered, change, register, signed_in
+
+
+@pytest.fixture
+def hanako(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
+    """Registered by 住基, then known to 税 too, then moved house (three versions)."""
+    registered = register(
+        jyuki,
+        name="鈴木 花子",
+        name_kana="スズキ ハナコ",
+        birth_date="1975-06-15",
+        sex="2",
+        address="横浜市港北区日吉1-1-1",
+    )
+    change(tax, registered, address_number="550001")
+    change(jyuki, registered, address="横浜市港北区綱島西2-2-2")
+    return registered
+
+
+def page_of(client: Any, registered: Registered) -> str:
+    response = client.get(reverse("person", args=[registered.integrated_number]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_page_shows_every_version_newest_first_with_the_changes_marked(
+    hanako: Registered, clerk: Any
+) -> None:
+    response = signed_in(clerk).get(reverse("person", args=[hanako.integrated_number]))
+    versions = response.context["detail"].versions
+    assert [entry.version.history_seq for entry in versions] == [3, 2, 1]
+    assert [entry.changed for entry in versions] == [{"address"}, set(), set()]
+    body = response.content.decode()
+    assert '<td class="changed">横浜市港北区綱島西2-2-2</td>' in body
+    assert body.count('class="changed"') == 1
+
+
+def test_the_page_lists_links_business_information_and_the_code_request_timeline(
+    hanako: Registered, clerk: Any
+) -> None:
+    body = page_of(signed_in(clerk), hanako)
+    assert hanako.address_number in body and "550001" in body
+    assert "01 住基" in body and "02 税" in body
+    detail_timeline = re.findall(
+        r"<li><time[^>]*>[^<]*</time>\s*(\S+) → <strong>(\S+)</strong>", body
+    )
+    assert detail_timeline == [("未依頼", "依頼中")]
+
+
+def test_the_individual_number_is_masked_for_a_clerk_who_cannot_reveal_it(
+    hanako: Registered, clerk: Any
+) -> None:
+    client = signed_in(clerk)
+    body = page_of(client, hanako)
+    assert "********" + hanako.individual_number[-4:] in body
+    assert hanako.individual_number not in body
+    assert "表示する" not in body
+    reveal = client.post(reverse("person_reveal", args=[hanako.integrated_number]))
+    assert reveal.status_code == 403
+    assert hanako.individual_number not in reveal.content.decode()
+
+
+def test_a_supervisor_reveals_it_by_post_and_the_answer_is_not_cached(
+    hanako: Registered, supervisor: Any
+) -> None:
+    client = signed_in(supervisor)
+    body = page_of(client, hanako)
+    assert hanako.individual_number not in body
+    assert "表示する" in body
+    assert client.get(reverse("person_reveal", args=[hanako.integrated_number])).status_code == 405
+    full = client.post(reverse("person_reveal", args=[hanako.integrated_number]))
+    assert hanako.individual_number in full.content.decode()
+    assert full["Cache-Control"] == "no-store"
+    fragment = client.post(
+        reverse("person_reveal", args=[hanako.integrated_number]), HTTP_HX_REQUEST="true"
+    )
+    text = fragment.content.decode()
+    assert text.strip().startswith('<span id="individual-number">')
+    assert hanako.individual_number in text and "<html" not in text
+
+
+def test_an_unknown_integrated_number_is_404(clerk: Any) -> None:
+    response = signed_in(clerk).get(reverse("person", args=["000000000000000"]))
+    assert response.status_code == 404
+
+
+def test_the_person_page_takes_a_fixed_number_of_queries(
+    hanako: Registered, jyuki: KeyedClient, clerk: Any
+) -> None:
+    client = signed_in(clerk)
+    page_of(client, hanako)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as captured:
+            page_of(client, hanako)
+        counts.append(len(captured.captured_queries))
+        for n in range(5):  # five more versions, and a business row with each
+            change(jyuki, hanako, address=f"横浜市港北区{n}")
+    assert counts[0] == counts[1] <= 10, counts
+
+
+# Correction (online function 40)
+
+CORRECTED = {
+    "name": "鈴木 花子",
+    "name_kana": "ｽｽﾞｷ ﾊﾅｺ",
+    "birth_date": "1975-06-15",
+    "sex": "2",
+    "address": "横浜市港北区綱島西2-2-20",
+    "reason": "住民からの申出により番地の誤記を訂正",
+}
+
+
+def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
+    hanako: Registered, clerk: Any
+) -> None:
+    # Both systems take notices.
+    BackboneClient.objects.update(callback_url="http://192.0.2.1/linkage-notices")
+    client = signed_in(clerk)
+    form = client.get(reverse("person_correction", args=[hanako.integrated_number]))
+    assert form.context["form"].initial["address"] == "横浜市港北区綱島西2-2-2"
+    updates_before = Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count()
+
+    response = client.post(reverse("person_correction", args=[hanako.integrated_number]), CORRECTED)
+
+    assert response.status_code == 302
+    version = AddressVersion.objects.get(person=hanako.person, is_current=True)
+    assert (version.history_seq, version.source) == (4, AddressVersion.Source.CORRECTION)
+    assert version.address == CORRECTED["address"]
+    assert version.name_kana == "スズキ ハナコ"  # stored full-width, as the API stores it
+    assert (version.reason, version.corrected_by) == (CORRECTED["reason"], clerk)
+    notified = Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).order_by("pk")[
+        updates_before:
+    ]
+    assert sorted(n.client.number_system for n in notified) == ["01", "02"]
+    body = client.get(response["Location"]).content.decode()
+    assert "訂正を登録しました(履歴SEQ 4)" in body
+    assert "住民からの申出により番地の誤記を訂正" in body
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name_kana", "すずき", "カタカナ"),
+        ("birth_date", "2999-01-01", "未来の日付"),
+        ("name", "鈴木\u200b花子", "制御文字"),
+        ("reason", "", "この項目は必須です"),
+        ("sex", "5", "正しく選択してください"),
+    ],
+)
+def test_an_invalid_correction_says_why_and_changes_nothing(
+    hanako: Registered, clerk: Any, field: str, value: str, message: str
+) -> None:
+    versions = AddressVersion.objects.count()
+    notices = Notice.objects.count()
+    response = signed_in(clerk).post(
+        reverse("person_correction", args=[hanako.integrated_number]), {**CORRECTED, field: value}
+    )
+    assert response.status_code == 400
+    assert message in str(response.context["form"].errors[field])
+    assert (AddressVersion.objects.count(), Notice.objects.count()) == (versions, notices)
+
+
+def test_a_correction_that_changes_nothing_is_refused(hanako: Registered, clerk: Any) -> None:
+    unchanged = {**CORRECTED, "address": "横浜市港北区綱島西2-2-2", "name_kana": "スズキ ハナコ"}
+    response = signed_in(clerk).post(
+        reverse("person_correction", args=[hanako.integrated_number]), unchanged
+    )
+    assert response.status_code == 400
+    assert "どれも変わっていません" in response.content.decode()
+    assert AddressVersion.objects.filter(person=hanako.person).count() == 3
+
+
+def test_an_administrator_sees_persons_but_neither_corrects_nor_reveals(
+    hanako: Registered, administrator: Any
+) -> None:
+    client = signed_in(administrator)
+    assert client.get(reverse("person", args=[hanako.integrated_number])).status_code == 200
+    assert (
+        client.post(
+            reverse("person_correction", args=[hanako.integrated_number]), CORRECTED
+        ).status_code
+        == 403
+    )
+    assert client.post(reverse("person_reveal", args=[hanako.integrated_number])).status_code == 403
