@@ -9,6 +9,7 @@ from django.conf import settings
 from rest_framework import exceptions, serializers
 
 from ..models import Sex
+from ..selectors import code_request_status_of
 from ..services.address_changes import AddressChange, address_change_of
 from .fields import (
     BusinessItemsField,
@@ -149,3 +150,58 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     # Shadows Serializer.errors on the class only; this serializer documents, never validates.
     errors = ProblemErrorSerializer(many=True)  # type: ignore[assignment]
+
+
+class PersonSummarySerializer(serializers.Serializer):
+    """A person in a staff list: its current version (search, moved residents)."""
+
+    integrated_number = serializers.CharField(source="person.integrated_number")
+    name = serializers.CharField()
+    name_kana = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.CharField()
+    address = serializers.CharField()
+    history_seq = serializers.IntegerField()
+    registered_at = serializers.DateTimeField()
+    code_request_status = serializers.SerializerMethodField()
+
+    def get_code_request_status(self, version: Any) -> str:
+        return code_request_status_of(version.person)
+
+
+class MovedResidentSerializer(PersonSummarySerializer):
+    changed_in_period = serializers.DateTimeField(
+        help_text="the time of the person's newest version registered in the period"
+    )
+
+
+class MovedResidentsQuerySerializer(serializers.Serializer):
+    """`from` and `to`: the period, both days included (Asia/Tokyo), at most MAX_DAYS long."""
+
+    MAX_DAYS = 366
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `from` is a Python keyword, so the fields are named here, not as attributes.
+        return {
+            "from": StrictDateField(source="date_from"),
+            "to": StrictDateField(source="date_to"),
+        }
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data["date_to"] < data["date_from"]:
+            raise serializers.ValidationError(
+                {"to": serializers.ErrorDetail("must not be before from", code="invalid")}
+            )
+        if (data["date_to"] - data["date_from"]).days >= self.MAX_DAYS:
+            raise serializers.ValidationError(
+                {
+                    "to": serializers.ErrorDetail(
+                        f"the period may be at most {self.MAX_DAYS} days", code="too_long"
+                    )
+                }
+            )
+        return data
+
+
+class IndividualNumberLookupSerializer(serializers.Serializer):
+    individual_number = IndividualNumberField()

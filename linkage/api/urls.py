@@ -2,10 +2,20 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import AddressChangeCreateApi, CodeRequestListApi, PersonDetailApi
+from .views import (
+    AddressChangeCreateApi,
+    CodeRequestListApi,
+    MovedResidentListApi,
+    PersonDetailApi,
+    PersonLookupApi,
+    PersonSearchApi,
+)
 
 urlpatterns = [
     path("address-changes", AddressChangeCreateApi.as_view(), name="api-address-changes"),
+    path("persons", PersonSearchApi.as_view(), name="api-person-search"),
+    path("persons/lookup", PersonLookupApi.as_view(), name="api-person-lookup"),
     path("persons/<str:integrated_number>", PersonDetailApi.as_view(), name="api-person-detail"),
     path("code-requests", CodeRequestListApi.as_view(), name="api-code-requests"),
+    path("moved-residents", MovedResidentListApi.as_view(), name="api-moved-residents"),
 ]

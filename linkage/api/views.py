@@ -13,10 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..filters import CodeRequestFilter
-from ..models import BackboneClient, CodeRequest
+from ..filters import CodeRequestFilter, PersonSearchFilter
+from ..models import AddressVersion, BackboneClient, CodeRequest
 from ..numbers import is_valid_integrated_number
-from ..selectors import code_requests_list, person_current_for_number_system
+from ..selectors import (
+    changed_residents,
+    code_requests_list,
+    person_by_individual_number,
+    person_current_for_number_system,
+    persons_current,
+)
 from ..services.address_changes import AddressChangeError, address_change_receive
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
 from .exceptions import Conflict
@@ -24,7 +30,11 @@ from .serializers import (
     AddressChangeInputSerializer,
     AddressChangeOutputSerializer,
     CodeRequestOutputSerializer,
+    IndividualNumberLookupSerializer,
+    MovedResidentSerializer,
+    MovedResidentsQuerySerializer,
     PersonOutputSerializer,
+    PersonSummarySerializer,
     ProblemSerializer,
 )
 
@@ -122,11 +132,17 @@ class StaffPagination(PageNumberPagination):
     max_page_size = 1000
 
 
-class CodeRequestListApi(ListAPIView):
-    """The code requests for staff; `?status=error` is the error list (confirmation unit 42)."""
+class StaffApiView(APIView):
+    """Staff endpoints: a staff token (Bearer) or the signed-in session, and a permission."""
 
     authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [StaffPermission]
+    required_permission = ""
+
+
+class CodeRequestListApi(StaffApiView, ListAPIView):
+    """The code requests for staff; `?status=error` is the error list (confirmation unit 42)."""
+
     required_permission = "linkage.view_coderequest"
     serializer_class = CodeRequestOutputSerializer
     pagination_class = StaffPagination
@@ -135,3 +151,88 @@ class CodeRequestListApi(ListAPIView):
 
     def get_queryset(self) -> QuerySet[CodeRequest]:
         return code_requests_list()
+
+
+class PersonSearchApi(StaffApiView, ListAPIView):
+    """Online function 40's search, as on the clerk screen (the same filters and selector).
+
+    Name, kana and address match partially, whatever the width, kana type, small kana or
+    spaces. At least one criterion is required. The individual number is looked up by POST
+    to `persons/lookup`, so it never appears in a URL.
+    """
+
+    required_permission = "linkage.view_person"
+    serializer_class = PersonSummarySerializer
+    pagination_class = StaffPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PersonSearchFilter
+
+    def get_queryset(self) -> QuerySet[AddressVersion]:
+        return persons_current()
+
+    @extend_schema(
+        operation_id="person_search",
+        summary="Search persons (staff)",
+        responses={
+            200: PersonSummarySerializer(many=True),
+            400: _PROBLEM,
+            401: _PROBLEM,
+            403: _PROBLEM,
+        },
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PersonLookupApi(StaffApiView):
+    """The person with an individual number (exact, through the blind index)."""
+
+    required_permission = "linkage.view_person"
+
+    @extend_schema(
+        operation_id="person_lookup",
+        summary="Find the person with an individual number (staff)",
+        request=IndividualNumberLookupSerializer,
+        responses={
+            200: PersonSummarySerializer,
+            400: _PROBLEM,
+            401: _PROBLEM,
+            403: _PROBLEM,
+            404: _PROBLEM,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = IndividualNumberLookupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person = person_by_individual_number(serializer.validated_data["individual_number"])
+        version = persons_current().filter(person=person).first() if person is not None else None
+        if version is None:
+            raise exceptions.NotFound("no person has this individual number", code="not_found")
+        return Response(PersonSummarySerializer(version).data)
+
+
+class MovedResidentListApi(StaffApiView, ListAPIView):
+    """List creation (41): persons with a version registered in the period, as on screen."""
+
+    required_permission = "linkage.export_person"
+    serializer_class = MovedResidentSerializer
+    pagination_class = StaffPagination
+
+    def get_queryset(self) -> QuerySet[AddressVersion]:
+        query = MovedResidentsQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return changed_residents(**query.validated_data)
+
+    @extend_schema(
+        operation_id="moved_residents_list",
+        summary="List the persons changed in a period (staff)",
+        parameters=[MovedResidentsQuerySerializer],
+        responses={
+            200: MovedResidentSerializer(many=True),
+            400: _PROBLEM,
+            401: _PROBLEM,
+            403: _PROBLEM,
+        },
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)

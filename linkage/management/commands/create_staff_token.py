@@ -19,8 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, username: str, name: str, **options: Any) -> None:
         user = get_user_model().objects.filter(username=username).first()
-        if user is None or not user.is_staff:
-            raise CommandError(f"no staff user named {username!r}")
+        if user is None or not user.is_active:
+            raise CommandError(f"no active user named {username!r}")
         token, key = staff_token_create(user=user, name=name)
         self.stdout.write(
             f"Created API key #{token.pk} for {username}. Store it now; it is not shown again:"

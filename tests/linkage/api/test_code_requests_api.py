@@ -11,18 +11,11 @@ from rest_framework.test import APIClient
 
 from linkage.models import CodeRequest, CodeRequestStatus, StaffToken
 from linkage.services.backbone_clients import staff_token_create
-from tests.conftest import api_for, post_change
+from tests.conftest import api_for, bearer, post_change
 from tests.factories import KeyedClient, address_change_body
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/code-requests"
-
-
-def bearer(user: Any) -> APIClient:
-    _, key = staff_token_create(user=user, name="test")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 def persons(jyuki: KeyedClient, count: int) -> list[str]:
