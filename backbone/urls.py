@@ -2,25 +2,12 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
+from linkage.converters import AddressNumberConverter, NumberSystemConverter
+
 from . import views
 
-
-class NumberSystemConverter:
-    regex = "[0-9]{2}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-class DigitsConverter(NumberSystemConverter):
-    regex = "[0-9]{1,15}"
-
-
 register_converter(NumberSystemConverter, "ns")
-register_converter(DigitsConverter, "digits")
+register_converter(AddressNumberConverter, "digits")
 
 app_name = "backbone"
 urlpatterns = [

@@ -5,17 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from . import views
-
-
-class IntegratedNumberConverter:
-    regex = "[0-9]{15}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
+from .converters import IntegratedNumberConverter
 
 register_converter(IntegratedNumberConverter, "integrated")
 

@@ -73,3 +73,18 @@ def change(
     )
     response = post_change(keyed, body)
     assert response.status_code in (200, 201), response.content
+
+
+def hanako_registered(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
+    """Persona resident 鈴木 花子: registered by 住基, then known to 税 too (two links, two
+    versions)."""
+    registered = register(
+        jyuki,
+        name="鈴木 花子",
+        name_kana="スズキ ハナコ",
+        birth_date="1975-06-15",
+        sex="2",
+        address="横浜市港北区日吉1-1-1",
+    )
+    change(tax, registered, address_number="550001")
+    return registered

@@ -54,7 +54,7 @@ def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     if isinstance(detail, dict):
         flat: list[dict[str, str]] = []
         for key, value in detail.items():
-            name = "" if key in ("non_field_errors", "detail") else str(key)
+            name = "" if key in ("non_field_errors", "detail", "__all__") else str(key)
             flat.extend(
                 flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
             )

@@ -112,8 +112,9 @@ class LinkSerializer(serializers.Serializer):
     address_number = serializers.CharField()
 
 
-class PersonOutputSerializer(serializers.Serializer):
-    integrated_number = serializers.CharField()
+class CurrentVersionSerializer(serializers.Serializer):
+    """The basic items of a person's current version, as every person answer carries them."""
+
     name = serializers.CharField()
     name_kana = serializers.CharField()
     birth_date = serializers.DateField()
@@ -121,6 +122,10 @@ class PersonOutputSerializer(serializers.Serializer):
     address = serializers.CharField()
     history_seq = serializers.IntegerField()
     registered_at = serializers.DateTimeField()
+
+
+class PersonOutputSerializer(CurrentVersionSerializer):
+    integrated_number = serializers.CharField()
     code_request_status = serializers.CharField()
     links = LinkSerializer(many=True)
 
@@ -152,17 +157,10 @@ class ProblemSerializer(serializers.Serializer):
     errors = ProblemErrorSerializer(many=True)  # type: ignore[assignment]
 
 
-class PersonSummarySerializer(serializers.Serializer):
+class PersonSummarySerializer(CurrentVersionSerializer):
     """A person in a staff list: its current version (search, moved residents)."""
 
     integrated_number = serializers.CharField(source="person.integrated_number")
-    name = serializers.CharField()
-    name_kana = serializers.CharField()
-    birth_date = serializers.DateField()
-    sex = serializers.CharField()
-    address = serializers.CharField()
-    history_seq = serializers.IntegerField()
-    registered_at = serializers.DateTimeField()
     code_request_status = serializers.SerializerMethodField()
 
     def get_code_request_status(self, version: Any) -> str:

@@ -23,7 +23,9 @@ def test_one_key_for_every_way_of_writing_a_kana_name(variant: str) -> None:
 def test_small_kana_are_large_and_width_and_case_do_not_matter() -> None:
     assert search_key("キョウコ") == search_key("キヨウコ") == "キヨウコ"
     assert search_key("ｼｮｳｯﾁ") == "シヨウツチ"
-    assert search_key("ＡＢＣマンション１０１") == search_key("abcマンション101") == "abcマンシヨン101"
+    assert (
+        search_key("ＡＢＣマンション１０１") == search_key("abcマンション101") == "abcマンシヨン101"
+    )
 
 
 def test_kanji_are_kept_as_they_are() -> None:

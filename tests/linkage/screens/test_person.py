@@ -12,21 +12,13 @@ from django.urls import reverse
 
 from linkage.models import AddressVersion, BackboneClient, Notice, NoticeEvent
 from tests.factories import KeyedClient
-from tests.residents import Registered, change, register, signed_in
+from tests.residents import Registered, change, hanako_registered, signed_in
 
 
 @pytest.fixture
 def hanako(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
     """Registered by 住基, then known to 税 too, then moved house (three versions)."""
-    registered = register(
-        jyuki,
-        name="鈴木 花子",
-        name_kana="スズキ ハナコ",
-        birth_date="1975-06-15",
-        sex="2",
-        address="横浜市港北区日吉1-1-1",
-    )
-    change(tax, registered, address_number="550001")
+    registered = hanako_registered(jyuki, tax)
     change(jyuki, registered, address="横浜市港北区綱島西2-2-2")
     return registered
 
