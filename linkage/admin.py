@@ -19,6 +19,7 @@ from .models import (
     CrossReference,
     Notice,
     Person,
+    StaffToken,
 )
 
 
@@ -118,6 +119,23 @@ class BackboneClientAdmin(admin.ModelAdmin):
     readonly_fields = ("name", "number_system", "key_prefix", "created_at")
     fields = ("name", "number_system", "key_prefix", "callback_url", "created_at", "revoked_at")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Staff tokens are created with `manage.py create_staff_token`; here they can be
+    revoked. A token has the permissions of its user's role."""
+
+    list_display = ("name", "user", "key_prefix", "created_at", "revoked_at")
+    list_select_related = ("user",)
+    readonly_fields = ("name", "user", "key_prefix", "created_at")
+    fields = ("name", "user", "key_prefix", "created_at", "revoked_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
