@@ -1,0 +1,133 @@
+"""Linkage's clerks in a real browser: search by kana typed in hiragana, open a person with
+the number masked, correct the address and see the new version; a supervisor reveals the
+number, downloads the changed-resident CSV in both encodings and re-requests a failed code;
+the screens in English."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from linkage.models import CodeRequest, CodeRequestStatus
+from tests.conftest import PASSWORD
+from tests.factories import KeyedClient
+from tests.residents import Registered, hanako_registered, register
+
+from .conftest import sign_in
+
+
+@pytest.fixture
+def hanako(transactional_db: None, jyuki: KeyedClient, tax: KeyedClient) -> Registered:
+    return hanako_registered(jyuki, tax)
+
+
+@pytest.fixture
+def failed(transactional_db: None, jyuki: KeyedClient) -> Registered:
+    registered = register(jyuki, name="高田 誠", name_kana="タカダ マコト")
+    CodeRequest.objects.filter(person=registered.person).update(
+        status=CodeRequestStatus.ERROR, last_error="住基ネットに該当する住民がありません"
+    )
+    return registered
+
+
+def test_a_clerk_finds_a_person_by_kana_and_corrects_the_address(
+    live_server: Any,
+    page: Page,
+    hanako: Registered,
+    failed: Registered,
+    clerk: Any,
+    screenshot: Callable[[str], Path],
+) -> None:
+    base = live_server.url
+    sign_in(page, base, "clerk", PASSWORD, "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("ダッシュボード")
+    expect(page.locator('[data-status="error"]')).to_have_text("1")
+    screenshot("linkage-dashboard")
+
+    page.get_by_role("link", name="宛名検索").click()
+    page.get_by_label("氏名・カナ").fill("すずき はなこ")  # hiragana, for スズキ ハナコ
+    page.get_by_role("button", name="検索", exact=True).click()
+    results = page.locator("table.results tbody tr")
+    expect(results).to_have_count(1)
+    expect(results).to_contain_text("鈴木 花子")
+    screenshot("linkage-search")
+
+    page.get_by_role("link", name=hanako.integrated_number).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("鈴木 花子")
+    body = page.locator("body")
+    expect(body).to_contain_text("********" + hanako.individual_number[-4:])
+    expect(body).not_to_contain_text(hanako.individual_number)
+    expect(page.get_by_role("button", name="表示する")).to_have_count(0)  # a clerk cannot
+
+    page.get_by_role("link", name="基本4情報を訂正").click()
+    page.get_by_label("住所").fill("横浜市港北区日吉1-1-10")
+    page.get_by_label("訂正理由").fill("住民からの申出により番地の誤記を訂正")
+    page.get_by_role("button", name="訂正を登録").click()
+
+    expect(page.locator("li.message")).to_contain_text("訂正を登録しました(履歴SEQ 3)")
+    newest = page.locator("table.versions tbody tr").first
+    expect(newest.locator("td.changed")).to_have_text("横浜市港北区日吉1-1-10")
+    expect(newest).to_contain_text("住民からの申出により番地の誤記を訂正")
+    screenshot("linkage-person")
+
+
+def test_a_supervisor_reveals_exports_and_re_requests_then_reads_it_in_english(
+    live_server: Any,
+    page: Page,
+    hanako: Registered,
+    failed: Registered,
+    supervisor: Any,
+    screenshot: Callable[[str], Path],
+) -> None:
+    base = live_server.url
+    sign_in(page, base, "supervisor-1", PASSWORD, f"/persons/{hanako.integrated_number}/")
+
+    masked = "********" + hanako.individual_number[-4:]
+    expect(page.locator("#individual-number")).to_contain_text(masked)
+    page.get_by_role("button", name="表示する").click()  # htmx: no page load
+    expect(page.locator("[data-revealed]")).to_have_text(hanako.individual_number)
+    assert hanako.individual_number not in page.url
+
+    page.get_by_role("link", name="異動者一覧").click()
+    expect(page.locator("tbody")).to_contain_text(hanako.integrated_number)
+    screenshot("linkage-changed-residents")
+    with page.expect_download() as utf8:
+        page.get_by_role("link", name="UTF-8 (BOM)").click()
+    raw = Path(utf8.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows[0][:2] == ["統合宛名番号", "氏名"]
+    assert [hanako.integrated_number, "鈴木 花子", "スズキ ハナコ"] in [r[:3] for r in rows]
+    with page.expect_download() as cp932:
+        page.get_by_role("link", name="Shift_JIS (CP932)").click()
+    assert cp932.value.suggested_filename.endswith("_cp932.csv")
+    text = Path(cp932.value.path()).read_bytes().decode("cp932")
+    assert "鈴木 花子" in text and "高田 誠" in text
+
+    page.get_by_role("link", name="エラー一覧").click()
+    expect(page.locator("tbody")).to_contain_text("住基ネットに該当する住民がありません")
+    page.get_by_label(f"{failed.integrated_number} を選択").check()
+    screenshot("linkage-errors")
+    page.get_by_role("button", name="選択した宛名を再依頼").click()
+    expect(page.locator("li.message")).to_contain_text("1 件の符号取得を再依頼しました")
+    expect(page.get_by_text("エラーになった符号取得依頼はありません")).to_be_visible()
+    CodeRequest.objects.get(person=failed.person, status=CodeRequestStatus.REQUESTING)
+
+    page.get_by_role("link", name="ダッシュボード").click()
+    page.get_by_label("Language").select_option("en")
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(page.get_by_role("link", name="Person search")).to_be_visible()
+    screenshot("linkage-dashboard-en")
+    page.get_by_role("link", name="Person search").click()
+    page.get_by_label("Name or kana").fill("ﾊﾅｺ")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("table.results tbody tr")).to_have_count(1)
+    expect(page.get_by_role("columnheader", name=re.compile("Date of birth"))).to_be_visible()
