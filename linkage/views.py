@@ -34,6 +34,7 @@ from .exports import (
 from .filters import PersonSearchFilter
 from .forms import ChangedResidentsForm, CorrectionForm, IndividualNumberSearchForm
 from .models import BASIC_ITEMS, CodeRequest, CodeRequestStatus
+from .paging import CappedPaginator
 from .selectors import (
     PersonDetail,
     changed_residents,
@@ -55,8 +56,8 @@ def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-def _page(request: HttpRequest, items: Any) -> Any:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request: HttpRequest, items: Any, paginator: type[Paginator] = Paginator) -> Any:
+    return paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -118,7 +119,7 @@ def person_search(request: HttpRequest) -> HttpResponse:
     filterset = PersonSearchFilter(request.GET or None, queryset=persons_current())
     page = None
     if searched and filterset.is_valid():
-        page = _page(request, filterset.qs)
+        page = _page(request, filterset.qs, CappedPaginator)
     return render(
         request,
         "linkage/person_search.html",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,6 +18,7 @@ from rest_framework.views import APIView
 from ..filters import CodeRequestFilter, PersonSearchFilter
 from ..models import AddressVersion, BackboneClient, CodeRequest
 from ..numbers import is_valid_integrated_number
+from ..paging import SEARCH_COUNT_CAP, CappedPaginator
 from ..selectors import (
     changed_residents,
     code_requests_list,
@@ -132,6 +135,28 @@ class StaffPagination(PageNumberPagination):
     max_page_size = 1000
 
 
+class SearchPagination(StaffPagination):
+    """A search's count stops at SEARCH_COUNT_CAP + 1 (linkage.paging); `count_capped` says
+    there are more matches than that."""
+
+    django_paginator_class = CappedPaginator
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.page.paginator.capped  # type: ignore[union-attr]
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": f"true when more than {SEARCH_COUNT_CAP} persons match; "
+            "count is then the cap plus one",
+        }
+        paginated["required"] = [*paginated.get("required", []), "count_capped"]
+        return paginated
+
+
 class StaffApiView(APIView):
     """Staff endpoints: a staff token (Bearer) or the signed-in session, and a permission."""
 
@@ -163,7 +188,7 @@ class PersonSearchApi(StaffApiView, ListAPIView):
 
     required_permission = "linkage.view_person"
     serializer_class = PersonSummarySerializer
-    pagination_class = StaffPagination
+    pagination_class = SearchPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = PersonSearchFilter
 
