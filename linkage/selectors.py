@@ -196,7 +196,7 @@ def changed_residents(
                 in_period.order_by("-registered_at").values("registered_at")[:1]
             )
         )
-        .select_related("person")
+        .select_related("person", "person__code_request")
         # In the order of the changes: driven by the period's rows (registered_at index);
         # an integrated-number order made PostgreSQL walk every person before the period's.
         .order_by("changed_in_period", "person__integrated_number")

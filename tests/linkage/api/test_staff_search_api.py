@@ -7,6 +7,9 @@ import zoneinfo
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from linkage.models import AddressVersion
 from tests.conftest import api_for, bearer
@@ -138,3 +141,23 @@ def test_the_schema_documents_the_staff_endpoints(db: None) -> None:
     for path in ("/api/v1/persons:", "/api/v1/persons/lookup:", "/api/v1/moved-residents:"):
         assert path in text
     assert "birth_date_from" in text and "ordering" in text
+
+
+def test_the_staff_lists_take_a_fixed_number_of_queries(
+    jyuki: KeyedClient, supervisor: Any
+) -> None:
+    client = bearer(supervisor)
+    today = timezone.localdate().isoformat()
+    counts: dict[str, list[int]] = {"search": [], "moved": []}
+    for total in (2, 25):
+        while AddressVersion.objects.count() < total:
+            register(jyuki, address="横浜市栄区")
+        for name, url, query in (
+            ("search", SEARCH, {"address": "栄区"}),
+            ("moved", MOVED, {"from": today, "to": today}),
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url, query).json()["count"] == total
+            counts[name].append(len(captured.captured_queries))
+    assert counts["search"][0] == counts["search"][1], counts
+    assert counts["moved"][0] == counts["moved"][1], counts

@@ -301,3 +301,15 @@ def test_htmx_refreshes_only_the_figures(clerk: Any) -> None:
     text = response.content.decode().strip()
     assert text.startswith('<section id="dashboard-figures"')
     assert "<html" not in text
+
+
+def test_the_dashboard_takes_a_fixed_number_of_queries(jyuki: KeyedClient, clerk: Any) -> None:
+    client = signed_in(clerk)
+    counts = []
+    for total in (2, 20):
+        while CodeRequest.objects.count() < total:
+            register(jyuki)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(reverse("home"))
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] <= 8, counts

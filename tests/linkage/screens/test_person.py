@@ -189,3 +189,33 @@ def test_an_administrator_sees_persons_but_neither_corrects_nor_reveals(
         == 403
     )
     assert client.post(reverse("person_reveal", args=[hanako.integrated_number])).status_code == 403
+
+
+def test_business_information_is_shown_per_data_type_newest_first(
+    hanako: Registered, tax: KeyedClient, clerk: Any
+) -> None:
+    from tests.conftest import post_change
+    from tests.factories import address_change_body
+
+    current = hanako.person.versions.get(is_current=True)
+    for year, amount in ((2025, 3800000), (2026, 4200000)):
+        body = address_change_body(
+            number_system="02",
+            address_number="550001",
+            individual_number=hanako.individual_number,
+            person={
+                "name": current.name,
+                "name_kana": current.name_kana,
+                "birth_date": current.birth_date.isoformat(),
+                "sex": current.sex,
+                "address": current.address,
+            },
+            business={"data_type": "income", "items": {"fiscal_year": year, "income": amount}},
+        )
+        assert post_change(tax, body).status_code == 200
+    response = signed_in(clerk).get(reverse("person", args=[hanako.integrated_number]))
+    rows = response.context["detail"].business["income"]
+    assert [row.items["fiscal_year"] for row in rows] == [2026, 2025]
+    text = response.content.decode()
+    assert "<h3>income</h3>" in text
+    assert text.index("4200000") < text.index("3800000")
