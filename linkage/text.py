@@ -112,7 +112,9 @@ def search_key(value: str) -> str:
     no spaces, case folded. "やまだ　たろう", "ﾔﾏﾀﾞﾀﾛｳ" and "ヤマダ タロウ" give one key."""
     value = jaconv.normalize(value)
     value = jaconv.enlarge_smallkana(jaconv.hira2kata(value))
-    return _WHITESPACE.sub("", value).casefold()
+    # Normalised once more at the end: removing a space can join a combining mark to the
+    # letter before it (A¯ -> A + space + U+0304), which must compose as a stored key would.
+    return jaconv.normalize(_WHITESPACE.sub("", value).casefold())
 
 
 def name_search_key(name: str, name_kana: str) -> str:
