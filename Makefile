@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain bench-batch clean
+.PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain bench-batch bench-search clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-chain: $(INSTALLED)
 ## Bulk import against COPY (PostgreSQL); CHANGES=1000000 UPDATES=100000 for the full run.
 bench-batch: $(INSTALLED)
 	$(PY) bench/ingest_batch.py --changes $${CHANGES:-1000000} --updates $${UPDATES:-100000}
+
+## Search and the changed-resident list on PERSONS persons (default 1,000,000) in PostgreSQL.
+bench-search: $(INSTALLED)
+	$(PY) bench/search.py --persons $${PERSONS:-1000000}
 
 clean:
 	rm -rf var/*.sqlite3* var/celery-broker
