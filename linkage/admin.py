@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     AddressChangeReceipt,
@@ -21,6 +22,10 @@ from .models import (
     Person,
     StaffToken,
 )
+
+admin.site.site_header = _("情報連携サーバー 管理サイト")
+admin.site.site_title = _("情報連携サーバー 管理サイト")
+admin.site.index_title = _("管理")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -48,7 +48,6 @@ from .services.code_requests import CodeRequestNotRetryable, code_request_retry
 from .services.notices import CorrectionUnchanged, person_correct
 
 PAGE_SIZE = 50
-DASHBOARD_REFRESH_SECONDS = 30
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -104,7 +103,7 @@ def _dashboard_context() -> dict[str, Any]:
         "total": sum(counts),
         "first_day": figures.changes_per_day[0][0],
         "last_day": figures.changes_per_day[-1][0],
-        "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
+        "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
         "updated_at": timezone.now(),
     }
 

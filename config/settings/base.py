@@ -167,6 +167,9 @@ PEER_TIMEOUT = float(os.environ.get("PEER_TIMEOUT", "10"))
 NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", "3600"))
 NOTICE_STALLED_AFTER = float(os.environ.get("NOTICE_STALLED_AFTER", "120"))
 NOTICE_SWEEP_EVERY = float(os.environ.get("NOTICE_SWEEP_EVERY", "30"))
+
+# The clerks' dashboard refreshes its figures this often, without reloading the page.
+DASHBOARD_REFRESH_SECONDS = int(os.environ.get("DASHBOARD_REFRESH_SECONDS", "30"))
 NOTICE_TIMEOUT = float(os.environ.get("NOTICE_TIMEOUT", "10"))
 # Where the simulated business systems reach linkage's API (backbone app).
 LINKAGE_API_URL = os.environ.get("LINKAGE_API_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -44,12 +44,20 @@ def test_a_clerk_finds_a_person_by_kana_and_corrects_the_address(
     failed: Registered,
     clerk: Any,
     screenshot: Callable[[str], Path],
+    settings: Any,
 ) -> None:
+    settings.DASHBOARD_REFRESH_SECONDS = 1
     base = live_server.url
     sign_in(page, base, "clerk", PASSWORD, "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("ダッシュボード")
     expect(page.locator('[data-status="error"]')).to_have_text("1")
     screenshot("linkage-dashboard")
+    # Another failure arrives: the figures follow within a refresh, with no page load.
+    page.evaluate("window.loadedOnce = true")
+    CodeRequest.objects.filter(person=hanako.person).update(status=CodeRequestStatus.ERROR)
+    expect(page.locator('[data-status="error"]')).to_have_text("2", timeout=5000)
+    assert page.evaluate("window.loadedOnce") is True
+    CodeRequest.objects.filter(person=hanako.person).update(status=CodeRequestStatus.REQUESTING)
 
     page.get_by_role("link", name="宛名検索").click()
     page.get_by_label("氏名・カナ").fill("すずき はなこ")  # hiragana, for スズキ ハナコ
@@ -131,3 +139,23 @@ def test_a_supervisor_reveals_exports_and_re_requests_then_reads_it_in_english(
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("table.results tbody tr")).to_have_count(1)
     expect(page.get_by_role("columnheader", name=re.compile("Date of birth"))).to_be_visible()
+
+
+def test_an_administrator_manages_users_in_the_admin_but_sees_no_individual_number(
+    live_server: Any,
+    page: Page,
+    hanako: Registered,
+    administrator: Any,
+    clerk: Any,
+    screenshot: Callable[[str], Path],
+) -> None:
+    base = live_server.url
+    sign_in(page, base, "administrator", PASSWORD, "/admin/")
+    page.get_by_role("link", name="ユーザー", exact=True).click()
+    expect(page.locator("#result_list")).to_contain_text("clerk")
+    screenshot("linkage-admin-users")
+    page.goto(f"{base}/persons/{hanako.integrated_number}/")
+    expect(page.locator("#individual-number")).to_contain_text(
+        "********" + hanako.individual_number[-4:]
+    )
+    expect(page.get_by_role("button", name="表示する")).to_have_count(0)

@@ -84,3 +84,44 @@ def test_the_menu_shows_what_the_role_may_use(clerk: Any, administrator: Any) ->
     assert "宛名検索" in clerk_menu and "管理サイト" not in clerk_menu
     admin_menu = signed_in(administrator).get(reverse("person_search")).content.decode()
     assert "管理サイト" in admin_menu
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/", "Dashboard"),
+        ("/persons/", "Person search"),
+        ("/changed-residents/", "Changed residents"),
+        ("/code-requests/errors/", "Error list"),
+    ],
+)
+def test_every_screen_reads_in_english(supervisor: Any, path: str, heading: str) -> None:
+    from django.conf import settings
+
+    client = signed_in(supervisor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    text = client.get(path).content.decode()
+    assert f"<h1>{heading}" in text
+    assert '<html lang="en">' in text
+    for japanese in ("ダッシュボード", "宛名検索", "異動者一覧", "エラー一覧", "ログアウト"):
+        assert japanese not in text, japanese
+
+
+def test_the_person_and_correction_screens_read_in_english(
+    supervisor: Any, jyuki: Any, tax: Any
+) -> None:
+    from django.conf import settings
+
+    from tests.residents import hanako_registered
+
+    hanako = hanako_registered(jyuki, tax)
+    client = signed_in(supervisor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    person = client.get(reverse("person", args=[hanako.integrated_number])).content.decode()
+    for english in ("Current basic information", "Version history", "Address numbers", "Reveal"):
+        assert english in person, english
+    correction = client.get(
+        reverse("person_correction", args=[hanako.integrated_number])
+    ).content.decode()
+    assert "Correct the basic information" in correction
+    assert "Reason for correction" in correction
