@@ -42,6 +42,8 @@ from .serializers import (
 )
 
 _PROBLEM = OpenApiResponse(ProblemSerializer, description="application/problem+json")
+# What every staff endpoint may answer besides its result.
+_STAFF_PROBLEMS = {400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM}
 
 
 class BackboneApiView(APIView):
@@ -198,12 +200,7 @@ class PersonSearchApi(StaffApiView, ListAPIView):
     @extend_schema(
         operation_id="person_search",
         summary="Search persons (staff)",
-        responses={
-            200: PersonSummarySerializer(many=True),
-            400: _PROBLEM,
-            401: _PROBLEM,
-            403: _PROBLEM,
-        },
+        responses={200: PersonSummarySerializer(many=True), **_STAFF_PROBLEMS},
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
@@ -218,13 +215,7 @@ class PersonLookupApi(StaffApiView):
         operation_id="person_lookup",
         summary="Find the person with an individual number (staff)",
         request=IndividualNumberLookupSerializer,
-        responses={
-            200: PersonSummarySerializer,
-            400: _PROBLEM,
-            401: _PROBLEM,
-            403: _PROBLEM,
-            404: _PROBLEM,
-        },
+        responses={200: PersonSummarySerializer, **_STAFF_PROBLEMS, 404: _PROBLEM},
     )
     def post(self, request: Request) -> Response:
         serializer = IndividualNumberLookupSerializer(data=request.data)
@@ -252,12 +243,7 @@ class MovedResidentListApi(StaffApiView, ListAPIView):
         operation_id="moved_residents_list",
         summary="List the persons changed in a period (staff)",
         parameters=[MovedResidentsQuerySerializer],
-        responses={
-            200: MovedResidentSerializer(many=True),
-            400: _PROBLEM,
-            401: _PROBLEM,
-            403: _PROBLEM,
-        },
+        responses={200: MovedResidentSerializer(many=True), **_STAFF_PROBLEMS},
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
