@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
+    AccessRecord,
     AddressChangeReceipt,
     AddressVersion,
     BackboneClient,
@@ -147,6 +148,15 @@ class StaffTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AccessRecord)
+class AccessRecordAdmin(ReadOnlyAdmin):
+    """The access audit, read-only (the table itself refuses changes)."""
+
+    list_display = ("occurred_at", "action", "outcome", "username", "client", "source_address")
+    list_select_related = ("client",)
+    list_filter = ("action", "outcome")
 
 
 @admin.register(Notice)

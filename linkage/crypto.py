@@ -104,6 +104,12 @@ def keyed_digest(data: bytes) -> str:
     return hmac.new(keyring().blind_index_key, b"digest:" + data, hashlib.sha256).hexdigest()
 
 
+def audit_digest(data: bytes) -> str:
+    """The chain digest of an access record: keyed, so whoever can write the table but holds
+    no key cannot recompute the chain after editing it."""
+    return hmac.new(keyring().blind_index_key, b"audit:" + data, hashlib.sha256).hexdigest()
+
+
 def _seal(plaintext: str, *, associated_data: str) -> str:
     ring = keyring()
     nonce = os.urandom(NONCE_BYTES)

@@ -8,10 +8,14 @@ import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.db import connections
-from django.db.models import CharField, Exists, Func, OuterRef, QuerySet
+from django.db.models import CharField, Exists, Func, OuterRef, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
+    AccessAction,
+    AccessOutcome,
+    AccessRecord,
     AddressVersion,
     CodeRequest,
     CodeRequestStage,
@@ -177,3 +181,34 @@ class PersonSearchFilter(django_filters.FilterSet):
             # read them all (tens of thousands for a common family name).
             queryset = queryset.order_by("person__integrated_number")
         return queryset
+
+
+class AccessRecordFilter(django_filters.FilterSet):
+    """The access audit as supervisors filter it."""
+
+    action = django_filters.ChoiceFilter(choices=AccessAction.choices, label=_("操作"))
+    outcome = django_filters.ChoiceFilter(choices=AccessOutcome.choices, label=_("結果"))
+    username = django_filters.CharFilter(lookup_expr="icontains", label=_("ユーザー名"))
+    date_from = django_filters.DateFilter(
+        field_name="occurred_at", lookup_expr="date__gte", label=_("開始日")
+    )
+    date_to = django_filters.DateFilter(
+        field_name="occurred_at", lookup_expr="date__lte", label=_("終了日")
+    )
+    integrated_number = django_filters.CharFilter(
+        method="filter_integrated_number",
+        label=_("統合宛名番号"),
+        validators=[_integrated_number],
+    )
+
+    class Meta:
+        model = AccessRecord
+        fields: list[str] = []
+
+    def filter_integrated_number(
+        self, queryset: QuerySet[AccessRecord], name: str, value: str
+    ) -> QuerySet[AccessRecord]:
+        """Records that name this person (the JSON list as text: portable to SQLite)."""
+        return queryset.alias(numbers_text=Cast("integrated_numbers", TextField())).filter(
+            numbers_text__contains=f'"{value}"'
+        )

@@ -452,3 +452,94 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.event_id}"
+
+
+class AccessAction(models.TextChoices):
+    """What an access record records (特定個人情報の利用の記録)."""
+
+    SEARCH = "search", _("検索")
+    PERSON_VIEW = "person_view", _("宛名の閲覧")
+    REVEAL = "reveal", _("個人番号の表示")
+    EXPORT = "export", _("一覧の出力")
+    CORRECTION = "correction", _("訂正")
+    RETRY = "retry", _("符号取得の再依頼")
+    API_READ = "api_read", _("APIによる参照")
+    SIGN_IN_FAILED = "sign_in_failed", _("サインインの失敗")
+    API_AUTH_FAILED = "api_auth_failed", _("API認証の失敗")
+
+
+class AccessOutcome(models.TextChoices):
+    OK = "ok", _("成功")
+    DENIED = "denied", _("権限なし")
+    INVALID = "invalid", _("入力誤り")
+    NOT_FOUND = "not_found", _("該当なし")
+
+
+class AppendOnly(Exception):
+    """Access records are never changed or deleted."""
+
+
+class AccessRecordQuerySet(models.QuerySet["AccessRecord"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("access records cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("access records cannot be deleted")
+
+
+class AccessRecord(models.Model):
+    """アクセス記録: who read or changed which persons' data, when, from where, with what result.
+
+    Append-only and hash-chained: each row carries the keyed digest of the row before it
+    (`previous_hash`) and its own (`row_hash`), so an edit, a deletion or an insertion
+    breaks the chain (`manage.py verify_audit_log`). `previous_hash` is unique, so two
+    writers can never both extend the same row. Never holds an individual number: a search
+    by one records only that one was given.
+    """
+
+    occurred_at = models.DateTimeField(_("日時"), db_index=True)
+    action = models.CharField(_("操作"), max_length=20, choices=AccessAction.choices)
+    outcome = models.CharField(_("結果"), max_length=10, choices=AccessOutcome.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("職員"),
+    )
+    username = models.CharField(_("ユーザー名"), max_length=150, blank=True)
+    client = models.ForeignKey(
+        BackboneClient,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("基幹系システム"),
+    )
+    source_address = models.GenericIPAddressField(_("接続元"), null=True, blank=True)
+    path = models.CharField(_("パス"), max_length=200, blank=True)
+    criteria = models.JSONField(_("条件"), default=dict, blank=True)
+    integrated_numbers = models.JSONField(_("統合宛名番号"), default=list, blank=True)
+    result_count = models.PositiveIntegerField(_("件数"), null=True, blank=True)
+    previous_hash = models.CharField(max_length=64, unique=True, editable=False)
+    row_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AccessRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("アクセス記録")
+        verbose_name_plural = _("アクセス記録")
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["action", "occurred_at"], name="access_action_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.username}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("access records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("access records cannot be deleted")

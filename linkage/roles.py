@@ -29,6 +29,7 @@ _SUPERVISOR_PERMISSIONS = [
     "linkage.reveal_individual_number",
     "linkage.export_person",
     "linkage.retry_coderequest",
+    "linkage.view_accessrecord",
 ]
 _CRUD = ("add", "change", "delete", "view")
 _ADMINISTRATOR_PERMISSIONS = [
@@ -52,6 +53,7 @@ _ADMINISTRATOR_PERMISSIONS = [
             "codeacquisitionfile",
             "addresschangereceipt",
             "notice",
+            "accessrecord",
         )
     ),
 ]

@@ -31,6 +31,7 @@ urlpatterns = [
     path("changed-residents/", views.changed_resident_list, name="changed_residents"),
     path("changed-residents/export", views.changed_resident_export, name="changed_resident_export"),
     path("code-requests/errors/", views.code_request_errors, name="code_request_errors"),
+    path("audit/", views.access_records, name="access_records"),
     path(
         "code-requests/errors/retry",
         views.code_request_errors_retry,

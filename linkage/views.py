@@ -9,11 +9,14 @@ put in a URL, a message or a log line.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -31,9 +34,16 @@ from .exports import (
     changed_residents_csv_cp932,
     changed_residents_csv_utf8,
 )
-from .filters import PersonSearchFilter
+from .filters import AccessRecordFilter, PersonSearchFilter
 from .forms import ChangedResidentsForm, CorrectionForm, IndividualNumberSearchForm
-from .models import BASIC_ITEMS, CodeRequest, CodeRequestStatus
+from .models import (
+    BASIC_ITEMS,
+    AccessAction,
+    AccessOutcome,
+    AccessRecord,
+    CodeRequest,
+    CodeRequestStatus,
+)
 from .paging import CappedPaginator
 from .selectors import (
     PersonDetail,
@@ -44,10 +54,35 @@ from .selectors import (
     person_detail,
     persons_current,
 )
+from .services.audit import GIVEN, access_record
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
 from .services.notices import CorrectionUnchanged, person_correct
 
 PAGE_SIZE = 50
+View = Callable[..., Any]
+
+
+def audited_permission(permission: str, action: str) -> Callable[[View], View]:
+    """`permission_required` that also records the refused attempt (outcome `denied`) in
+    the access audit before answering 403."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not request.user.has_perm(permission):
+                number = kwargs.get("integrated_number")
+                access_record(
+                    action=action,
+                    outcome=AccessOutcome.DENIED,
+                    request=request,
+                    integrated_numbers=[number] if number else [],
+                )
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -63,6 +98,25 @@ def _query_without_page(request: HttpRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
+
+
+def _recorded(request: HttpRequest, action: str, integrated_number: str) -> None:
+    access_record(
+        action=action,
+        outcome=AccessOutcome.OK,
+        request=request,
+        integrated_numbers=[integrated_number],
+        result_count=1,
+    )
+
+
+def criteria_recorded(criteria: dict[str, Any]) -> dict[str, Any]:
+    """Search criteria as the audit keeps them: given values only, as text."""
+    return {
+        name: value.isoformat() if isinstance(value, datetime.date) else str(value)
+        for name, value in criteria.items()
+        if value not in (None, "", [])
+    }
 
 
 def _detail_or_404(integrated_number: str) -> PersonDetail:
@@ -112,13 +166,28 @@ def _dashboard_context() -> dict[str, Any]:
 
 
 @login_required
-@permission_required("linkage.view_person", raise_exception=True)
+@audited_permission("linkage.view_person", AccessAction.SEARCH)
 def person_search(request: HttpRequest) -> HttpResponse:
     searched = any(value for name, value in request.GET.items() if name not in ("page", "ordering"))
     filterset = PersonSearchFilter(request.GET or None, queryset=persons_current())
     page = None
     if searched and filterset.is_valid():
         page = _page(request, filterset.qs, CappedPaginator)
+        access_record(
+            action=AccessAction.SEARCH,
+            outcome=AccessOutcome.OK,
+            request=request,
+            criteria=criteria_recorded(filterset.form.cleaned_data),
+            integrated_numbers=[version.person.integrated_number for version in page],
+            result_count=page.paginator.count,
+        )
+    elif searched:
+        access_record(
+            action=AccessAction.SEARCH,
+            outcome=AccessOutcome.INVALID,
+            request=request,
+            criteria=criteria_recorded(request.GET.dict()),
+        )
     return render(
         request,
         "linkage/person_search.html",
@@ -148,15 +217,31 @@ def _orderings(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @login_required
-@permission_required("linkage.view_person", raise_exception=True)
+@audited_permission("linkage.view_person", AccessAction.SEARCH)
 @require_POST
 def person_search_by_number(request: HttpRequest) -> HttpResponse:
     form = IndividualNumberSearchForm(request.POST)
+    given = {"individual_number": GIVEN}
     if form.is_valid():
         person = person_by_individual_number(form.cleaned_data["individual_number"])
+        access_record(
+            action=AccessAction.SEARCH,
+            outcome=AccessOutcome.OK if person is not None else AccessOutcome.NOT_FOUND,
+            request=request,
+            criteria=given,
+            integrated_numbers=[person.integrated_number] if person is not None else [],
+            result_count=1 if person is not None else 0,
+        )
         if person is not None:
             return redirect("person", integrated_number=person.integrated_number)
         form.add_error(None, _("この個人番号の宛名はありません。"))
+    else:
+        access_record(
+            action=AccessAction.SEARCH,
+            outcome=AccessOutcome.INVALID,
+            request=request,
+            criteria=given,
+        )
     filterset = PersonSearchFilter(None, queryset=persons_current())
     return render(
         request,
@@ -173,9 +258,10 @@ def person_search_by_number(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("linkage.view_person", raise_exception=True)
+@audited_permission("linkage.view_person", AccessAction.PERSON_VIEW)
 def person(request: HttpRequest, integrated_number: str) -> HttpResponse:
     detail = _detail_or_404(integrated_number)
+    _recorded(request, AccessAction.PERSON_VIEW, integrated_number)
     return render(request, "linkage/person_detail.html", _person_context(detail))
 
 
@@ -190,12 +276,13 @@ def _person_context(detail: PersonDetail, **extra: Any) -> dict[str, Any]:
 
 
 @login_required
-@permission_required("linkage.reveal_individual_number", raise_exception=True)
+@audited_permission("linkage.reveal_individual_number", AccessAction.REVEAL)
 @require_POST
 def person_reveal(request: HttpRequest, integrated_number: str) -> HttpResponse:
     """Show the individual number in full, to a supervisor who asked for it (POST, so the
-    answer is never cached by a link or prefetch)."""
+    answer is never cached by a link or prefetch). Recorded before it is shown."""
     detail = _detail_or_404(integrated_number)
+    _recorded(request, AccessAction.REVEAL, integrated_number)
     context = _person_context(detail, revealed=detail.person.individual_number)
     if _htmx(request):
         response = render(request, "linkage/_individual_number.html", context)
@@ -206,7 +293,7 @@ def person_reveal(request: HttpRequest, integrated_number: str) -> HttpResponse:
 
 
 @login_required
-@permission_required("linkage.correct_person", raise_exception=True)
+@audited_permission("linkage.correct_person", AccessAction.CORRECTION)
 def person_correction(request: HttpRequest, integrated_number: str) -> HttpResponse:
     detail = _detail_or_404(integrated_number)
     current = detail.current
@@ -226,6 +313,7 @@ def person_correction(request: HttpRequest, integrated_number: str) -> HttpRespo
                     None, _("基本4情報のどれも変わっていません。訂正する項目を変更してください。")
                 )
             else:
+                _recorded(request, AccessAction.CORRECTION, integrated_number)
                 messages.success(
                     request,
                     _("訂正を登録しました(履歴SEQ %(seq)s)。連携している業務システムに通知します。")
@@ -259,7 +347,7 @@ def _period_query(date_from: datetime.date, date_to: datetime.date) -> str:
 
 
 @login_required
-@permission_required("linkage.view_person", raise_exception=True)
+@audited_permission("linkage.view_person", AccessAction.SEARCH)
 def changed_resident_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     form = ChangedResidentsForm(request.GET or {"date_from": today, "date_to": today})
@@ -268,6 +356,14 @@ def changed_resident_list(request: HttpRequest) -> HttpResponse:
         date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
         page = _page(request, changed_residents(date_from=date_from, date_to=date_to))
         query = _period_query(date_from, date_to)
+        access_record(
+            action=AccessAction.SEARCH,
+            outcome=AccessOutcome.OK,
+            request=request,
+            criteria=criteria_recorded(form.cleaned_data),
+            integrated_numbers=[version.person.integrated_number for version in page],
+            result_count=page.paginator.count,
+        )
     presets = [
         {**preset, "query": _period_query(preset["date_from"], preset["date_to"])}
         for preset in _presets(today)
@@ -287,7 +383,7 @@ def changed_resident_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("linkage.export_person", raise_exception=True)
+@audited_permission("linkage.export_person", AccessAction.EXPORT)
 def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
     form = ChangedResidentsForm(request.GET)
     encoding = request.GET.get("encoding", "utf-8")
@@ -296,6 +392,15 @@ def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
         return redirect(reverse("changed_residents") + "?" + _query_without_page(request))
     date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     rows = changed_residents(date_from=date_from, date_to=date_to)
+    exported = list(rows.values_list("person__integrated_number", flat=True))
+    access_record(
+        action=AccessAction.EXPORT,
+        outcome=AccessOutcome.OK,
+        request=request,
+        criteria=criteria_recorded({**form.cleaned_data, "encoding": encoding}),
+        integrated_numbers=exported,
+        result_count=len(exported),
+    )
     filename = f"changed-residents_{date_from:%Y%m%d}-{date_to:%Y%m%d}_{encoding}.csv"
     response: HttpResponseBase
     if encoding == "utf-8":
@@ -338,7 +443,7 @@ def code_request_errors(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("linkage.retry_coderequest", raise_exception=True)
+@audited_permission("linkage.retry_coderequest", AccessAction.RETRY)
 @require_POST
 def code_request_errors_retry(request: HttpRequest) -> HttpResponse:
     """Re-request the chosen failed code requests (error -> requesting, a new generation)."""
@@ -346,24 +451,52 @@ def code_request_errors_retry(request: HttpRequest) -> HttpResponse:
     if not ids:
         messages.error(request, _("再依頼する宛名を選択してください。"))
         return redirect("code_request_errors")
-    retried = skipped = 0
+    retried: list[str] = []
+    skipped = 0
     cause = f"clerk_retry:{request.user.get_username()}"
-    for code_request in CodeRequest.objects.filter(pk__in=ids).order_by("pk"):
+    for code_request in CodeRequest.objects.filter(pk__in=ids).select_related("person"):
         try:
             with transaction.atomic():
                 code_request_retry(code_request=code_request, cause=cause)
         except CodeRequestNotRetryable:
             skipped += 1
         else:
-            retried += 1
+            retried.append(code_request.person.integrated_number)
+    access_record(
+        action=AccessAction.RETRY,
+        outcome=AccessOutcome.OK,
+        request=request,
+        integrated_numbers=retried,
+        result_count=len(retried),
+    )
     if retried:
         messages.success(
-            request, _("%(count)d 件の符号取得を再依頼しました。") % {"count": retried}
+            request, _("%(count)d 件の符号取得を再依頼しました。") % {"count": len(retried)}
         )
-    if skipped or retried + skipped < len(ids):
+    if skipped or len(retried) + skipped < len(ids):
         messages.warning(
             request,
             _("%(count)d 件はエラー状態ではないため再依頼しませんでした。")
-            % {"count": len(ids) - retried},
+            % {"count": len(ids) - len(retried)},
         )
     return redirect("code_request_errors")
+
+
+# The access audit
+
+
+@login_required
+@permission_required("linkage.view_accessrecord", raise_exception=True)
+def access_records(request: HttpRequest) -> HttpResponse:
+    """The access audit for supervisors: read and filter, never change."""
+    filterset = AccessRecordFilter(
+        request.GET or None,
+        queryset=AccessRecord.objects.select_related("user", "client").order_by("-pk"),
+    )
+    page = _page(request, filterset.qs) if filterset.is_valid() or not request.GET else None
+    return render(
+        request,
+        "linkage/access_records.html",
+        {"filterset": filterset, "page": page, "query": _query_without_page(request)},
+        status=200 if page is not None else 400,
+    )

@@ -72,6 +72,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response = exception_handler(exc, context)
     if response is None:
         return None
+    _refusal_record(exc, context)
     if isinstance(exc, Conflict):
         errors = exc.errors
     elif isinstance(exc, exceptions.ValidationError):
@@ -92,6 +93,25 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
     )
+
+
+def _refusal_record(exc: Exception, context: dict[str, Any]) -> None:
+    """Failed authentications and refused permissions go to the access audit."""
+    from ..models import AccessAction, AccessOutcome
+    from ..services.audit import access_record
+
+    request = context.get("request")
+    if request is None:
+        return
+    if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+        access_record(
+            action=AccessAction.API_AUTH_FAILED,
+            outcome=AccessOutcome.DENIED,
+            request=request._request,  # the Django request: DRF's would authenticate again
+            criteria={"code": str(getattr(exc.detail, "code", exc.default_code))},
+        )
+    elif isinstance(exc, exceptions.PermissionDenied):
+        access_record(action=AccessAction.API_READ, outcome=AccessOutcome.DENIED, request=request)
 
 
 def problem_response(status: int, code: str, message: str) -> JsonResponse:

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..filters import CodeRequestFilter, PersonSearchFilter
-from ..models import AddressVersion, BackboneClient, CodeRequest
+from ..models import AccessAction, AccessOutcome, AddressVersion, BackboneClient, CodeRequest
 from ..numbers import is_valid_integrated_number
 from ..paging import SEARCH_COUNT_CAP, CappedPaginator
 from ..selectors import (
@@ -27,6 +27,7 @@ from ..selectors import (
     persons_current,
 )
 from ..services.address_changes import AddressChangeError, address_change_receive
+from ..services.audit import GIVEN, access_record
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
 from .exceptions import Conflict
 from .serializers import (
@@ -111,6 +112,9 @@ class PersonDetailApi(BackboneApiView):
             integrated_number=integrated_number, number_system=self.client.number_system
         )
         if current is None:
+            _read_recorded(
+                request, integrated_numbers=[integrated_number], outcome=AccessOutcome.NOT_FOUND
+            )
             raise exceptions.NotFound(
                 "no person with this integrated number is linked to your number system",
                 code="not_found",
@@ -128,6 +132,7 @@ class PersonDetailApi(BackboneApiView):
             "code_request_status": current.code_request_status,
             "links": current.links,
         }
+        _read_recorded(request, integrated_numbers=[integrated_number])
         return Response(PersonOutputSerializer(data).data)
 
 
@@ -159,6 +164,39 @@ class SearchPagination(StaffPagination):
         return paginated
 
 
+def _read_recorded(
+    request: Request,
+    *,
+    integrated_numbers: list[str],
+    outcome: str = AccessOutcome.OK,
+    criteria: dict[str, Any] | None = None,
+    result_count: int | None = None,
+) -> None:
+    access_record(
+        action=AccessAction.API_READ,
+        outcome=outcome,
+        request=request,
+        criteria=criteria,
+        integrated_numbers=integrated_numbers,
+        result_count=len(integrated_numbers) if result_count is None else result_count,
+    )
+
+
+class AuditedListMixin:
+    """A staff list whose every answered page goes to the access audit (API read)."""
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response: Response = super().list(request, *args, **kwargs)  # type: ignore[misc]
+        data = response.data or {}
+        _read_recorded(
+            request,
+            integrated_numbers=[row["integrated_number"] for row in data.get("results", [])],
+            criteria={key: value for key, value in request.query_params.items() if value},
+            result_count=data.get("count"),
+        )
+        return response
+
+
 class StaffApiView(APIView):
     """Staff endpoints: a staff token (Bearer) or the signed-in session, and a permission."""
 
@@ -167,7 +205,7 @@ class StaffApiView(APIView):
     required_permission = ""
 
 
-class CodeRequestListApi(StaffApiView, ListAPIView):
+class CodeRequestListApi(AuditedListMixin, StaffApiView, ListAPIView):
     """The code requests for staff; `?status=error` is the error list (confirmation unit 42)."""
 
     required_permission = "linkage.view_coderequest"
@@ -180,7 +218,7 @@ class CodeRequestListApi(StaffApiView, ListAPIView):
         return code_requests_list()
 
 
-class PersonSearchApi(StaffApiView, ListAPIView):
+class PersonSearchApi(AuditedListMixin, StaffApiView, ListAPIView):
     """Online function 40's search, as on the clerk screen (the same filters and selector).
 
     Name, kana and address match partially, whatever the width, kana type, small kana or
@@ -222,12 +260,19 @@ class PersonLookupApi(StaffApiView):
         serializer.is_valid(raise_exception=True)
         person = person_by_individual_number(serializer.validated_data["individual_number"])
         version = persons_current().filter(person=person).first() if person is not None else None
+        given = {"individual_number": GIVEN}
         if version is None:
+            _read_recorded(
+                request, integrated_numbers=[], outcome=AccessOutcome.NOT_FOUND, criteria=given
+            )
             raise exceptions.NotFound("no person has this individual number", code="not_found")
+        _read_recorded(
+            request, integrated_numbers=[version.person.integrated_number], criteria=given
+        )
         return Response(PersonSummarySerializer(version).data)
 
 
-class MovedResidentListApi(StaffApiView, ListAPIView):
+class MovedResidentListApi(AuditedListMixin, StaffApiView, ListAPIView):
     """List creation (41): persons with a version registered in the period, as on screen."""
 
     required_permission = "linkage.export_person"

@@ -79,7 +79,8 @@ def test_the_list_does_not_grow_queries_with_rows(
 ) -> None:
     persons(jyuki, 12)
     client = bearer(staff_user)
-    with django_assert_max_num_queries(5):
+    # 5 for the list, 4 for its access record (savepoint, chain head, insert, release).
+    with django_assert_max_num_queries(9):
         assert client.get(URL).json()["count"] == 12
 
 

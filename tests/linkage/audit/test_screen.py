@@ -1,0 +1,55 @@
+"""Supervisors read and filter the access audit; nobody edits it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from linkage.models import AccessRecord
+from tests.factories import KeyedClient
+from tests.residents import hanako_registered, signed_in
+
+AUDIT = reverse("access_records")
+
+
+def test_a_supervisor_filters_the_audit_by_person_and_action(
+    jyuki: KeyedClient, tax: KeyedClient, clerk: Any, supervisor: Any
+) -> None:
+    hanako = hanako_registered(jyuki, tax)
+    clerk_browser = signed_in(clerk)
+    clerk_browser.get(reverse("person", args=[hanako.integrated_number]))
+    clerk_browser.post(reverse("person_reveal", args=[hanako.integrated_number]))  # refused
+    clerk_browser.get(reverse("person_search"), {"name": "山田"})
+
+    browser = signed_in(supervisor)
+    everything = browser.get(AUDIT)
+    assert everything.status_code == 200
+    assert everything.context["page"].paginator.count == AccessRecord.objects.count() == 3
+
+    about_hanako = browser.get(AUDIT, {"integrated_number": hanako.integrated_number})
+    actions = [record.action for record in about_hanako.context["page"]]
+    assert actions == ["reveal", "person_view"]  # newest first; the search showed nobody
+    denied = browser.get(AUDIT, {"outcome": "denied", "username": "cler"})
+    assert [r.action for r in denied.context["page"]] == ["reveal"]
+    assert "権限なし" in denied.content.decode()
+    bad = browser.get(AUDIT, {"integrated_number": "12"})
+    assert bad.status_code == 400
+
+
+def test_a_clerk_cannot_read_the_audit_and_nobody_edits_it_in_the_admin(
+    clerk: Any, administrator: Any
+) -> None:
+    assert signed_in(clerk).get(AUDIT).status_code == 403
+    admin = signed_in(administrator)
+    signed_in(clerk).get(reverse("person_search"), {"name": "x"})
+    record = AccessRecord.objects.get()
+    assert admin.get("/admin/linkage/accessrecord/").status_code == 200
+    assert admin.get("/admin/linkage/accessrecord/add/").status_code == 403
+    change = admin.post(f"/admin/linkage/accessrecord/{record.pk}/change/", {"username": "x"})
+    assert change.status_code == 403
+    assert (
+        admin.post(f"/admin/linkage/accessrecord/{record.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert AccessRecord.objects.get().username == "clerk"
