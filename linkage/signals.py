@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from .middleware import activity_mark
 from .models import AccessAction, AccessOutcome, Person
 from .services.audit import access_record
 from .services.code_requests import code_request_ensure
@@ -34,3 +35,12 @@ def sign_in_failed_recorded(
         request=request,
         username=str(credentials.get("username", ""))[:150],
     )
+
+
+@receiver(user_logged_in, dispatch_uid="linkage.sign_in_starts_activity")
+def sign_in_starts_activity(
+    sender: Any, request: HttpRequest | None = None, user: Any = None, **kwargs: Any
+) -> None:
+    """The idle timeout counts from the sign-in (saved with it: no extra write later)."""
+    if request is not None and hasattr(request, "session"):
+        activity_mark(request.session)

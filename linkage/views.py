@@ -500,3 +500,18 @@ def access_records(request: HttpRequest) -> HttpResponse:
         {"filterset": filterset, "page": page, "query": _query_without_page(request)},
         status=200 if page is not None else 400,
     )
+
+
+def locked_out(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a sign-in on a locked account (AXES_LOCKOUT_CALLABLE)."""
+    return render(
+        request,
+        "registration/locked_out.html",
+        {
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        },
+        status=429,
+    )

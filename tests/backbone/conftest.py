@@ -38,9 +38,9 @@ def clerk(transactional_db: None) -> Client:
     """Persona: a business-system clerk signed in to the clerk screens."""
     from django.contrib.auth.models import User
 
-    User.objects.create_user("backbone-clerk", password="clerk-pass-2026")
+    user = User.objects.create_user("backbone-clerk", password="clerk-pass-2026")
     browser = Client()
-    assert browser.login(username="backbone-clerk", password="clerk-pass-2026")
+    browser.force_login(user)
     return browser
 
 

@@ -151,9 +151,9 @@ def test_a_form_post_without_the_csrf_token_is_refused(
 
     from .conftest import BUSINESS_FORM_DATA, person_form_data
 
-    User.objects.create_user("csrf-clerk", password="clerk-pass-2026")
+    user = User.objects.create_user("csrf-clerk", password="clerk-pass-2026")
     browser = Client(enforce_csrf_checks=True)
-    assert browser.login(username="csrf-clerk", password="clerk-pass-2026")
+    browser.force_login(user)
     before = (backbone_table_counts(), linkage_table_counts())
 
     answer = browser.post(

@@ -51,12 +51,24 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser profile in Japanese."""
+    """A fresh browser profile in Japanese. Every page it shows must keep to the Content
+    Security Policy: a blocked script or style fails the test."""
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    expected: list[str] = []
+    page.csp_expected = expected  # type: ignore[attr-defined]  # what a test expects refused
     yield page
     context.close()
+    unexpected = [text for text in violations if not any(part in text for part in expected)]
+    assert unexpected == [], unexpected
 
 
 @pytest.fixture

@@ -159,3 +159,12 @@ def test_an_administrator_manages_users_in_the_admin_but_sees_no_individual_numb
         "********" + hanako.individual_number[-4:]
     )
     expect(page.get_by_role("button", name="表示する")).to_have_count(0)
+
+
+def test_the_api_documentation_renders_within_its_content_security_policy(
+    live_server: Any, page: Page
+) -> None:
+    # Redoc's own "powered by" logo comes from the internet: refused, as it should be.
+    page.csp_expected.append("https://cdn.redoc.ly/")  # type: ignore[attr-defined]
+    page.goto(f"{live_server.url}/api/docs/")
+    expect(page.get_by_role("heading", name="Send an address change")).to_be_visible(timeout=15_000)

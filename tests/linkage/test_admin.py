@@ -12,9 +12,9 @@ from tests.factories import address_change_body, backbone_client
 
 
 def superuser_browser(django_user_model: Any) -> Client:
-    django_user_model.objects.create_superuser("it-admin", password="admin-pass-2026")
+    user = django_user_model.objects.create_superuser("it-admin", password="admin-pass-2026")
     browser = Client()
-    assert browser.login(username="it-admin", password="admin-pass-2026")
+    browser.force_login(user)
     return browser
 
 
