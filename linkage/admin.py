@@ -123,7 +123,16 @@ class BackboneClientAdmin(admin.ModelAdmin):
         "revoked_at",
     )
     readonly_fields = ("name", "number_system", "key_prefix", "created_at")
-    fields = ("name", "number_system", "key_prefix", "callback_url", "created_at", "revoked_at")
+    fields = (
+        "name",
+        "number_system",
+        "key_prefix",
+        "callback_url",
+        "created_at",
+        "expires_at",
+        "rate_limit",
+        "revoked_at",
+    )
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -141,7 +150,7 @@ class StaffTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "key_prefix", "created_at", "revoked_at")
     list_select_related = ("user",)
     readonly_fields = ("name", "user", "key_prefix", "created_at")
-    fields = ("name", "user", "key_prefix", "created_at", "revoked_at")
+    fields = ("name", "user", "key_prefix", "created_at", "expires_at", "rate_limit", "revoked_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import URLValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -310,15 +310,47 @@ class CodeRequestTransition(models.Model):
         return f"{self.from_status}->{self.to_status}"
 
 
+class ApiKeyQuerySet(models.QuerySet[Any]):
+    def usable_with(self, digest: str) -> models.QuerySet[Any]:
+        """The key with this digest if it may be used now: not revoked, not expired; or the
+        key it replaced, during the grace period of a rotation."""
+        now = timezone.now()
+        return self.filter(
+            models.Q(key_digest=digest)
+            | models.Q(previous_key_digest=digest, previous_key_valid_until__gt=now),
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now),
+            revoked_at__isnull=True,
+        )
+
+
 class ApiKey(models.Model):
     """An API key kept as a SHA-256 digest only (the key is 256 random bits, so a fast digest
-    is enough); `key_prefix` lets administrators tell keys apart."""
+    is enough); `key_prefix` lets administrators tell keys apart.
+
+    Keys expire (`expires_at`), are revoked (`revoked_at`) and rotated: the new key's digest
+    replaces the old one, which keeps working until `previous_key_valid_until` so the system
+    using it can switch without downtime. `rate_limit` overrides the default request rate.
+    """
 
     name = models.CharField(_("名称"), max_length=100)
     key_prefix = models.CharField(max_length=12, editable=False)
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    previous_key_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    previous_key_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("有効期限"), null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    rate_limit = models.CharField(
+        _("リクエスト上限"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[0-9]+/(s|m|h|d)$", _("「600/m」の形式で入力してください。"))
+        ],
+        help_text="requests per second, minute, hour or day, e.g. 600/m; empty: the default",
+    )
+
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         abstract = True

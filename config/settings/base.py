@@ -252,7 +252,19 @@ API_MAX_BODY_BYTES = 64 * 1024
 # Django refuses larger bodies before DRF sees them; the API answers 413 itself first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# The default request rate of an API key (a key's own `rate_limit` overrides it).
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "12000/m")
+if os.environ.get("CACHE_URL"):
+    # Shared by every process: the rate limits count each key's requests across workers.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
+    }
+
 REST_FRAMEWORK = {
+    "DEFAULT_THROTTLE_CLASSES": ["linkage.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["linkage.api.authentication.BackboneTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["linkage.api.parsers.BoundedJSONParser"],

@@ -38,9 +38,9 @@ class BackboneTokenAuthentication(BaseAuthentication):
         digest = key_digest_from_header(request, KEYWORD)
         if digest is None:
             return None
-        client = BackboneClient.objects.filter(key_digest=digest, revoked_at__isnull=True).first()
+        client = BackboneClient.objects.usable_with(digest).first()
         if client is None:
-            raise exceptions.AuthenticationFailed("unknown or revoked key", code="bad_key")
+            raise exceptions.AuthenticationFailed("unknown, expired or revoked key", code="bad_key")
         return client, None
 
     def authenticate_header(self, request: Request) -> str:
@@ -56,13 +56,9 @@ class StaffTokenAuthentication(BaseAuthentication):
         digest = key_digest_from_header(request, self.keyword)
         if digest is None:
             return None
-        token = (
-            StaffToken.objects.select_related("user")
-            .filter(key_digest=digest, revoked_at__isnull=True)
-            .first()
-        )
+        token = StaffToken.objects.usable_with(digest).select_related("user").first()
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("unknown or revoked key", code="bad_key")
+            raise exceptions.AuthenticationFailed("unknown, expired or revoked key", code="bad_key")
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..crypto import encrypt_secret
-from ..models import NOTICE_SECRET_PURPOSE, BackboneClient, StaffToken
+from ..models import NOTICE_SECRET_PURPOSE, ApiKey, BackboneClient, StaffToken
 
 KEY_PREFIX_LENGTH = 8
 
@@ -89,3 +90,16 @@ def staff_token_create(*, user: User, name: str) -> tuple[StaffToken, str]:
     key, stored = _new_key()
     token = StaffToken.objects.create(user=user, name=name, **stored)
     return token, key
+
+
+def api_key_rotate(*, key: ApiKey, grace: datetime.timedelta) -> str:
+    """A new key for the same client or staff user; the old one keeps working for `grace`
+    so the system using it can switch without downtime. The new key is returned once."""
+    new_key, stored = _new_key()
+    type(key).objects.filter(pk=key.pk).update(
+        previous_key_digest=key.key_digest,
+        previous_key_valid_until=timezone.now() + grace,
+        **stored,
+    )
+    key.refresh_from_db()
+    return new_key

@@ -1,0 +1,104 @@
+"""API keys expire, rotate without downtime and are rate limited, each on its own."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from linkage.models import AccessRecord, BackboneClient
+from tests.conftest import api_for, bearer
+from tests.factories import KeyedClient, backbone_client
+
+PERSON = "/api/v1/persons/000000000000019"  # nobody: 404 for a good key, 401 for a bad one
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_counts() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def with_key(key: str) -> Any:
+    client = api_for(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def test_an_expired_key_is_refused_and_the_refusal_recorded(jyuki: KeyedClient) -> None:
+    assert with_key(jyuki.key).get(PERSON).status_code == 404
+    BackboneClient.objects.filter(pk=jyuki.client.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    refused = with_key(jyuki.key).get(PERSON)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["code"] == "bad_key"
+    record = AccessRecord.objects.order_by("-pk").first()
+    assert record is not None and record.action == "api_auth_failed"
+
+
+def test_a_rotated_key_keeps_the_old_one_for_the_grace_period(jyuki: KeyedClient) -> None:
+    out = StringIO()
+    call_command(
+        "rotate_api_key", "backbone", str(jyuki.client.pk), "--grace-hours", "2", stdout=out
+    )
+    new_key = out.getvalue().strip().splitlines()[-1]
+    assert new_key != jyuki.key
+    assert with_key(new_key).get(PERSON).status_code == 404
+    assert with_key(jyuki.key).get(PERSON).status_code == 404  # still, for two hours
+    BackboneClient.objects.filter(pk=jyuki.client.pk).update(
+        previous_key_valid_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert with_key(jyuki.key).get(PERSON).status_code == 401
+    assert with_key(new_key).get(PERSON).status_code == 404
+    client = BackboneClient.objects.get(pk=jyuki.client.pk)
+    assert client.key_prefix == new_key[:8]
+    assert new_key not in str(BackboneClient.objects.filter(pk=client.pk).values().get())
+
+
+def test_rotating_a_revoked_or_unknown_key_is_refused(jyuki: KeyedClient) -> None:
+    with pytest.raises(CommandError, match="no backbone key #999"):
+        call_command("rotate_api_key", "backbone", "999")
+    with pytest.raises(CommandError, match="must not be negative"):
+        call_command("rotate_api_key", "backbone", str(jyuki.client.pk), "--grace-hours", "-1")
+
+
+def test_a_staff_token_rotates_too(staff_user: Any) -> None:
+    client = bearer(staff_user)
+    assert client.get("/api/v1/code-requests").status_code == 200
+    token = staff_user.api_tokens.get()
+    out = StringIO()
+    call_command("rotate_api_key", "staff", str(token.pk), "--grace-hours", "0", stdout=out)
+    new_key = out.getvalue().strip().splitlines()[-1]
+    assert client.get("/api/v1/code-requests").status_code == 401  # no grace: ended now
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {new_key}")
+    assert client.get("/api/v1/code-requests").status_code == 200
+
+
+def test_each_key_has_its_own_rate_limit(db: None) -> None:
+    limited = backbone_client(number_system="02", name="税")
+    BackboneClient.objects.filter(pk=limited.client.pk).update(rate_limit="3/m")
+    other = backbone_client(number_system="03", name="国保")
+    for _ in range(3):
+        assert with_key(limited.key).get(PERSON).status_code == 404
+    refused = with_key(limited.key).get(PERSON)
+    assert refused.status_code == 429
+    assert refused["Content-Type"] == "application/problem+json"
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert with_key(other.key).get(PERSON).status_code == 404  # its own budget
+
+
+def test_the_default_rate_applies_to_keys_without_their_own(
+    jyuki: KeyedClient, settings: Any
+) -> None:
+    settings.API_RATE_LIMIT = "2/m"
+    assert with_key(jyuki.key).get(PERSON).status_code == 404
+    assert with_key(jyuki.key).get(PERSON).status_code == 404
+    assert with_key(jyuki.key).get(PERSON).status_code == 429
