@@ -30,6 +30,11 @@ class BusinessSystem(models.Model):
     linkage_url = models.URLField(_("連携サーバーURL"))
     api_key_encrypted = models.CharField(max_length=200, editable=False)
     notice_secret_encrypted = models.CharField(max_length=200, editable=False)
+    # Sealed secrets and the purpose each is bound to (linkage.services.key_rotation).
+    SEALED_SECRETS = {
+        "api_key_encrypted": API_KEY_PURPOSE,
+        "notice_secret_encrypted": NOTICE_SECRET_PURPOSE,
+    }
     last_address_number = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:

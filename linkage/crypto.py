@@ -156,6 +156,13 @@ def decrypt_secret(token: str, *, purpose: str) -> str:
     return _open(token, associated_data=f"secret:{purpose}", what="secret")
 
 
+def reseal(token: str, *, associated_data: str) -> str:
+    """The same value sealed again under the newest key (key rotation)."""
+    return _seal(
+        _open(token, associated_data=associated_data, what="value"), associated_data=associated_data
+    )
+
+
 def token_key_id(token: str) -> str:
     """The id of the key a stored token was encrypted under."""
     return token.split(":", 2)[1]

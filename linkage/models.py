@@ -368,6 +368,9 @@ class BackboneClient(ApiKey):
     )
     notice_secret_encrypted = models.CharField(max_length=200, blank=True, editable=False)
 
+    # Sealed secrets and the purpose each is bound to (linkage.services.key_rotation).
+    SEALED_SECRETS = {"notice_secret_encrypted": NOTICE_SECRET_PURPOSE}
+
     class Meta:
         verbose_name = _("基幹系システム")
         verbose_name_plural = _("基幹系システム")
