@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import django_filters
@@ -26,14 +27,28 @@ from .models import (
 from .numbers import is_valid_integrated_number
 from .text import search_key
 
+_LARGEST_OFFSET = datetime.timedelta(hours=14)  # UTC+14, Line Islands: the largest in use
+
+
+def _real_offset(value: datetime.datetime | None) -> None:
+    """An ISO 8601 time whose offset a real time zone can have (PostgreSQL refuses more than
+    ±16 hours, which would otherwise surface as a server error)."""
+    offset = value.utcoffset() if value is not None else None
+    if offset is not None and abs(offset) > _LARGEST_OFFSET:
+        raise forms.ValidationError(
+            _("UTCからの時差は±14時間以内で指定してください。"), code="offset_out_of_range"
+        )
+
 
 class CodeRequestFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CodeRequestStatus.choices)
     stage = django_filters.ChoiceFilter(choices=CodeRequestStage.choices)
     changed_from = django_filters.IsoDateTimeFilter(
-        field_name="status_changed_at", lookup_expr="gte"
+        field_name="status_changed_at", lookup_expr="gte", validators=[_real_offset]
     )
-    changed_to = django_filters.IsoDateTimeFilter(field_name="status_changed_at", lookup_expr="lt")
+    changed_to = django_filters.IsoDateTimeFilter(
+        field_name="status_changed_at", lookup_expr="lt", validators=[_real_offset]
+    )
 
     class Meta:
         model = CodeRequest

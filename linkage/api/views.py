@@ -29,7 +29,7 @@ from ..selectors import (
 from ..services.address_changes import AddressChangeError, address_change_receive
 from ..services.audit import GIVEN, access_record
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
-from .exceptions import Conflict
+from .exceptions import PROBLEM_CONTENT_TYPE, Conflict
 from .serializers import (
     AddressChangeInputSerializer,
     AddressChangeOutputSerializer,
@@ -42,9 +42,16 @@ from .serializers import (
     ProblemSerializer,
 )
 
-_PROBLEM = OpenApiResponse(ProblemSerializer, description="application/problem+json")
+_PROBLEM = OpenApiResponse(ProblemSerializer, description="a problem (RFC 9457)")
+
+
+def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
+    """Error answers as the API sends them: application/problem+json."""
+    return {(status, PROBLEM_CONTENT_TYPE): _PROBLEM for status in statuses}
+
+
 # What every staff endpoint may answer besides its result.
-_STAFF_PROBLEMS = {400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM}
+_STAFF_PROBLEMS = problems(400, 401, 403, 404, 429)  # 404: a page past the last
 
 
 class BackboneApiView(APIView):
@@ -69,12 +76,7 @@ class AddressChangeCreateApi(BackboneApiView):
                 "a new integrated number was issued",
             ),
             200: OpenApiResponse(AddressChangeOutputSerializer, "a known person was updated"),
-            400: _PROBLEM,
-            401: _PROBLEM,
-            403: _PROBLEM,
-            409: _PROBLEM,
-            413: _PROBLEM,
-            415: _PROBLEM,
+            **problems(400, 401, 403, 409, 413, 415, 429),
         },
     )
     def post(self, request: Request) -> Response:
@@ -97,7 +99,7 @@ class PersonDetailApi(BackboneApiView):
     @extend_schema(
         operation_id="person_retrieve",
         summary="Read a person by integrated number",
-        responses={200: PersonOutputSerializer, 400: _PROBLEM, 401: _PROBLEM, 404: _PROBLEM},
+        responses={200: PersonOutputSerializer, **problems(400, 401, 404, 429)},
     )
     def get(self, request: Request, integrated_number: str) -> Response:
         if not is_valid_integrated_number(integrated_number):
@@ -217,6 +219,14 @@ class CodeRequestListApi(AuditedListMixin, StaffApiView, ListAPIView):
     def get_queryset(self) -> QuerySet[CodeRequest]:
         return code_requests_list()
 
+    @extend_schema(
+        operation_id="code_requests_list",
+        summary="List the code requests (staff)",
+        responses={200: CodeRequestOutputSerializer(many=True), **_STAFF_PROBLEMS},
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
 
 class PersonSearchApi(AuditedListMixin, StaffApiView, ListAPIView):
     """Online function 40's search, as on the clerk screen (the same filters and selector).
@@ -253,7 +263,7 @@ class PersonLookupApi(StaffApiView):
         operation_id="person_lookup",
         summary="Find the person with an individual number (staff)",
         request=IndividualNumberLookupSerializer,
-        responses={200: PersonSummarySerializer, **_STAFF_PROBLEMS, 404: _PROBLEM},
+        responses={200: PersonSummarySerializer, **_STAFF_PROBLEMS},
     )
     def post(self, request: Request) -> Response:
         serializer = IndividualNumberLookupSerializer(data=request.data)

@@ -213,4 +213,4 @@ def test_the_search_lists_in_a_fixed_number_of_queries(jyuki: KeyedClient, clerk
         with CaptureQueriesContext(connection) as captured:
             assert len(found(client, address="藤沢市")) == total
         counts.append(len(captured.captured_queries))
-    assert counts[0] == counts[1] <= 10, counts  # 4 of them write the access record
+    assert counts[0] == counts[1] <= 11, counts  # 4 (5 on PostgreSQL) write the access record

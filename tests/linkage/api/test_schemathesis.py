@@ -1,0 +1,74 @@
+"""schemathesis against the OpenAPI schema the API serves: generated requests to every
+operation, with a valid key of the right kind, never get a 5xx, and every answer (status
+code, content type, body) is one the schema declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.factories import KeyedClient
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+STAFF_PATHS = ("/api/v1/code-requests", "/api/v1/moved-residents")
+
+
+@pytest.fixture(autouse=True)
+def connection_kept_open(db: None) -> Iterator[None]:
+    """As Django's test client does: requests leave the test's database connection open
+    (it holds the test's transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+# Loaded from the app in process, at collection (the schema view reads no database).
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+
+
+@pytest.fixture
+def keys(jyuki: KeyedClient, supervisor: Any) -> dict[str, str]:
+    from linkage.services.backbone_clients import staff_token_create
+
+    cache.clear()  # each generated case gets the whole rate budget
+    _, staff_key = staff_token_create(user=supervisor, name="schemathesis")
+    return {"backbone": f"Token {jyuki.key}", "staff": f"Bearer {staff_key}"}
+
+
+@schema.parametrize()
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_every_operation_answers_as_its_schema_says(case: Any, keys: dict[str, str]) -> None:
+    staff = case.path.startswith(STAFF_PATHS) or case.path in (
+        "/api/v1/persons",
+        "/api/v1/persons/lookup",
+    )
+    case.call_and_validate(
+        headers={"Authorization": keys["staff" if staff else "backbone"]}, checks=CHECKS
+    )
