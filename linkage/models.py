@@ -48,6 +48,10 @@ class CodeRequestStage(models.TextChoices):
     SENT = "sent", _("住基へ送信済")
 
 
+class IndividualNumberPurged(Exception):
+    """The person's individual number was deleted after the retention period."""
+
+
 class Person(models.Model):
     """統合宛名: one row per individual number, the integrated-number side of 宛名情報テーブル 33.
 
@@ -59,6 +63,10 @@ class Person(models.Model):
     individual_number_index = models.CharField(max_length=64, unique=True, editable=False)
     individual_number_encrypted = models.CharField(max_length=128, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    # After the retention period (purge_expired): the number, its index and its token are
+    # gone; the last four digits stay for the masked display.
+    purged_at = models.DateTimeField(_("個人番号削除日時"), null=True, blank=True, editable=False)
+    individual_number_last4 = models.CharField(max_length=4, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("統合宛名")
@@ -74,12 +82,16 @@ class Person(models.Model):
 
     @property
     def individual_number(self) -> str:
+        if self.purged_at is not None:
+            raise IndividualNumberPurged(self.integrated_number)
         return decrypt_individual_number(
             self.individual_number_encrypted, index=self.individual_number_index
         )
 
     @property
     def individual_number_masked(self) -> str:
+        if self.purged_at is not None:
+            return "*" * 8 + self.individual_number_last4
         return mask_individual_number(self.individual_number)
 
 
@@ -501,6 +513,7 @@ class AccessAction(models.TextChoices):
     API_READ = "api_read", _("APIによる参照")
     SIGN_IN_FAILED = "sign_in_failed", _("サインインの失敗")
     API_AUTH_FAILED = "api_auth_failed", _("API認証の失敗")
+    PURGE = "purge", _("保存期間経過による個人番号の削除")
 
 
 class AccessOutcome(models.TextChoices):

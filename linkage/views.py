@@ -282,8 +282,11 @@ def person_reveal(request: HttpRequest, integrated_number: str) -> HttpResponse:
     """Show the individual number in full, to a supervisor who asked for it (POST, so the
     answer is never cached by a link or prefetch). Recorded before it is shown."""
     detail = _detail_or_404(integrated_number)
-    _recorded(request, AccessAction.REVEAL, integrated_number)
-    context = _person_context(detail, revealed=detail.person.individual_number)
+    if detail.person.purged_at is not None:
+        context = _person_context(detail)  # nothing left to reveal: the template says so
+    else:
+        _recorded(request, AccessAction.REVEAL, integrated_number)
+        context = _person_context(detail, revealed=detail.person.individual_number)
     if _htmx(request):
         response = render(request, "linkage/_individual_number.html", context)
     else:

@@ -216,6 +216,10 @@ NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", "360
 NOTICE_STALLED_AFTER = float(os.environ.get("NOTICE_STALLED_AFTER", "120"))
 NOTICE_SWEEP_EVERY = float(os.environ.get("NOTICE_SWEEP_EVERY", "30"))
 
+# Individual numbers of persons with no change for this many days are deleted by
+# `manage.py purge_expired` (5 years by default: set it to the municipality's rule).
+INDIVIDUAL_NUMBER_RETENTION_DAYS = int(os.environ.get("INDIVIDUAL_NUMBER_RETENTION_DAYS", "1826"))
+
 # The clerks' dashboard refreshes its figures this often, without reloading the page.
 DASHBOARD_REFRESH_SECONDS = int(os.environ.get("DASHBOARD_REFRESH_SECONDS", "30"))
 NOTICE_TIMEOUT = float(os.environ.get("NOTICE_TIMEOUT", "10"))

@@ -1,0 +1,70 @@
+"""Deletion of individual numbers past their retention period (特定個人情報の削除).
+
+A person none of whose versions was registered within INDIVIDUAL_NUMBER_RETENTION_DAYS, and
+whose code request is settled (not in progress, not failed), loses its individual number:
+the encrypted value and the blind index are removed (the index could still confirm a
+guessed number), the last four digits stay for the masked display, and one access record
+of action `purge` names every person purged. The person, its versions and its links stay.
+A person who arrives again afterwards is registered anew, with a new integrated number.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person
+from .audit import access_record
+
+BATCH = 500
+
+
+def persons_past_retention(now: datetime.datetime | None = None) -> QuerySet[Person]:
+    cutoff = (now or timezone.now()) - datetime.timedelta(
+        days=settings.INDIVIDUAL_NUMBER_RETENTION_DAYS
+    )
+    return (
+        Person.objects.filter(purged_at__isnull=True)
+        .exclude(versions__registered_at__gte=cutoff)
+        .filter(
+            code_request__status__in=[
+                CodeRequestStatus.REQUESTED,
+                CodeRequestStatus.NOT_REQUESTED,
+            ]
+        )
+        .order_by("pk")
+    )
+
+
+def individual_numbers_purge(*, batch: int = BATCH) -> list[str]:
+    """Purge every person past retention; the integrated numbers purged."""
+    purged: list[str] = []
+    while True:
+        with transaction.atomic():
+            persons = list(persons_past_retention().select_for_update(of=("self",))[:batch])
+            if not persons:
+                break
+            now = timezone.now()
+            for person in persons:
+                last4 = person.individual_number[-4:]
+                Person.objects.filter(pk=person.pk).update(
+                    individual_number_encrypted="",
+                    individual_number_index=f"purged:{person.pk}",
+                    individual_number_last4=last4,
+                    purged_at=now,
+                )
+            numbers = [person.integrated_number for person in persons]
+            access_record(
+                action=AccessAction.PURGE,
+                outcome=AccessOutcome.OK,
+                username="purge_expired",
+                criteria={"retention_days": str(settings.INDIVIDUAL_NUMBER_RETENTION_DAYS)},
+                integrated_numbers=numbers,
+                result_count=len(numbers),
+            )
+            purged += numbers
+    return purged
