@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
@@ -186,3 +187,16 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_select_related = ("client", "person")
     list_filter = ("status", "event", "client__number_system")
     exclude = ("payload",)
+
+
+class HistoryAdmin(ReadOnlyAdmin):
+    """The data history (django-pghistory): what each row was after each insert and update,
+    with the request's user and path."""
+
+    list_display = ("pgh_created_at", "pgh_label", "pgh_obj", "pgh_context")
+    list_filter = ("pgh_label",)
+    list_select_related = ("pgh_context",)
+
+
+for _tracked_model in (Person, AddressVersion, CrossReference, CodeRequest):
+    admin.site.register(apps.get_model("linkage", f"{_tracked_model.__name__}Event"), HistoryAdmin)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pghistory
 from django.conf import settings
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
@@ -52,6 +53,16 @@ class IndividualNumberPurged(Exception):
     """The person's individual number was deleted after the retention period."""
 
 
+# Data history (ASVS V7, the 特定個人情報 guideline's records): every insert and update of
+# persons, versions, cross-references and code requests is copied by a database trigger
+# (django-pghistory) with the time and the request's user and path, whatever wrote it:
+# the ORM, a queryset update or the bulk import's COPY. PostgreSQL only (the production
+# database); SQLite, for the demo, keeps none. The individual number is not copied.
+def _tracked() -> tuple[pghistory.InsertEvent, pghistory.UpdateEvent]:
+    return pghistory.InsertEvent(), pghistory.UpdateEvent()
+
+
+@pghistory.track(*_tracked(), exclude=["individual_number_index", "individual_number_encrypted"])
 class Person(models.Model):
     """統合宛名: one row per individual number, the integrated-number side of 宛名情報テーブル 33.
 
@@ -106,6 +117,7 @@ class AddressVersionQuerySet(models.QuerySet["AddressVersion"]):
         return self.filter(person_id__in=person_ids, is_current=True).update(is_current=False)
 
 
+@pghistory.track(*_tracked())
 class AddressVersion(models.Model):
     """宛名情報テーブル 33 (seed figure 3): one version of a person's basic four items.
 
@@ -184,6 +196,7 @@ class AddressVersion(models.Model):
         self.address_key = search_key(self.address)
 
 
+@pghistory.track(*_tracked())
 class CrossReference(models.Model):
     """宛名番号の対応: (number_system, address_number) -> person; one address number, one person."""
 
@@ -232,6 +245,7 @@ class BusinessInformation(models.Model):
         return f"{self.person_id}:{self.data_type}"
 
 
+@pghistory.track(*_tracked())
 class CodeRequest(models.Model):
     """符号取得依頼: the one code request of a person (claim 2), and the pending-work record.
 

@@ -54,6 +54,10 @@ _ADMINISTRATOR_PERMISSIONS = [
             "addresschangereceipt",
             "notice",
             "accessrecord",
+            "personevent",
+            "addressversionevent",
+            "crossreferenceevent",
+            "coderequestevent",
         )
     ),
 ]

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "pgtrigger",
+    "pghistory",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "linkage",
@@ -111,6 +113,9 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
 
 
 DATABASES = {"default": database_from_env(VAR_DIR / "linkage.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each request's user and path go with the history rows its writes make (pghistory).
+    MIDDLEWARE.append("pghistory.middleware.HistoryMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
