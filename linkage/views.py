@@ -54,7 +54,7 @@ from .selectors import (
     person_detail,
     persons_current,
 )
-from .services.audit import GIVEN, access_record
+from .services.audit import GIVEN, access_record, criteria_of
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
 from .services.notices import CorrectionUnchanged, person_correct
 
@@ -100,6 +100,18 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+def _page_recorded(request: HttpRequest, criteria: dict[str, Any], page: Any) -> None:
+    """A search or list page in the access audit: its criteria, who it showed, the count."""
+    access_record(
+        action=AccessAction.SEARCH,
+        outcome=AccessOutcome.OK,
+        request=request,
+        criteria=criteria_of(criteria),
+        integrated_numbers=[version.person.integrated_number for version in page],
+        result_count=page.paginator.count,
+    )
+
+
 def _recorded(request: HttpRequest, action: str, integrated_number: str) -> None:
     access_record(
         action=action,
@@ -108,15 +120,6 @@ def _recorded(request: HttpRequest, action: str, integrated_number: str) -> None
         integrated_numbers=[integrated_number],
         result_count=1,
     )
-
-
-def criteria_recorded(criteria: dict[str, Any]) -> dict[str, Any]:
-    """Search criteria as the audit keeps them: given values only, as text."""
-    return {
-        name: value.isoformat() if isinstance(value, datetime.date) else str(value)
-        for name, value in criteria.items()
-        if value not in (None, "", [])
-    }
 
 
 def _detail_or_404(integrated_number: str) -> PersonDetail:
@@ -173,21 +176,25 @@ def person_search(request: HttpRequest) -> HttpResponse:
     page = None
     if searched and filterset.is_valid():
         page = _page(request, filterset.qs, CappedPaginator)
-        access_record(
-            action=AccessAction.SEARCH,
-            outcome=AccessOutcome.OK,
-            request=request,
-            criteria=criteria_recorded(filterset.form.cleaned_data),
-            integrated_numbers=[version.person.integrated_number for version in page],
-            result_count=page.paginator.count,
-        )
+        _page_recorded(request, filterset.form.cleaned_data, page)
     elif searched:
         access_record(
             action=AccessAction.SEARCH,
             outcome=AccessOutcome.INVALID,
             request=request,
-            criteria=criteria_recorded(request.GET.dict()),
+            criteria=criteria_of(request.GET.dict()),
         )
+    return _search_screen(request, filterset, page, searched, IndividualNumberSearchForm())
+
+
+def _search_screen(
+    request: HttpRequest,
+    filterset: PersonSearchFilter,
+    page: Any,
+    searched: bool,
+    number_form: IndividualNumberSearchForm,
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "linkage/person_search.html",
@@ -196,9 +203,10 @@ def person_search(request: HttpRequest) -> HttpResponse:
             "searched": searched,
             "page": page,
             "query": _query_without_page(request),
-            "number_form": IndividualNumberSearchForm(),
+            "number_form": number_form,
             "orderings": _orderings(request),
         },
+        status=status,
     )
 
 
@@ -242,17 +250,12 @@ def person_search_by_number(request: HttpRequest) -> HttpResponse:
             request=request,
             criteria=given,
         )
-    filterset = PersonSearchFilter(None, queryset=persons_current())
-    return render(
+    return _search_screen(
         request,
-        "linkage/person_search.html",
-        {
-            "filterset": filterset,
-            "searched": False,
-            "page": None,
-            "number_form": form,
-            "orderings": _orderings(request),
-        },
+        PersonSearchFilter(None, queryset=persons_current()),
+        page=None,
+        searched=False,
+        number_form=form,
         status=200 if form.errors.get("__all__") else 400,
     )
 
@@ -359,14 +362,7 @@ def changed_resident_list(request: HttpRequest) -> HttpResponse:
         date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
         page = _page(request, changed_residents(date_from=date_from, date_to=date_to))
         query = _period_query(date_from, date_to)
-        access_record(
-            action=AccessAction.SEARCH,
-            outcome=AccessOutcome.OK,
-            request=request,
-            criteria=criteria_recorded(form.cleaned_data),
-            integrated_numbers=[version.person.integrated_number for version in page],
-            result_count=page.paginator.count,
-        )
+        _page_recorded(request, form.cleaned_data, page)
     presets = [
         {**preset, "query": _period_query(preset["date_from"], preset["date_to"])}
         for preset in _presets(today)
@@ -400,7 +396,7 @@ def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
         action=AccessAction.EXPORT,
         outcome=AccessOutcome.OK,
         request=request,
-        criteria=criteria_recorded({**form.cleaned_data, "encoding": encoding}),
+        criteria=criteria_of({**form.cleaned_data, "encoding": encoding}),
         integrated_numbers=exported,
         result_count=len(exported),
     )
@@ -455,16 +451,14 @@ def code_request_errors_retry(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("再依頼する宛名を選択してください。"))
         return redirect("code_request_errors")
     retried: list[str] = []
-    skipped = 0
     cause = f"clerk_retry:{request.user.get_username()}"
     for code_request in CodeRequest.objects.filter(pk__in=ids).select_related("person"):
         try:
             with transaction.atomic():
                 code_request_retry(code_request=code_request, cause=cause)
         except CodeRequestNotRetryable:
-            skipped += 1
-        else:
-            retried.append(code_request.person.integrated_number)
+            continue
+        retried.append(code_request.person.integrated_number)
     access_record(
         action=AccessAction.RETRY,
         outcome=AccessOutcome.OK,
@@ -476,7 +470,7 @@ def code_request_errors_retry(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, _("%(count)d 件の符号取得を再依頼しました。") % {"count": len(retried)}
         )
-    if skipped or len(retried) + skipped < len(ids):
+    if len(retried) < len(ids):
         messages.warning(
             request,
             _("%(count)d 件はエラー状態ではないため再依頼しませんでした。")

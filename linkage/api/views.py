@@ -27,7 +27,7 @@ from ..selectors import (
     persons_current,
 )
 from ..services.address_changes import AddressChangeError, address_change_receive
-from ..services.audit import GIVEN, access_record
+from ..services.audit import GIVEN, access_record, criteria_of
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
 from .exceptions import PROBLEM_CONTENT_TYPE, Conflict
 from .serializers import (
@@ -193,7 +193,7 @@ class AuditedListMixin:
         _read_recorded(
             request,
             integrated_numbers=[row["integrated_number"] for row in data.get("results", [])],
-            criteria={key: value for key, value in request.query_params.items() if value},
+            criteria=criteria_of(request.query_params.dict()),
             result_count=data.get("count"),
         )
         return response

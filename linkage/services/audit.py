@@ -7,10 +7,11 @@ Recording never stores the individual number: a search by one records `"(given)"
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,12 +143,11 @@ def audit_chain_verify() -> ChainReport:
     return ChainReport(count, expected, None)
 
 
-def criteria_without_number(
-    criteria: dict[str, Any], number_fields: Sequence[str] = ()
-) -> dict[str, Any]:
-    """The criteria as recorded: empty values dropped, any individual number replaced."""
+def criteria_of(criteria: Mapping[str, Any]) -> dict[str, str]:
+    """Search criteria as the audit keeps them: the values given, as text. (A search by
+    individual number records GIVEN instead; no caller passes the number here.)"""
     return {
-        name: GIVEN if name in number_fields else value
+        name: value.isoformat() if isinstance(value, datetime.date) else str(value)
         for name, value in criteria.items()
         if value not in (None, "", [])
     }
