@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from backbone.models import BusinessSystem
 from backbone.synthetic import Resident
 from tests.backbone.conftest import deliver_pending_notices
+from tests.conftest import PASSWORD
 from tests.factories import resident
 
 from .conftest import sign_in
@@ -56,12 +57,11 @@ def test_a_clerk_registers_in_two_systems_and_a_change_flows_across(
     systems: dict[str, BusinessSystem],
     live_server: Any,
     page: Page,
-    django_user_model: Any,
+    clerk: Any,
     screenshot: Callable[[str], Path],
 ) -> None:
     base = live_server.url
-    django_user_model.objects.create_user("clerk", password="clerk-pass-2026")
-    sign_in(page, base, "clerk", "clerk-pass-2026", "/backbone/")
+    sign_in(page, base, "clerk", PASSWORD, "/backbone/")
     someone = resident()
 
     in_jyuki = register_in(
@@ -94,12 +94,11 @@ def test_a_bad_check_digit_is_shown_on_the_field_and_english_is_one_click_away(
     systems: dict[str, BusinessSystem],
     live_server: Any,
     page: Page,
-    django_user_model: Any,
+    clerk: Any,
     screenshot: Callable[[str], Path],
 ) -> None:
     base = live_server.url
-    django_user_model.objects.create_user("clerk", password="clerk-pass-2026")
-    sign_in(page, base, "clerk", "clerk-pass-2026", "/backbone/01/new")
+    sign_in(page, base, "clerk", PASSWORD, "/backbone/01/new")
     someone = resident()
     fill_registration(page, someone, "01")
     wrong = someone.individual_number[:-1] + str((int(someone.individual_number[-1]) + 1) % 10)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from linkage.models import AccessRecord
@@ -53,3 +55,19 @@ def test_a_clerk_cannot_read_the_audit_and_nobody_edits_it_in_the_admin(
         == 403
     )
     assert AccessRecord.objects.get().username == "clerk"
+
+
+def test_the_audit_list_takes_a_fixed_number_of_queries(
+    jyuki: KeyedClient, tax: KeyedClient, clerk: Any, supervisor: Any
+) -> None:
+    hanako = hanako_registered(jyuki, tax)
+    clerk_browser = signed_in(clerk)
+    browser = signed_in(supervisor)
+    counts = []
+    for total in (3, 30):
+        while AccessRecord.objects.count() < total:
+            clerk_browser.get(reverse("person", args=[hanako.integrated_number]))
+        with CaptureQueriesContext(connection) as captured:
+            assert len(browser.get(AUDIT).context["page"]) == total
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1], counts
