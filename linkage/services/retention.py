@@ -21,6 +21,12 @@ from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person
 from .audit import access_record
 
 BATCH = 500
+PURGED_FIELDS = [
+    "individual_number_last4",
+    "individual_number_encrypted",
+    "individual_number_index",
+    "purged_at",
+]
 
 
 def persons_past_retention(now: datetime.datetime | None = None) -> QuerySet[Person]:
@@ -50,13 +56,11 @@ def individual_numbers_purge(*, batch: int = BATCH) -> list[str]:
                 break
             now = timezone.now()
             for person in persons:
-                last4 = person.individual_number[-4:]
-                Person.objects.filter(pk=person.pk).update(
-                    individual_number_encrypted="",
-                    individual_number_index=f"purged:{person.pk}",
-                    individual_number_last4=last4,
-                    purged_at=now,
-                )
+                person.individual_number_last4 = person.individual_number[-4:]
+                person.individual_number_encrypted = ""
+                person.individual_number_index = f"purged:{person.pk}"
+                person.purged_at = now
+            Person.objects.bulk_update(persons, PURGED_FIELDS)
             numbers = [person.integrated_number for person in persons]
             access_record(
                 action=AccessAction.PURGE,
