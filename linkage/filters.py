@@ -13,6 +13,7 @@ from django.db.models import CharField, Exists, Func, OuterRef, QuerySet, TextFi
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
+from .forms import value_free_messages
 from .models import (
     AccessAction,
     AccessOutcome,
@@ -25,22 +26,46 @@ from .models import (
     Sex,
 )
 from .numbers import is_valid_integrated_number
-from .text import search_key
-
-_LARGEST_OFFSET = datetime.timedelta(hours=14)  # UTC+14, Line Islands: the largest in use
+from .text import JAPAN, InvalidText, date_in_range, moment_check, search_key
 
 
 def _real_offset(value: datetime.datetime | None) -> None:
-    """An ISO 8601 time whose offset a real time zone can have (PostgreSQL refuses more than
-    ±16 hours, which would otherwise surface as a server error)."""
-    offset = value.utcoffset() if value is not None else None
-    if offset is not None and abs(offset) > _LARGEST_OFFSET:
+    """An ISO 8601 time a database can compare (linkage.text.moment_check: an offset a real
+    time zone has, a year that no conversion takes out of range)."""
+    if value is None:
+        return
+    try:
+        moment_check(value if value.utcoffset() is not None else value.replace(tzinfo=JAPAN))
+    except InvalidText:
         raise forms.ValidationError(
-            _("UTCからの時差は±14時間以内で指定してください。"), code="offset_out_of_range"
-        )
+            _("1868年1月1日以降の日時を、UTCからの時差±14時間以内で指定してください。"),
+            code="out_of_range",
+        ) from None
 
 
-class CodeRequestFilter(django_filters.FilterSet):
+def _day_in_range(value: datetime.date | None) -> None:
+    """A day a query can compare (linkage.text.date_in_range)."""
+    if value is None:
+        return
+    try:
+        date_in_range(value)
+    except InvalidText:
+        raise forms.ValidationError(
+            _("1868年1月1日から9999年12月29日までの日付を指定してください。"), code="out_of_range"
+        ) from None
+
+
+class ValueFreeFilterSet(django_filters.FilterSet):
+    """A filter set whose errors never repeat a submitted value (linkage.forms)."""
+
+    @property
+    def form(self) -> forms.Form:
+        if not hasattr(self, "_form"):
+            self._form = value_free_messages(super().form)
+        return self._form
+
+
+class CodeRequestFilter(ValueFreeFilterSet):
     status = django_filters.ChoiceFilter(choices=CodeRequestStatus.choices)
     stage = django_filters.ChoiceFilter(choices=CodeRequestStage.choices)
     changed_from = django_filters.IsoDateTimeFilter(
@@ -109,7 +134,7 @@ def _integrated_number(value: str) -> None:
         )
 
 
-class PersonSearchFilter(django_filters.FilterSet):
+class PersonSearchFilter(ValueFreeFilterSet):
     """Online function 40's search over current versions (linkage.selectors.persons_current).
 
     Name, kana and address match partially on their search keys (linkage.text.search_key), so
@@ -135,12 +160,18 @@ class PersonSearchFilter(django_filters.FilterSet):
         ],
     )
     name = django_filters.CharFilter(method="filter_name", label=_("氏名・カナ"))
-    birth_date = django_filters.DateFilter(label=_("生年月日"))
+    birth_date = django_filters.DateFilter(label=_("生年月日"), validators=[_day_in_range])
     birth_date_from = django_filters.DateFilter(
-        field_name="birth_date", lookup_expr="gte", label=_("生年月日(から)")
+        field_name="birth_date",
+        lookup_expr="gte",
+        label=_("生年月日(から)"),
+        validators=[_day_in_range],
     )
     birth_date_to = django_filters.DateFilter(
-        field_name="birth_date", lookup_expr="lte", label=_("生年月日(まで)")
+        field_name="birth_date",
+        lookup_expr="lte",
+        label=_("生年月日(まで)"),
+        validators=[_day_in_range],
     )
     sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("性別"))
     address = django_filters.CharFilter(method="filter_address", label=_("住所"))
@@ -198,17 +229,23 @@ class PersonSearchFilter(django_filters.FilterSet):
         return queryset
 
 
-class AccessRecordFilter(django_filters.FilterSet):
+class AccessRecordFilter(ValueFreeFilterSet):
     """The access audit as supervisors filter it."""
 
     action = django_filters.ChoiceFilter(choices=AccessAction.choices, label=_("操作"))
     outcome = django_filters.ChoiceFilter(choices=AccessOutcome.choices, label=_("結果"))
     username = django_filters.CharFilter(lookup_expr="icontains", label=_("ユーザー名"))
     date_from = django_filters.DateFilter(
-        field_name="occurred_at", lookup_expr="date__gte", label=_("開始日")
+        field_name="occurred_at",
+        lookup_expr="date__gte",
+        label=_("開始日"),
+        validators=[_day_in_range],
     )
     date_to = django_filters.DateFilter(
-        field_name="occurred_at", lookup_expr="date__lte", label=_("終了日")
+        field_name="occurred_at",
+        lookup_expr="date__lte",
+        label=_("終了日"),
+        validators=[_day_in_range],
     )
     integrated_number = django_filters.CharFilter(
         method="filter_integrated_number",

@@ -7,7 +7,7 @@ the form, in Japanese, next to the field. No message repeats the value typed.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,7 @@ from .models import Sex
 from .text import (
     InvalidText,
     birth_date_check,
+    date_in_range,
     has_forbidden_characters,
     individual_number_normalise,
     katakana_normalise,
@@ -28,7 +29,35 @@ MESSAGES = {
     "future_date": _("未来の日付は入力できません。"),
     "too_early": _("1868年1月1日より前の日付は入力できません。"),
     "control_characters": _("制御文字や不可視の書式文字は使用できません。"),
+    "out_of_range": _("1868年1月1日から9999年12月29日までの日付を指定してください。"),
 }
+
+
+# Django's messages that repeat the value typed ("Select a valid choice. X is not one of the
+# available choices."), and what is said instead: a value typed into a choice may be an
+# individual number, and an error must never show it back.
+_VALUE_PLACEHOLDERS = ("%(value)", "%(pk)")
+VALUE_FREE_MESSAGE = _("正しく選択してください。")
+
+
+FormT = TypeVar("FormT", bound=forms.BaseForm)
+
+
+def value_free_messages(form: FormT) -> FormT:
+    """`form` with every error message that would repeat a submitted value replaced."""
+    for form_field in form.fields.values():
+        for code, message in list(form_field.error_messages.items()):
+            if any(placeholder in str(message) for placeholder in _VALUE_PLACEHOLDERS):
+                form_field.error_messages[code] = VALUE_FREE_MESSAGE
+    return form
+
+
+class ValueFreeForm(forms.Form):
+    """A form whose errors never repeat what was typed (see value_free_messages)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        value_free_messages(self)
 
 
 class DateInput(forms.DateInput):
@@ -72,7 +101,7 @@ class IndividualNumberField(forms.CharField):
         return checked(individual_number_normalise, value) if value else value
 
 
-class BasicItemsForm(forms.Form):
+class BasicItemsForm(ValueFreeForm):
     """The basic four items and kana (基本4情報)."""
 
     name = TextField(label=_("氏名"), max_length=100)
@@ -106,11 +135,19 @@ class IndividualNumberSearchForm(forms.Form):
     individual_number = IndividualNumberField()
 
 
+class PeriodDateField(forms.DateField):
+    """A day of a period, within the days a query can name (linkage.text.date_in_range)."""
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        return checked(date_in_range, value) if value else value
+
+
 class ChangedResidentsForm(forms.Form):
     """The period of the changed-resident list (list creation 41), both days included."""
 
-    date_from = forms.DateField(label=_("開始日"), widget=DateInput())
-    date_to = forms.DateField(label=_("終了日"), widget=DateInput())
+    date_from = PeriodDateField(label=_("開始日"), widget=DateInput())
+    date_to = PeriodDateField(label=_("終了日"), widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from .exports import (
@@ -224,6 +225,7 @@ def _orderings(request: HttpRequest) -> list[dict[str, Any]]:
     return columns
 
 
+@sensitive_post_parameters("individual_number")
 @login_required
 @audited_permission("linkage.view_person", AccessAction.SEARCH)
 @require_POST

@@ -11,6 +11,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from ..masking import safe_text
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 _TYPES = {
@@ -39,6 +41,18 @@ class Conflict(exceptions.APIException):
 
 
 def problem(status: int, errors: list[dict[str, str]], detail: str | None = None) -> dict[str, Any]:
+    """The problem document. Every error's field and message pass linkage.masking once more
+    here, the one place every API error goes through: no answer repeats what looks like an
+    individual number, nor a character that cannot be encoded."""
+    errors = [
+        {
+            "field": safe_text(error["field"]),
+            "code": error["code"],
+            "message": safe_text(error["message"]),
+        }
+        for error in errors
+    ]
+    detail = safe_text(detail) if detail else None
     title = HTTPStatus(status).phrase
     return {
         "type": f"urn:linkage:problem:{_TYPES.get(status, 'error')}",

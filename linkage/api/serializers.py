@@ -8,11 +8,13 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions, serializers
 
-from ..models import Sex
+from ..masking import field_name_shown
+from ..models import RecordStatus, Sex
 from ..selectors import code_request_status_of
 from ..services.address_changes import AddressChange, address_change_of
 from .fields import (
     BusinessItemsField,
+    CodeField,
     DigitsField,
     IndividualNumberField,
     KatakanaField,
@@ -23,16 +25,18 @@ from .fields import (
 
 DATA_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 UNKNOWN_NUMBER_SYSTEM = "is not a number system configured on this server"
+# An unknown field is named only when its name is a plain identifier (linkage.masking).
+UNKNOWN_FIELD = "is not a field of this object"
 
 
 class ClosedSerializer(serializers.Serializer):
     """Refuses fields it does not know, so a misspelt optional field is not silently dropped."""
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
         unknown_errors = {
-            name: [serializers.ErrorDetail("is not a field of this object", code="unknown_field")]
-            for name in unknown
+            name: [serializers.ErrorDetail(UNKNOWN_FIELD, code="unknown_field")]
+            for name in sorted({field_name_shown(name) for name in unknown})
         }
         try:
             value = super().to_internal_value(data)
@@ -82,6 +86,7 @@ class AddressChangeInputSerializer(ClosedSerializer):
     changed_at = OffsetDateTimeField()
     person = PersonInputSerializer()
     business = BusinessInputSerializer(required=False)
+    record_status = CodeField(choices=RecordStatus.values, required=False)
 
     def validate_number_system(self, value: str) -> str:
         if value not in settings.NUMBER_SYSTEMS:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
@@ -63,6 +65,11 @@ class BackboneApiView(APIView):
         return self.request.user
 
 
+# Error reports never show the number sent (linkage.error_reports cleanses it too).
+_SENSITIVE = method_decorator(sensitive_post_parameters("individual_number"), name="dispatch")
+
+
+@_SENSITIVE
 class AddressChangeCreateApi(BackboneApiView):
     """宛名異動データの受信 (send/receive unit 35)."""
 
@@ -254,6 +261,7 @@ class PersonSearchApi(AuditedListMixin, StaffApiView, ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+@_SENSITIVE
 class PersonLookupApi(StaffApiView):
     """The person with an individual number (exact, through the blind index)."""
 

@@ -16,11 +16,13 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from ..api.serializers import (
+    UNKNOWN_FIELD,
     UNKNOWN_NUMBER_SYSTEM,
     AddressChangeInputSerializer,
     BusinessInputSerializer,
     PersonInputSerializer,
 )
+from ..masking import field_name_shown
 from ..services.address_changes import AddressChange, address_change_of
 
 
@@ -89,10 +91,9 @@ class RowValidator:
         checks: dict[str, Any],
     ) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for unknown in sorted(set(data) - set(fields) - {"person", "business"}):
-            errors.append(
-                RowError(f"{prefix}{unknown}", "unknown_field", "is not a field of this object")
-            )
+        unknown = set(data) - set(fields) - {"person", "business"}
+        for name in sorted({field_name_shown(name) for name in unknown}):
+            errors.append(RowError(f"{prefix}{name}", "unknown_field", UNKNOWN_FIELD))
         for name, field in fields.items():
             raw = data.get(name, empty)
             try:

@@ -2,13 +2,16 @@
 person view, reveal, export, correction, re-request and API read, with who, when, from where
 and the outcome; and the chain's verification.
 
-Recording never stores the individual number: a search by one records `"(given)"`.
+Recording never stores the individual number: a search by one records `"(given)"`, and
+every criterion, path and user name passes linkage.masking first, so a number typed into
+any field is recorded as "a number-shaped value was given", never as itself.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import random
 import time
 from collections.abc import Iterable, Mapping
@@ -21,7 +24,10 @@ from django.utils import timezone
 from rest_framework.request import Request
 
 from ..crypto import audit_digest
-from ..models import AccessRecord, BackboneClient
+from ..masking import mask_number_shaped, printable, recorded_value
+from ..models import AccessRecord, AuditChainVerification, BackboneClient
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 GIVEN = "(given)"
@@ -75,12 +81,14 @@ def access_record(
         action=action,
         outcome=outcome,
         user=user,
-        username=username or (user.get_username() if user is not None else ""),
+        username=recorded_value(
+            username or (user.get_username() if user is not None else ""), limit=150
+        ),
         client=client,
         source_address=request.META.get("REMOTE_ADDR") if request is not None else None,
-        path=request.path[:200] if request is not None else "",
-        criteria=criteria or {},
-        integrated_numbers=list(integrated_numbers),
+        path=mask_number_shaped(printable(request.path))[:200] if request is not None else "",
+        criteria=criteria_recorded(criteria or {}),
+        integrated_numbers=[recorded_value(number, limit=15) for number in integrated_numbers],
         result_count=result_count,
     )
     for attempt in range(1, _RACE_RETRIES + 1):
@@ -141,6 +149,38 @@ def audit_chain_verify() -> ChainReport:
             return ChainReport(count, expected, ChainBreak(record.pk, "its content was changed"))
         expected = record.row_hash
     return ChainReport(count, expected, None)
+
+
+def audit_chain_verify_recorded() -> ChainReport:
+    """Verify the chain and keep the result (linkage.models.AuditChainVerification); a
+    broken chain is also logged as an error, for the operators' log monitoring."""
+    report = audit_chain_verify()
+    AuditChainVerification.objects.create(
+        records=report.records,
+        last_hash=report.last_hash,
+        holds=report.broken is None,
+        broken_record_id=report.broken.record_id if report.broken else None,
+        reason=report.broken.reason if report.broken else "",
+    )
+    if report.broken is not None:
+        logger.error(
+            "the access records' chain is broken at record #%d: %s",
+            report.broken.record_id,
+            report.broken.reason,
+        )
+    else:
+        logger.info("the access records' chain holds: %d records", report.records)
+    return report
+
+
+def criteria_recorded(criteria: Mapping[str, Any]) -> dict[str, str]:
+    """Criteria as a record may hold them (the one rule every record passes): names and
+    values printable and short, and any that looks like an individual number replaced by
+    linkage.masking.NUMBER_SHAPED_GIVEN."""
+    return {
+        recorded_value(name, limit=64): value if value == GIVEN else recorded_value(value)
+        for name, value in criteria.items()
+    }
 
 
 def criteria_of(criteria: Mapping[str, Any]) -> dict[str, str]:
