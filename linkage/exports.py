@@ -1,5 +1,7 @@
 """The changed-resident list as CSV (list creation 41), for Excel users.
 
+Names and addresses that would start a formula are neutralised (CSV injection, OWASP).
+
 UTF-8 with a byte order mark (Excel reads it as UTF-8 only with the BOM), streamed; or
 Shift_JIS as Windows writes it (CP932), built whole and refused with a report when a
 character has no CP932 form: a resident's name is never silently changed into "?".
@@ -33,15 +35,25 @@ def _header() -> list[str]:
     ]
 
 
+# A cell that starts with one of these is a formula to Excel (CSV injection); OWASP's
+# advice: put a single quote before it, which Excel shows as text and does not evaluate.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: str) -> str:
+    """A free-text cell as a spreadsheet may open it safely."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
 def _record(version: AddressVersion) -> list[str]:
     changed = getattr(version, "changed_in_period", None) or version.registered_at
     return [
         version.person.integrated_number,
-        version.name,
-        version.name_kana,
+        neutralised(version.name),
+        neutralised(version.name_kana),
         version.birth_date.isoformat(),
         version.get_sex_display(),
-        version.address,
+        neutralised(version.address),
         timezone.localtime(changed).strftime("%Y-%m-%d %H:%M:%S"),
     ]
 

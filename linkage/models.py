@@ -12,7 +12,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .crypto import decrypt_individual_number, decrypt_secret, mask_individual_number
+from .crypto import (
+    blind_index_key_id,
+    decrypt_individual_number,
+    decrypt_secret,
+    mask_individual_number,
+)
 from .text import name_search_key, search_key
 
 NOTICE_SECRET_PURPOSE = "notice-signing"  # noqa: S105 (a label, not a secret)
@@ -62,7 +67,14 @@ def _tracked() -> tuple[pghistory.InsertEvent, pghistory.UpdateEvent]:
     return pghistory.InsertEvent(), pghistory.UpdateEvent()
 
 
-@pghistory.track(*_tracked(), exclude=["individual_number_index", "individual_number_encrypted"])
+@pghistory.track(
+    *_tracked(),
+    exclude=[
+        "individual_number_index",
+        "individual_number_encrypted",
+        "individual_number_index_key",
+    ],
+)
 class Person(models.Model):
     """統合宛名: one row per individual number, the integrated-number side of 宛名情報テーブル 33.
 
@@ -73,6 +85,11 @@ class Person(models.Model):
     integrated_number = models.CharField(_("統合宛名番号"), max_length=15, unique=True)
     individual_number_index = models.CharField(max_length=64, unique=True, editable=False)
     individual_number_encrypted = models.CharField(max_length=128, editable=False)
+    # The id of the blind-index key the index was made with (rotate_blind_index_key).
+    # Existing rows get the key configured when the column is added: the one that made them.
+    individual_number_index_key = models.CharField(
+        max_length=8, blank=True, editable=False, default=blind_index_key_id
+    )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     # After the retention period (purge_expired): the number, its index and its token are
     # gone; the last four digits stay for the masked display.
@@ -161,8 +178,10 @@ class AddressVersion(models.Model):
         help_text="the address change this version came from",
     )
     is_current = models.BooleanField(default=True, editable=False)
-    name_key = models.CharField(max_length=201, editable=False, default="")
-    address_key = models.CharField(max_length=200, editable=False, default="")
+    # Text, not bounded: NFKC can make a key many times longer than what was typed
+    # (㍿ -> 株式会社, ﷺ -> 18 letters), and a key must never be refused for its length.
+    name_key = models.TextField(editable=False, default="")
+    address_key = models.TextField(editable=False, default="")
 
     objects = AddressVersionQuerySet.as_manager()
 
@@ -196,14 +215,29 @@ class AddressVersion(models.Model):
         self.address_key = search_key(self.address)
 
 
+class RecordStatus(models.TextChoices):
+    """Whether a business system still handles the person (SPEC 7.1 `record_status`)."""
+
+    ACTIVE = "active", _("有効")
+    ENDED = "ended", _("消除")
+
+
 @pghistory.track(*_tracked())
 class CrossReference(models.Model):
-    """宛名番号の対応: (number_system, address_number) -> person; one address number, one person."""
+    """宛名番号の対応: (number_system, address_number) -> person; one address number, one person.
+
+    `record_status` ended: the system no longer handles the person (消除); the link stays,
+    and the retention period of the individual number runs once every link has ended.
+    """
 
     number_system = models.CharField(_("番号体系"), max_length=2)
     address_number = models.CharField(_("宛名番号"), max_length=15)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cross_references")
     created_at = models.DateTimeField(auto_now_add=True)
+    record_status = models.CharField(
+        _("記録の状態"), max_length=6, choices=RecordStatus.choices, default=RecordStatus.ACTIVE
+    )
+    ended_at = models.DateTimeField(_("消除日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("宛名番号対応")
@@ -605,3 +639,24 @@ class AccessRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly("access records cannot be deleted")
+
+
+class AuditChainVerification(models.Model):
+    """アクセス記録の検証: each verification of the access records' hash chain (daily, by beat,
+    and by `verify_audit_log`), so the dashboard can say when the chain last held and warn
+    when it did not."""
+
+    verified_at = models.DateTimeField(_("検証日時"), auto_now_add=True, db_index=True)
+    records = models.PositiveIntegerField(_("件数"))
+    last_hash = models.CharField(_("最後のハッシュ"), max_length=64)
+    holds = models.BooleanField(_("連鎖の整合"))
+    broken_record_id = models.BigIntegerField(_("不整合の記録"), null=True, blank=True)
+    reason = models.CharField(_("理由"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("アクセス記録の検証")
+        verbose_name_plural = _("アクセス記録の検証")
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.verified_at:%Y-%m-%d %H:%M} {'ok' if self.holds else 'broken'}"

@@ -26,6 +26,14 @@ from .numbers import is_valid_individual_number
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
 _KATAKANA_OR_SPACE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000 ]+")
 EARLIEST_BIRTH_DATE = datetime.date(1868, 1, 1)
+# The moments the server takes (SPEC 7.1): from 1868-01-01 in Japan, with an offset a real
+# time zone has (UTC+14, the Line Islands, is the largest in use; PostgreSQL keeps up to
+# ±15:59 only). The latest a query may name keeps a day's margin below Python's year 9999,
+# so converting it to any time zone cannot overflow.
+JAPAN = datetime.timezone(datetime.timedelta(hours=9))
+EARLIEST_MOMENT = datetime.datetime(1868, 1, 1, tzinfo=JAPAN)
+LATEST_MOMENT = datetime.datetime(9999, 12, 30, tzinfo=datetime.UTC)
+LARGEST_UTC_OFFSET = datetime.timedelta(hours=14)
 
 
 class InvalidText(ValueError):
@@ -100,6 +108,26 @@ def birth_date_check(value: datetime.date, *, allow_future: bool = False) -> dat
         raise InvalidText("future_date")
     if value < EARLIEST_BIRTH_DATE:
         raise InvalidText("too_early")
+    return value
+
+
+def moment_check(
+    value: datetime.datetime, *, latest: datetime.datetime = LATEST_MOMENT
+) -> datetime.datetime:
+    """An aware moment within the bounds above and not after `latest`. Code `out_of_range`."""
+    offset = value.utcoffset()
+    if offset is None or abs(offset) > LARGEST_UTC_OFFSET:
+        raise InvalidText("out_of_range")
+    if not EARLIEST_MOMENT <= value <= latest:
+        raise InvalidText("out_of_range")
+    return value
+
+
+def date_in_range(value: datetime.date) -> datetime.date:
+    """A day a query may name (a period's end): 1868-01-01 to 9999-12-29, so that the day
+    after it, in any time zone, is still a date. Code `out_of_range`."""
+    if not EARLIEST_BIRTH_DATE <= value < LATEST_MOMENT.date():
+        raise InvalidText("out_of_range")
     return value
 
 

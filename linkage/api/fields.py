@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,10 +20,12 @@ from rest_framework import serializers
 from ..text import (
     InvalidText,
     birth_date_check,
+    date_in_range,
     digits_normalise,
     has_forbidden_characters,
     individual_number_normalise,
     katakana_normalise,
+    moment_check,
 )
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -80,6 +83,22 @@ class IndividualNumberField(DigitsField):
             self.fail(error.code)
 
 
+class CodeField(StrictCharField):
+    """One of a fixed list of codes; the error lists the codes, never the value sent."""
+
+    default_error_messages = {"invalid_choice": "must be one of: {choices}"}
+
+    def __init__(self, *, choices: list[str], **kwargs: Any) -> None:
+        self.codes = choices
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value not in self.codes:
+            self.fail("invalid_choice", choices=", ".join(self.codes))
+        return value
+
+
 class KatakanaField(StrictCharField):
     """カナ: full- or half-width katakana, stored full-width."""
 
@@ -103,6 +122,7 @@ class StrictDateField(serializers.Field):
         "not_a_date": "is not a real calendar date",
         "future_date": "must not be in the future",
         "too_early": "must not be before 1868-01-01",
+        "out_of_range": "must lie between 1868-01-01 and 9999-12-29",
     }
 
     def __init__(self, *, allow_future: bool = True, **kwargs: Any) -> None:
@@ -119,7 +139,7 @@ class StrictDateField(serializers.Field):
         except ValueError:
             self.fail("not_a_date")
         try:
-            return birth_date_check(value, allow_future=self.allow_future)
+            return date_in_range(birth_date_check(value, allow_future=self.allow_future))
         except InvalidText as error:
             self.fail(error.code)
 
@@ -129,12 +149,19 @@ class StrictDateField(serializers.Field):
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class OffsetDateTimeField(serializers.Field):
-    """An ISO 8601 date-time with an explicit UTC offset (or Z)."""
+    """An ISO 8601 date-time with an explicit UTC offset (or Z), within SPEC 7.1's bounds:
+    from 1868-01-01 (Japan time) to one day after now, the offset within ±14:00. Outside
+    them a value could not be stored (PostgreSQL keeps offsets up to ±15:59 only) or, once
+    stored, not be read back into Python (year 1 minus an offset): `out_of_range`."""
 
     default_error_messages = {
         "wrong_type": "must be a string",
         "format": "must be an ISO 8601 date-time such as 2026-04-01T09:30:00+09:00",
         "no_offset": "must carry a UTC offset such as +09:00 or Z",
+        "out_of_range": (
+            "must lie between 1868-01-01 and one day after now (Japan time), "
+            "with a UTC offset within ±14:00"
+        ),
     }
 
     def to_internal_value(self, data: Any) -> datetime.datetime:
@@ -146,9 +173,12 @@ class OffsetDateTimeField(serializers.Field):
             value = datetime.datetime.fromisoformat(data)
         except ValueError:
             self.fail("format")
-        if value.tzinfo is None or value.utcoffset() is None:
+        if value.utcoffset() is None:
             self.fail("no_offset")
-        return value
+        try:
+            return moment_check(value, latest=timezone.now() + datetime.timedelta(days=1))
+        except InvalidText as error:
+            self.fail(error.code)
 
     def to_representation(self, value: datetime.datetime) -> str:
         return value.isoformat()

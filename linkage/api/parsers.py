@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -19,6 +20,25 @@ class PayloadTooLarge(exceptions.APIException):
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# A UTF-8 body cannot hold a lone surrogate, but a JSON escape can write one (`"\ud800"`).
+# In a value, the field that takes it refuses it by name (control_characters); a key holding
+# one names no field and could not be repeated or stored, so it is refused here. Only bodies
+# with a surrogate escape are walked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _key_has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(
+            _LONE_SURROGATE.search(key) is not None or _key_has_lone_surrogate(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_key_has_lone_surrogate(item) for item in value)
+    return False
 
 
 class BoundedJSONParser(JSONParser):
@@ -47,7 +67,7 @@ class BoundedJSONParser(JSONParser):
         except UnicodeDecodeError as error:
             raise exceptions.ParseError("the body is not UTF-8", code="not_utf8") from error
         try:
-            return json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as error:
             # The decoder's message names a position only, never the content.
             position = (
@@ -58,3 +78,9 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(
                 f"the body is not valid JSON{position}", code="malformed_json"
             ) from error
+        if _SURROGATE_ESCAPE.search(text) and _key_has_lone_surrogate(data):
+            raise exceptions.ParseError(
+                "a key holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
+                code="invalid_unicode",
+            )
+        return data
