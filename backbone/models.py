@@ -41,6 +41,7 @@ class BusinessSystem(models.Model):
         verbose_name = _("基幹系システム(模擬)")
         verbose_name_plural = _("基幹系システム(模擬)")
         ordering = ["number_system"]
+        permissions = [("operate_business_system", _("業務システム(模擬)を操作できる"))]
 
     def __str__(self) -> str:
         return f"{self.number_system} {self.name}"

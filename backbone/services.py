@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.sandbox import simulator_index_key
 from intermediate import tasks as simulator_tasks
 from intermediate.services import encrypted, pair_record
 from linkage.crypto import blind_index, encrypt_secret
@@ -159,7 +160,7 @@ def resident_register(
 ) -> Outcome:
     """S11-S16: store a new resident under a new address number and send it to linkage."""
     model = RECORD_MODELS[system.number_system]
-    index = blind_index(individual_number)
+    index = blind_index(individual_number, key=simulator_index_key())
     with transaction.atomic():
         existing = model.objects.filter(individual_number_index=index).first()
         if existing is not None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from intermediate.simulation import BUSINESS_SYSTEM_SIMULATORS, fault
@@ -36,6 +37,11 @@ from .services import (
 PAGE_SIZE = 50
 
 
+# The business systems' screens are for clerks (roles clerk and supervisor, linkage.roles);
+# an administrator or a user without a role is refused.
+OPERATE = "backbone.operate_business_system"
+
+
 def _system(number_system: str) -> BusinessSystem:
     system = BusinessSystem.objects.filter(number_system=number_system).first()
     if system is None or number_system not in RECORD_MODELS:
@@ -53,6 +59,7 @@ def _record(system: BusinessSystem, address_number: str) -> ResidentRecord:
 
 
 @login_required
+@permission_required(OPERATE, raise_exception=True)
 def system_list(request: HttpRequest) -> HttpResponse:
     systems = {system.number_system: system for system in BusinessSystem.objects.all()}
     rows = [
@@ -71,6 +78,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@permission_required(OPERATE, raise_exception=True)
 def resident_list(request: HttpRequest, number_system: str) -> HttpResponse:
     system = _system(number_system)
     records = RECORD_MODELS[number_system].objects.order_by("-pk")
@@ -90,7 +98,9 @@ def resident_list(request: HttpRequest, number_system: str) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("individual_number")
 @login_required
+@permission_required(OPERATE, raise_exception=True)
 def resident_new(request: HttpRequest, number_system: str) -> HttpResponse:
     system = _system(number_system)
     form = ResidentForm(request.POST or None)
@@ -118,7 +128,9 @@ def resident_new(request: HttpRequest, number_system: str) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("individual_number")
 @login_required
+@permission_required(OPERATE, raise_exception=True)
 def resident_detail(request: HttpRequest, number_system: str, address_number: str) -> HttpResponse:
     system = _system(number_system)
     record = _record(system, address_number)
@@ -159,6 +171,7 @@ def resident_detail(request: HttpRequest, number_system: str, address_number: st
 
 
 @login_required
+@permission_required(OPERATE, raise_exception=True)
 @require_POST
 def resident_resend(request: HttpRequest, number_system: str, address_number: str) -> HttpResponse:
     system = _system(number_system)

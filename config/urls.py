@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
@@ -22,13 +23,16 @@ urlpatterns = [
         name="api-docs",
     ),
     path("admin/", admin.site.urls),
-    # The simulated peers: each is reached only over HTTP and can be replaced by a real one
-    # through PEER_URLS.
-    path("sim/", include("intermediate.urls")),
-    path("backbone/", include("backbone.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
 ]
+if settings.SIMULATORS_ENABLED:
+    # The sandbox's simulated peers, each reached only over HTTP (replaced by a real one
+    # through PEER_URLS), and the simulated business systems' screens.
+    urlpatterns += [
+        path("sim/", include("intermediate.urls")),
+        path("backbone/", include("backbone.urls")),
+    ]
 
 handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"

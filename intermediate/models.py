@@ -96,6 +96,9 @@ class CodeAcquisitionFileRequest(models.Model):
     idempotency_key = models.CharField(max_length=100, unique=True)
     integrated_numbers = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
+    # When the requesting linkage said it had sent every entry on: from then on the file is
+    # refused and its persons' individual numbers are no longer held here.
+    released_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.reception_number

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from config.sandbox import simulator_index_key
 from linkage.crypto import blind_index, encrypt_individual_number
 from linkage.numbers import resident_code_complete
 
@@ -38,7 +39,7 @@ class Refused(Exception):
 
 
 def encrypted(individual_number: str) -> dict[str, str]:
-    index = blind_index(individual_number)
+    index = blind_index(individual_number, key=simulator_index_key())
     return {
         "individual_number_index": index,
         "individual_number_encrypted": encrypt_individual_number(individual_number, index=index),
@@ -130,6 +131,18 @@ def code_acquisition_file_entries(
     if any(not request.processing_serial_number for request in requests):
         return None
     return requests
+
+
+def code_acquisition_file_release(file: CodeAcquisitionFileRequest) -> None:
+    """The requester has sent every entry on: the file is closed and the individual numbers
+    its serial-number requests held are dropped (nothing here needs them any more)."""
+    with transaction.atomic():
+        if CodeAcquisitionFileRequest.objects.filter(pk=file.pk, released_at__isnull=True).update(
+            released_at=timezone.now()
+        ):
+            SerialNumberRequest.objects.filter(
+                lg_code=file.lg_code, integrated_number__in=file.integrated_numbers
+            ).update(individual_number_encrypted="", individual_number_index="")
 
 
 def code_store(*, processing_serial_number: str, code: str = "", error: str = "") -> None:
@@ -242,7 +255,7 @@ def network_answer_record(
 
 def registry_enrol(*, individual_number: str, resident_code: str | None = None) -> RegistryEntry:
     """Enrol an individual number with a resident code (a new one unless given)."""
-    index = blind_index(individual_number)
+    index = blind_index(individual_number, key=simulator_index_key())
     existing = RegistryEntry.objects.filter(individual_number_index=index).first()
     if existing is not None:
         if existing.invalidated_at is not None:
@@ -256,7 +269,8 @@ def registry_enrol(*, individual_number: str, resident_code: str | None = None) 
 def registry_invalidate(*, individual_number: str) -> bool:
     return bool(
         RegistryEntry.objects.filter(
-            individual_number_index=blind_index(individual_number), invalidated_at__isnull=True
+            individual_number_index=blind_index(individual_number, key=simulator_index_key()),
+            invalidated_at__isnull=True,
         ).update(invalidated_at=timezone.now())
     )
 
@@ -264,7 +278,7 @@ def registry_invalidate(*, individual_number: str) -> bool:
 def registry_resolve(individual_number: str) -> tuple[str, str]:
     """S80: (resident code, "") or ("", reason)."""
     entry = RegistryEntry.objects.filter(
-        individual_number_index=blind_index(individual_number)
+        individual_number_index=blind_index(individual_number, key=simulator_index_key())
     ).first()
     if entry is None:
         return "", "individual number not registered in the national resident register"

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from linkage.clients.http import PeerUnavailable, peer_call
+from linkage.clients.http import PeerAnswer, PeerUnavailable, peer_call
 
 from .models import NationalInquiry, NetworkSerial, SerialNumberRequest
 from .services import registry_resolve, serial_number_request_issued
+from .simulation import network_headers
 
 RETRYING = {
     "acks_late": True,
@@ -30,15 +31,20 @@ def peer_url(name: str, path: str) -> str:
     return f"{settings.PEER_URLS[name].rstrip('/')}/{path}"
 
 
+def peer_post(name: str, path: str, payload: dict[str, Any]) -> PeerAnswer:
+    """One hop of the simulated national side, authenticated as the network."""
+    return peer_call("POST", peer_url(name, path), payload, headers=network_headers())
+
+
 @shared_task(**RETRYING)
 def network_serial_obtain(request_id: int) -> None:
     """中間サーバー -> 情報提供ネットワークシステム (S41/S50)."""
     request = SerialNumberRequest.objects.get(pk=request_id)
     if request.processing_serial_number:
         return
-    answer = peer_call(
-        "POST",
-        peer_url("network", "serial-numbers"),
+    answer = peer_post(
+        "network",
+        "serial-numbers",
         {
             "lg_code": request.lg_code,
             "integrated_number": request.integrated_number,
@@ -58,7 +64,7 @@ def network_answer_deliver(serial_id: int) -> None:
         return
     payload = {"processing_serial_number": serial.processing_serial_number}
     payload |= {"code": serial.code} if serial.code else {"error": serial.error_reason}
-    peer_call("POST", peer_url("intermediate", "codes"), payload)
+    peer_post("intermediate", "codes", payload)
     NetworkSerial.objects.filter(pk=serial.pk).update(delivered_at=timezone.now())
 
 
@@ -78,7 +84,7 @@ def national_inquiry_answer(inquiry_id: int) -> None:
         if inquiry.resident_code
         else {"error": inquiry.error_reason}
     )
-    peer_call("POST", peer_url("network", "resident-codes"), payload)
+    peer_post("network", "resident-codes", payload)
     NationalInquiry.objects.filter(pk=inquiry.pk).update(delivered_at=timezone.now())
 
 
@@ -89,9 +95,9 @@ def pair_forward(model_label: str, row_id: int, peer: str, path: str) -> None:
     row = model._default_manager.get(pk=row_id)
     if row.forwarded_at is not None:
         return
-    peer_call(
-        "POST",
-        peer_url(peer, path),
+    peer_post(
+        peer,
+        path,
         {
             "processing_serial_number": row.processing_serial_number,
             "individual_number": row.individual_number,

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from linkage.numbers import is_valid_individual_number, is_valid_integrated_number, is_valid_lg_code
 
@@ -23,6 +23,7 @@ from .services import (
     Refused,
     code_acquisition_file_accept,
     code_acquisition_file_entries,
+    code_acquisition_file_release,
     code_status_inquire,
     code_store,
     network_answer_record,
@@ -30,7 +31,7 @@ from .services import (
     pair_record,
     serial_number_request_accept,
 )
-from .simulation import simulated
+from .simulation import INSTITUTION, NETWORK, simulated
 
 SERIAL = re.compile(r"[A-Z0-9]{1,32}")
 KEY = re.compile(r"[\x21-\x7e]{1,100}")
@@ -69,6 +70,14 @@ def field(body: dict[str, Any], name: str, check: Callable[[str], object]) -> st
     return value
 
 
+def own_lg_code(request: HttpRequest, body: dict[str, Any]) -> str:
+    """The body's lg_code, which must be the calling institution's own."""
+    lg_code = field(body, "lg_code", is_valid_lg_code)
+    if lg_code != request.caller_lg_code:  # type: ignore[attr-defined]
+        raise Refused(403, "wrong_institution", "an institution may only ask for itself")
+    return lg_code
+
+
 def numbers(body: dict[str, Any], name: str) -> list[str]:
     values = body.get(name)
     if (
@@ -90,7 +99,7 @@ def numbers(body: dict[str, Any], name: str) -> list[str]:
 @simulated("intermediate")
 def serial_number_requests(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     accepted, created = serial_number_request_accept(
-        lg_code=field(body, "lg_code", is_valid_lg_code),
+        lg_code=own_lg_code(request, body),
         integrated_number=field(body, "integrated_number", is_valid_integrated_number),
         individual_number=field(body, "individual_number", is_valid_individual_number),
         idempotency_key=field(body, "idempotency_key", KEY.fullmatch),
@@ -105,20 +114,31 @@ def serial_number_requests(request: HttpRequest, body: dict[str, Any]) -> HttpRe
 @simulated("intermediate")
 def code_acquisition_files(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     file = code_acquisition_file_accept(
-        lg_code=field(body, "lg_code", is_valid_lg_code),
+        lg_code=own_lg_code(request, body),
         integrated_numbers=numbers(body, "integrated_numbers"),
         idempotency_key=field(body, "idempotency_key", KEY.fullmatch),
     )
     return JsonResponse({"reception_number": file.reception_number}, status=201)
 
 
-@require_GET
+@require_http_methods(["GET", "DELETE"])
 @json_view
 @simulated("intermediate")
 def code_acquisition_file(request: HttpRequest, reception_number: str) -> HttpResponse:
-    file = CodeAcquisitionFileRequest.objects.filter(reception_number=reception_number).first()
+    """S32-S33: the file, to the institution that requested it only (another institution's
+    reception number is unknown to it), until that institution releases it (DELETE) after
+    sending every entry on; then its individual numbers are dropped and it is gone (410)."""
+    file = CodeAcquisitionFileRequest.objects.filter(
+        reception_number=reception_number,
+        lg_code=request.caller_lg_code,  # type: ignore[attr-defined]
+    ).first()
     if file is None:
         raise Refused(404, "unknown_reception_number", "no file has this reception number")
+    if request.method == "DELETE":
+        code_acquisition_file_release(file)
+        return HttpResponse(status=204)
+    if file.released_at is not None:
+        raise Refused(410, "released", "this file was released by its requester")
     entries = code_acquisition_file_entries(file)
     if entries is None:
         response = JsonResponse(
@@ -143,7 +163,7 @@ def code_acquisition_file(request: HttpRequest, reception_number: str) -> HttpRe
 
 @require_POST
 @json_view
-@simulated("intermediate")
+@simulated("intermediate", callers=(NETWORK,))
 def codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     code_store(
         processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
@@ -158,7 +178,7 @@ def codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
 @simulated("intermediate")
 def code_status_inquiries(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     results = code_status_inquire(
-        lg_code=field(body, "lg_code", is_valid_lg_code),
+        lg_code=own_lg_code(request, body),
         integrated_numbers=numbers(body, "integrated_numbers"),
     )
     return JsonResponse({"results": results})
@@ -169,7 +189,7 @@ def code_status_inquiries(request: HttpRequest, body: dict[str, Any]) -> HttpRes
 
 @require_POST
 @json_view
-@simulated("network")
+@simulated("network", callers=(NETWORK,))
 def network_serial_numbers(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     serial = network_serial_issue(
         lg_code=field(body, "lg_code", is_valid_lg_code),
@@ -181,7 +201,7 @@ def network_serial_numbers(request: HttpRequest, body: dict[str, Any]) -> HttpRe
 
 @require_POST
 @json_view
-@simulated("network")
+@simulated("network", callers=(NETWORK,))
 def network_resident_codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     serial = network_answer_record(
         processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
@@ -196,14 +216,14 @@ def network_resident_codes(request: HttpRequest, body: dict[str, Any]) -> HttpRe
 
 
 def pair_receiver(
-    name: str, model: type[Model], then: Callable[[int], None]
+    name: str, model: type[Model], then: Callable[[int], None], callers: tuple[str, ...]
 ) -> Callable[..., HttpResponse]:
     """A peer that stores a (processing serial number, individual number) pair once and
     passes it on asynchronously."""
 
     @require_POST
     @json_view
-    @simulated(name)
+    @simulated(name, callers=callers)
     def receive(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         row, created = pair_record(
             model,
@@ -218,7 +238,7 @@ def pair_receiver(
 
 
 national_inquiries = pair_receiver(
-    "national", NationalInquiry, lambda pk: tasks.national_inquiry_answer.delay(pk)
+    "national", NationalInquiry, lambda pk: tasks.national_inquiry_answer.delay(pk), (NETWORK,)
 )
 cs_forwards = pair_receiver(
     "cs",
@@ -226,9 +246,11 @@ cs_forwards = pair_receiver(
     lambda pk: tasks.pair_forward.delay(
         "intermediate.CommunicationForward", pk, "national", "inquiries"
     ),
+    (NETWORK,),
 )
 gateway_entries = pair_receiver(
     "gateway",
     GatewayEntry,
     lambda pk: tasks.pair_forward.delay("intermediate.GatewayEntry", pk, "cs", "forwards"),
+    (INSTITUTION,),
 )

@@ -38,3 +38,36 @@ def number_systems_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMe
         for code in settings.NUMBER_SYSTEMS
         if not is_ascii_digits(code, 2)
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def sandbox_off_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The simulators answer without the real peers' controls: never in a deployment."""
+    if settings.SIMULATORS_ENABLED:
+        return [
+            checks.Error(
+                "SIMULATORS_ENABLED is on: the sandbox's simulated business systems and "
+                "national side are served (/backbone/, /sim/)",
+                hint="Unset SIMULATORS_ENABLED in production; point INTERMEDIATE_URL and "
+                "GATEWAY_URL at the real peers.",
+                id="linkage.E010",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def trusted_proxies_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """TRUSTED_PROXIES must name addresses or networks (linkage.proxy believes them)."""
+    import ipaddress
+
+    wrong = []
+    for proxy in settings.TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            wrong.append(proxy)
+    return [
+        checks.Error(f"TRUSTED_PROXIES entry {proxy!r} is not an address", id="linkage.E011")
+        for proxy in wrong
+    ]

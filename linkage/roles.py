@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
@@ -32,35 +34,19 @@ _SUPERVISOR_PERMISSIONS = [
     "linkage.view_accessrecord",
 ]
 _CRUD = ("add", "change", "delete", "view")
+# Separation of duties: an administrator runs the system (users and groups, the business
+# systems' keys, staff tokens) and sees no person: no search, person page, list, error list,
+# access record or received data, on screen, in the admin or through the API.
 _ADMINISTRATOR_PERMISSIONS = [
-    # The admin site: users and groups, the business systems' keys and staff tokens, and
-    # read access to every linkage table (received data stays read-only there).
     *(f"auth.{action}_{model}" for model in ("user", "group") for action in _CRUD),
     *(
         f"linkage.{action}_{model}"
         for model in ("backboneclient", "stafftoken")
         for action in _CRUD
     ),
-    *(
-        f"linkage.view_{model}"
-        for model in (
-            "person",
-            "addressversion",
-            "crossreference",
-            "businessinformation",
-            "coderequest",
-            "coderequesttransition",
-            "codeacquisitionfile",
-            "addresschangereceipt",
-            "notice",
-            "accessrecord",
-            "personevent",
-            "addressversionevent",
-            "crossreferenceevent",
-            "coderequestevent",
-        )
-    ),
 ]
+# The sandbox's simulated business systems are worked by clerks, where they are installed.
+_SANDBOX_PERMISSIONS = {"backbone": ["backbone.operate_business_system"]}
 
 ROLES: dict[str, list[str]] = {
     CLERK: _CLERK_PERMISSIONS,
@@ -69,9 +55,29 @@ ROLES: dict[str, list[str]] = {
 }
 
 
+def role_permissions(name: str) -> list[str]:
+    """The permissions of role `name`: its own, and for clerks and supervisors those of the
+    installed sandbox apps."""
+    wanted = list(ROLES[name])
+    if name in (CLERK, SUPERVISOR):
+        for app, permissions in _SANDBOX_PERMISSIONS.items():
+            if apps.is_installed(app):
+                wanted += permissions
+    return wanted
+
+
+def _sandbox_permissions_ensure() -> None:
+    """The sandbox apps migrate after linkage: their permissions are created here first."""
+    for app in _SANDBOX_PERMISSIONS:
+        if apps.is_installed(app):
+            create_permissions(apps.get_app_config(app), verbosity=0)
+
+
 def roles_sync(**kwargs: Any) -> None:
     """Create or update the role groups to hold exactly their permissions (post_migrate)."""
-    for name, wanted in ROLES.items():
+    _sandbox_permissions_ensure()
+    for name in ROLES:
+        wanted = role_permissions(name)
         query = Q()
         for permission in wanted:
             app_label, codename = permission.split(".")

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.conf import settings
 
+from config.sandbox import institution_key
+
 from .http import PeerAnswer, peer_call
 
 
@@ -31,8 +33,22 @@ def _url(peer: str, path: str) -> str:
     return f"{settings.PEER_URLS[peer].rstrip('/')}/{path}"
 
 
+def _headers(peer: str) -> dict[str, str]:
+    """How linkage authenticates to `peer`: its configured key, or the sandbox's."""
+    key = settings.PEER_KEYS.get(peer, "")
+    if not key and settings.SIMULATORS_ENABLED:
+        key = institution_key(settings.LG_CODE)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _call(method: str, peer: str, path: str, payload: dict[str, Any] | None = None) -> PeerAnswer:
+    return peer_call(
+        method, _url(peer, path), payload, timeout=settings.PEER_TIMEOUT, headers=_headers(peer)
+    )
+
+
 def _post(peer: str, path: str, payload: dict[str, Any]) -> PeerAnswer:
-    return peer_call("POST", _url(peer, path), payload, timeout=settings.PEER_TIMEOUT)
+    return _call("POST", peer, path, payload)
 
 
 def serial_number_request(
@@ -67,14 +83,16 @@ def code_acquisition_file_request(*, integrated_numbers: list[str], idempotency_
 
 def code_acquisition_file_fetch(*, reception_number: str) -> list[FileEntry]:
     """S32-S33: the file's entries, or FileNotReady while the serial numbers are pending."""
-    answer = peer_call(
-        "GET",
-        _url("intermediate", f"code-acquisition-files/{reception_number}"),
-        timeout=settings.PEER_TIMEOUT,
-    )
+    answer = _call("GET", "intermediate", f"code-acquisition-files/{reception_number}")
     if answer.status == 202:
         raise FileNotReady(answer.retry_after)
     return [FileEntry(**entry) for entry in answer.body["entries"]]
+
+
+def code_acquisition_file_release(*, reception_number: str) -> None:
+    """After S34 for every entry: the file is done with, and the intermediate server drops
+    its individual numbers (a later fetch is refused)."""
+    _call("DELETE", "intermediate", f"code-acquisition-files/{reception_number}")
 
 
 def serial_number_send(*, processing_serial_number: str, individual_number: str) -> None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..clients import intermediate
 from ..clients.http import PeerRefused
-from ..crypto import blind_index
+from ..crypto import blind_indexes
 from ..models import (
     CodeAcquisitionFile,
     CodeRequest,
@@ -217,9 +217,8 @@ def code_acquisition_file_distribute(*, file_id: int) -> int:
         status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.IN_FILE
     ).select_related("person"):
         entry = entries.get(member.person.integrated_number)
-        if (
-            entry is None
-            or blind_index(entry.individual_number) != member.person.individual_number_index
+        if entry is None or member.person.individual_number_index not in blind_indexes(
+            entry.individual_number
         ):
             _fail(
                 member,
@@ -231,6 +230,9 @@ def code_acquisition_file_distribute(*, file_id: int) -> int:
     CodeAcquisitionFile.objects.filter(pk=file.pk, fetched_at__isnull=True).update(
         fetched_at=timezone.now()
     )
+    # Every entry is sent on (or failed): the file, and the numbers it carries, are released.
+    # A failure here retries the task, which finds nothing left to send and releases again.
+    intermediate.code_acquisition_file_release(reception_number=file.reception_number)
     return sent
 
 
