@@ -1,9 +1,14 @@
 """Protection of the individual number at rest.
 
-Two independent keys:
+Independent keys:
 
-* the blind index: HMAC-SHA256 under BLIND_INDEX_KEY. Deterministic, so it serves lookup and
-  the uniqueness constraint, and without the key the 10^11 possible numbers cannot be tried.
+* the blind index: HMAC-SHA256 under the newest of BLIND_INDEX_KEYS. Deterministic, so it
+  serves lookup and the uniqueness constraint, and without the key the 10^11 possible
+  numbers cannot be tried. During a rotation (`rotate_blind_index_key`) lookups try every
+  configured key; each person records the id of the key its index was made with.
+* the records key, AUDIT_LOG_KEY: the access records' hash chain and the keyed digests of
+  request bodies. It is never rotated with the others (a chain keyed by a rotated key could
+  no longer be verified), and knowing it reveals no individual number.
 * the stored value: AES-256-GCM under the newest of FIELD_ENCRYPTION_KEYS. Each token names its
   key by id, so older keys keep decrypting while a rotation re-encrypts. The blind index is the
   associated data, so a ciphertext moved onto another person's row fails to decrypt.
@@ -54,12 +59,21 @@ def key_id(raw_key: bytes) -> str:
 
 @dataclass(frozen=True)
 class Keyring:
-    blind_index_key: bytes
+    blind_index_keys: tuple[tuple[str, bytes], ...]  # (key id, key), newest first
     encryption_keys: tuple[tuple[str, bytes], ...]  # (key id, key), newest first
+    audit_log_key: bytes
 
     @property
     def current_key_id(self) -> str:
         return self.encryption_keys[0][0]
+
+    @property
+    def blind_index_key(self) -> bytes:
+        return self.blind_index_keys[0][1]
+
+    @property
+    def blind_index_key_id(self) -> str:
+        return self.blind_index_keys[0][0]
 
     def encryption_key(self, wanted_id: str) -> bytes:
         for candidate_id, key in self.encryption_keys:
@@ -73,41 +87,75 @@ def keyring() -> Keyring:
     """The keys from settings, decoded once; `keyring.cache_clear()` after changing settings."""
     if not settings.FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is empty")
-    if not settings.BLIND_INDEX_KEY:
-        raise ImproperlyConfigured("BLIND_INDEX_KEY is empty")
-    encryption_keys = tuple(
-        (key_id(raw), raw)
-        for raw in (
-            decode_key(value, "FIELD_ENCRYPTION_KEYS") for value in settings.FIELD_ENCRYPTION_KEYS
-        )
+    blind_settings = list(settings.BLIND_INDEX_KEYS) or (
+        [settings.BLIND_INDEX_KEY] if settings.BLIND_INDEX_KEY else []
     )
-    blind_index_key = decode_key(settings.BLIND_INDEX_KEY, "BLIND_INDEX_KEY")
-    if any(raw == blind_index_key for _, raw in encryption_keys):
+    if not blind_settings:
+        raise ImproperlyConfigured("BLIND_INDEX_KEYS (or BLIND_INDEX_KEY) is empty")
+    if not settings.AUDIT_LOG_KEY:
+        raise ImproperlyConfigured("AUDIT_LOG_KEY is empty")
+    encryption_keys = _keys(settings.FIELD_ENCRYPTION_KEYS, "FIELD_ENCRYPTION_KEYS")
+    blind_index_keys = _keys(blind_settings, "BLIND_INDEX_KEYS")
+    audit_log_key = decode_key(settings.AUDIT_LOG_KEY, "AUDIT_LOG_KEY")
+    raw_keys = [raw for _, raw in (*encryption_keys, *blind_index_keys)] + [audit_log_key]
+    if len(set(raw_keys)) != len(raw_keys):
         raise ImproperlyConfigured(
-            "BLIND_INDEX_KEY must differ from every FIELD_ENCRYPTION_KEYS key"
+            "FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEYS and AUDIT_LOG_KEY must all be different keys"
         )
-    return Keyring(blind_index_key=blind_index_key, encryption_keys=encryption_keys)
+    return Keyring(
+        blind_index_keys=blind_index_keys,
+        encryption_keys=encryption_keys,
+        audit_log_key=audit_log_key,
+    )
 
 
-def blind_index(individual_number: str) -> str:
-    """The lookup index of an individual number: 64 hex characters."""
-    return hmac.new(
-        keyring().blind_index_key, individual_number.encode("ascii"), hashlib.sha256
-    ).hexdigest()
+def _keys(values: list[str], setting_name: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple((key_id(raw), raw) for raw in (decode_key(v, setting_name) for v in values))
+
+
+def _index(key: bytes, individual_number: str) -> str:
+    return hmac.new(key, individual_number.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def blind_index(individual_number: str, *, key: bytes | None = None) -> str:
+    """The lookup index of an individual number (64 hex characters) under the newest blind
+    index key, or under `key` (a system with a key of its own, such as a simulator)."""
+    return _index(key if key is not None else keyring().blind_index_key, individual_number)
+
+
+def blind_index_key_id() -> str:
+    """The id of the key new blind indexes are made with (a model field's default)."""
+    return keyring().blind_index_key_id
+
+
+def blind_indexes(individual_number: str) -> list[str]:
+    """The number's index under every configured key, newest first: what a lookup matches
+    while a rotation has not yet re-indexed every person."""
+    return [_index(key, individual_number) for _, key in keyring().blind_index_keys]
 
 
 def keyed_digest(data: bytes) -> str:
     """A digest of data that may contain an individual number (e.g. a request body).
 
-    Keyed, so a stolen database cannot confirm a guessed number by hashing candidate bodies.
+    Keyed, so a stolen database cannot confirm a guessed number by hashing candidate bodies;
+    under the records key, so a blind-index rotation leaves earlier digests comparable.
     """
-    return hmac.new(keyring().blind_index_key, b"digest:" + data, hashlib.sha256).hexdigest()
+    return hmac.new(keyring().audit_log_key, b"digest:" + data, hashlib.sha256).hexdigest()
+
+
+def legacy_digests(data: bytes) -> list[str]:
+    """`keyed_digest` as releases before AUDIT_LOG_KEY computed it (under each blind-index
+    key), so receipts stored then still recognise a repeat of their own body."""
+    return [
+        hmac.new(key, b"digest:" + data, hashlib.sha256).hexdigest()
+        for _, key in keyring().blind_index_keys
+    ]
 
 
 def audit_digest(data: bytes) -> str:
     """The chain digest of an access record: keyed, so whoever can write the table but holds
     no key cannot recompute the chain after editing it."""
-    return hmac.new(keyring().blind_index_key, b"audit:" + data, hashlib.sha256).hexdigest()
+    return hmac.new(keyring().audit_log_key, b"audit:" + data, hashlib.sha256).hexdigest()
 
 
 def _seal(plaintext: str, *, associated_data: str) -> str:

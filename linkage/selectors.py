@@ -9,10 +9,11 @@ from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, S
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .crypto import blind_index
+from .crypto import blind_indexes
 from .models import (
     BASIC_ITEMS,
     AddressVersion,
+    AuditChainVerification,
     BusinessInformation,
     CodeRequest,
     CodeRequestStatus,
@@ -92,7 +93,9 @@ def persons_current() -> QuerySet[AddressVersion]:
 
 def person_by_individual_number(individual_number: str) -> Person | None:
     """Exact lookup through the blind index: the number itself is never compared or stored."""
-    return Person.objects.filter(individual_number_index=blind_index(individual_number)).first()
+    return Person.objects.filter(
+        individual_number_index__in=blind_indexes(individual_number)
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -210,9 +213,14 @@ class DashboardFigures:
     oldest_requesting_since: datetime.datetime | None
     pending_notices: int
     oldest_pending_notice_since: datetime.datetime | None
+    # The last verification of the access records' chain, and whether it is overdue (the
+    # daily job has not run for two days).
+    audit_chain: AuditChainVerification | None = None
+    audit_chain_overdue: bool = False
 
 
 DASHBOARD_DAYS = 30
+AUDIT_CHAIN_OVERDUE_AFTER = datetime.timedelta(days=2)
 
 
 def dashboard_figures() -> DashboardFigures:
@@ -233,6 +241,7 @@ def dashboard_figures() -> DashboardFigures:
         .values_list("day", "count")
     )
     notices = Notice.objects.deliverable().aggregate(count=Count("pk"), oldest=Min("created_at"))
+    audit_chain = AuditChainVerification.objects.order_by("-pk").first()
     return DashboardFigures(
         status_counts={status: counts.get(status, 0) for status in CodeRequestStatus.values},
         changes_per_day=[
@@ -244,4 +253,7 @@ def dashboard_figures() -> DashboardFigures:
         ).aggregate(oldest=Min("status_changed_at"))["oldest"],
         pending_notices=notices["count"],
         oldest_pending_notice_since=notices["oldest"],
+        audit_chain=audit_chain,
+        audit_chain_overdue=audit_chain is not None
+        and audit_chain.verified_at < timezone.now() - AUDIT_CHAIN_OVERDUE_AFTER,
     )

@@ -41,10 +41,13 @@ from ..services.address_changes import (
     answer_of,
     business_values,
     event_id_conflict,
+    link_statuses_apply,
+    link_values,
     receipt_values,
     version_values,
 )
 from ..services.enqueueing import enqueue
+from ..services.key_rotation import persons_under_old_blind_index
 from ..services.notices import (
     HasBasicItems,
     link_data,
@@ -93,10 +96,20 @@ class _PersonState:
     rows: list[int] = field(default_factory=list)
 
 
+class BlindIndexRotationUnderWay(Exception):
+    """A chunk finds persons by their newest-key index only: it must not run while some
+    persons are still indexed under an older key (rotate_blind_index_key)."""
+
+
 class Importer:
     """Imports chunks for one run; caches what does not change during a run."""
 
     def __init__(self) -> None:
+        if persons_under_old_blind_index().exists():
+            raise BlindIndexRotationUnderWay(
+                "some persons are still indexed under an older blind-index key: "
+                "finish `manage.py rotate_blind_index_key` before importing"
+            )
         self.clients: dict[str, BackboneClient] = {}
         self.receivers: dict[str, list[BackboneClient]] = {}
         # Individual number -> blind index, as computed when the chunk's rows were checked.
@@ -211,7 +224,7 @@ class Importer:
             if earlier is None:
                 stored[key] = digest
                 accepted.append((line, change, digest))
-            elif earlier == digest:
+            elif change.same_body_as(earlier, digest):
                 result.duplicates += 1
             else:
                 result.rejects.append((line, _error(event_id_conflict())))
@@ -329,6 +342,8 @@ class Importer:
         receipts: list[AddressChangeReceipt] = []
         versions: list[AddressVersion] = []
         links: list[CrossReference] = []
+        # Existing links: the record status the chunk's last change of each says.
+        statuses: dict[tuple[str, str], dict[str, Any]] = {}
         notices: list[Notice] = []
         previous: dict[str, HasBasicItems | None] = {}
         receipt_ids = iter(ids_allocate(AddressChangeReceipt, len(plan)))
@@ -358,6 +373,8 @@ class Importer:
                 **version_values(change),
             )
             versions.append(version)
+            if not new_link:
+                statuses[(change.number_system, change.address_number)] = link_values(change)
             if new_link:
                 links.append(
                     build(
@@ -365,6 +382,7 @@ class Importer:
                         number_system=change.number_system,
                         address_number=change.address_number,
                         person_id=person.pk,
+                        **link_values(change),
                     )
                 )
                 notices += _notices(
@@ -400,6 +418,7 @@ class Importer:
         insert(receipts)
         insert(versions)  # gives them ids before the business rows below refer to them
         insert(links)
+        link_statuses_apply(statuses)
         insert(
             [
                 build(

@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from ..crypto import blind_index, encrypt_individual_number, keyed_digest
+from ..crypto import (
+    blind_index,
+    blind_index_key_id,
+    blind_indexes,
+    encrypt_individual_number,
+    keyed_digest,
+    legacy_digests,
+)
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
@@ -23,6 +32,7 @@ from ..models import (
     BusinessInformation,
     CrossReference,
     Person,
+    RecordStatus,
 )
 from ..selectors import code_request_status_of
 from .notices import notices_for_link, notices_for_update
@@ -98,19 +108,30 @@ class AddressChange:
     changed_at: datetime.datetime
     person: BasicItems
     business: BusinessData | None = None
+    record_status: str = RecordStatus.ACTIVE
 
     def digest(self) -> str:
         """A keyed digest of the normalised content, for comparing a repeated event_id.
 
         The content is `dataclasses.asdict(self)`, built shallowly: asdict deep-copies every
         value, which bulk imports would pay on every row for the same JSON."""
+        return keyed_digest(self._canonical())
+
+    def _canonical(self) -> bytes:
         content = {
             **vars(self),
             "person": vars(self.person),
             "business": vars(self.business) if self.business is not None else None,
         }
-        canonical = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
-        return keyed_digest(canonical.encode("utf-8"))
+        if self.record_status == RecordStatus.ACTIVE:
+            del content["record_status"]  # the default: digests from before the field stay
+        return json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()
+
+    def same_body_as(self, stored_digest: str, digest: str) -> bool:
+        """Whether a stored receipt's digest is this change's: `digest` (under the records
+        key), or a receipt from before AUDIT_LOG_KEY keyed the digests (under a blind-index
+        key, which then keyed them)."""
+        return stored_digest == digest or stored_digest in legacy_digests(self._canonical())
 
 
 def address_change_of(data: dict[str, Any]) -> AddressChange:
@@ -131,6 +152,7 @@ def address_change_of(data: dict[str, Any]) -> AddressChange:
         )
         if business is not None
         else None,
+        record_status=data.get("record_status") or RecordStatus.ACTIVE,
     )
 
 
@@ -196,6 +218,27 @@ def version_values(change: AddressChange) -> dict[str, Any]:
     }
 
 
+def link_values(change: AddressChange) -> dict[str, Any]:
+    """CrossReference's record status columns as the change sets them (SPEC 7.1)."""
+    ended = change.record_status == RecordStatus.ENDED
+    return {"record_status": change.record_status, "ended_at": timezone.now() if ended else None}
+
+
+def link_statuses_apply(statuses: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Set existing links' record status where a change says it is now other than it was
+    ((number system, address number) -> link_values); one statement per status."""
+    for status in (RecordStatus.ACTIVE, RecordStatus.ENDED):
+        wanted = [pair for pair, values in statuses.items() if values["record_status"] == status]
+        if not wanted:
+            continue
+        pairs = Q()
+        for number_system, address_number in wanted:
+            pairs |= Q(number_system=number_system, address_number=address_number)
+        CrossReference.objects.filter(pairs).exclude(record_status=status).update(
+            record_status=status, ended_at=timezone.now() if status == RecordStatus.ENDED else None
+        )
+
+
 def business_values(business: BusinessData, number_system: str) -> dict[str, Any]:
     """BusinessInformation's columns besides its person and version."""
     return {
@@ -238,7 +281,7 @@ def _replay(change: AddressChange, digest: str) -> AddressChangeResult | None:
     ).first()
     if previous is None:
         return None
-    if previous.body_digest != digest:
+    if not change.same_body_as(previous.body_digest, digest):
         raise event_id_conflict()
     return AddressChangeResult(status_code=previous.status_code, body=previous.response)
 
@@ -252,16 +295,23 @@ def _receive_once(
 
     index = blind_index(change.individual_number)
     # Determination (36). The lock (on the person row only) serialises updates of one person.
+    # Every configured key's index is looked up: a blind-index rotation may be under way.
     person = (
         Person.objects.select_for_update(of=("self",))
         .select_related("code_request")
-        .filter(individual_number_index=index)
+        .filter(individual_number_index__in=blind_indexes(change.individual_number))
         .first()
     )
 
-    cross_reference = CrossReference.objects.filter(
-        number_system=change.number_system, address_number=change.address_number
-    ).first()
+    cross_reference = (
+        CrossReference.objects.select_related("person")
+        .filter(number_system=change.number_system, address_number=change.address_number)
+        .first()
+    )
+    if cross_reference is not None and person is None and cross_reference.person.purged_at:
+        # The linked person's number was purged after the retention period; the same person
+        # arrives again with it: the number is attached again (SPEC 10.1).
+        person = _number_reattach(cross_reference.person, change.individual_number)
     if cross_reference is not None and (person is None or cross_reference.person_id != person.pk):
         raise address_number_conflict(change.number_system, change.address_number)
 
@@ -300,11 +350,16 @@ def _receive_once(
     )
     if cross_reference is None:
         CrossReference.objects.create(
-            number_system=change.number_system, address_number=change.address_number, person=person
+            number_system=change.number_system,
+            address_number=change.address_number,
+            person=person,
+            **link_values(change),
         )
         notices_for_link(
             person=person, number_system=change.number_system, address_number=change.address_number
         )
+    elif cross_reference.record_status != change.record_status:
+        link_statuses_apply({(change.number_system, change.address_number): link_values(change)})
     notices_for_update(person=person, version=version, previous=previous)
     if change.business is not None:
         BusinessInformation.objects.create(
@@ -313,3 +368,27 @@ def _receive_once(
             **business_values(change.business, change.number_system),
         )
     return result
+
+
+def _number_reattach(person: Person, individual_number: str) -> Person:
+    """Give a purged person its individual number again (encrypted, blind-indexed). Its code
+    was requested once already: nothing is requested again (claim 2)."""
+    locked = Person.objects.select_for_update(of=("self",)).select_related("code_request")
+    person = locked.get(pk=person.pk)
+    index = blind_index(individual_number)
+    person.individual_number_index = index
+    person.individual_number_encrypted = encrypt_individual_number(individual_number, index=index)
+    person.individual_number_index_key = blind_index_key_id()
+    person.individual_number_last4 = ""
+    person.purged_at = None
+    # The unique index settles a race with a concurrent first arrival of the same number.
+    person.save(
+        update_fields=[
+            "individual_number_index",
+            "individual_number_encrypted",
+            "individual_number_index_key",
+            "individual_number_last4",
+            "purged_at",
+        ]
+    )
+    return person

@@ -3,8 +3,8 @@
 Every sealed value names its key, and every configured key still decrypts, so the
 application keeps working while this runs; each row is rewritten only if it still holds
 the token read (a concurrent change wins and is counted). When no value is left under an
-old key, that key can be removed from the settings. The blind index key is separate and
-never rotates here: it is the lookup key of every stored individual number.
+old key, that key can be removed from the settings. The blind index key rotates on its own
+(`blind_index_key_rotate`), as every person's index must be made again.
 """
 
 from __future__ import annotations
@@ -12,11 +12,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
+from django.db import connection, transaction
 from django.db.models import Model
 
-from ..crypto import keyring, reseal, token_key_id
+from ..crypto import (
+    blind_index,
+    decrypt_individual_number,
+    encrypt_individual_number,
+    keyring,
+    reseal,
+    token_key_id,
+)
 
 INDIVIDUAL_NUMBER_FIELD = "individual_number_encrypted"
 BATCH = 1000
@@ -119,3 +128,93 @@ def _rows_under_old_keys(sealed: SealedField, current: str, batch: int) -> Itera
             return
         yield from chunk
         last_pk = chunk[-1].pk
+
+
+# --- The blind index key ------------------------------------------------------------------
+
+
+class BlindIndexMismatch(Exception):
+    """A person's stored index is not the index of its own number under the key it names."""
+
+
+@dataclass(frozen=True)
+class BlindIndexReport:
+    reindexed: int
+    remaining: int
+
+
+def persons_under_old_blind_index() -> Any:
+    """Persons still holding a number indexed under an older key than the newest."""
+    from ..models import Person
+
+    return Person.objects.filter(purged_at__isnull=True).exclude(
+        individual_number_index_key=keyring().blind_index_key_id
+    )
+
+
+def blind_index_key_rotate(*, batch: int = BATCH) -> BlindIndexReport:
+    """Re-index every person's individual number under the newest BLIND_INDEX_KEYS key, a
+    batch per transaction, so it runs beside the live system and resumes where it stopped.
+
+    Each row is decrypted (its token is bound to its old index), checked against the old
+    key it names, indexed under the new key and sealed again bound to the new index. Rows
+    are locked with SKIP LOCKED: a person being written by an address change is taken by a
+    later batch. Lookups try every configured key meanwhile (linkage.crypto.blind_indexes).
+    """
+    from ..models import Person
+
+    ring = keyring()
+    old_keys = dict(ring.blind_index_keys[1:])
+    reindexed = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                persons_under_old_blind_index()
+                .select_for_update(skip_locked=connection.vendor == "postgresql")
+                .order_by("pk")[:batch]
+            )
+            if not rows:
+                break
+            for person in rows:
+                number = decrypt_individual_number(
+                    person.individual_number_encrypted, index=person.individual_number_index
+                )
+                old_key = old_keys.get(person.individual_number_index_key)
+                if (
+                    old_key is None
+                    or blind_index(number, key=old_key) != person.individual_number_index
+                ):
+                    raise BlindIndexMismatch(
+                        f"person {person.integrated_number}: its index is not under a "
+                        "configured older key (keep every old key in BLIND_INDEX_KEYS until done)"
+                    )
+                person.individual_number_index = blind_index(number)
+                person.individual_number_encrypted = encrypt_individual_number(
+                    number, index=person.individual_number_index
+                )
+                person.individual_number_index_key = ring.blind_index_key_id
+            Person.objects.bulk_update(
+                rows,
+                [
+                    "individual_number_index",
+                    "individual_number_encrypted",
+                    "individual_number_index_key",
+                ],
+            )
+            reindexed += len(rows)
+    return BlindIndexReport(reindexed=reindexed, remaining=persons_under_old_blind_index().count())
+
+
+def blind_index_verify() -> int:
+    """How many persons' indexes are not the newest key's index of their own number
+    (0: the rotation is complete and verified; the older keys can be removed)."""
+    from ..models import Person
+
+    wrong = 0
+    for person in Person.objects.filter(purged_at__isnull=True).iterator(chunk_size=BATCH):
+        number = decrypt_individual_number(
+            person.individual_number_encrypted, index=person.individual_number_index
+        )
+        if blind_index(number) != person.individual_number_index:
+            wrong += 1
+    return wrong

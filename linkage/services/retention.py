@@ -1,11 +1,13 @@
 """Deletion of individual numbers past their retention period (特定個人情報の削除).
 
-A person none of whose versions was registered within INDIVIDUAL_NUMBER_RETENTION_DAYS, and
-whose code request is settled (not in progress, not failed), loses its individual number:
+A person every link of which has ended (`record_status` ended, SPEC 7.1: no business system
+handles it any more) for INDIVIDUAL_NUMBER_RETENTION_DAYS, with no version registered since,
+and whose code request is settled (not in progress, not failed), loses its individual number:
 the encrypted value and the blind index are removed (the index could still confirm a
 guessed number), the last four digits stay for the masked display, and one access record
 of action `purge` names every person purged. The person, its versions and its links stay.
-A person who arrives again afterwards is registered anew, with a new integrated number.
+A person with an active link is never purged. A purged person who arrives again on one of
+its links with its number gets the number attached again (SPEC 10.1).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person
+from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person, RecordStatus
 from .audit import access_record
 
 BATCH = 500
@@ -35,6 +37,8 @@ def persons_past_retention(now: datetime.datetime | None = None) -> QuerySet[Per
     )
     return (
         Person.objects.filter(purged_at__isnull=True)
+        .exclude(cross_references__record_status=RecordStatus.ACTIVE)
+        .exclude(cross_references__ended_at__gte=cutoff)
         .exclude(versions__registered_at__gte=cutoff)
         .filter(
             code_request__status__in=[

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from linkage.bulk.checking import CheckedRow, checked_rows
 from linkage.bulk.files import ENCODINGS, FORMATS, AddressChangeFile, FileLayoutError
-from linkage.bulk.ingest import ChunkResult, Importer
+from linkage.bulk.ingest import BlindIndexRotationUnderWay, ChunkResult, Importer
 from linkage.bulk.rows import RowError
 
 REJECT_COLUMNS = ("line", "event_id", "field", "code", "message")
@@ -74,7 +74,10 @@ class Command(BaseCommand):
             source = AddressChangeFile(file, file_format=file_format, encoding=encoding)
         except FileLayoutError as error:
             raise CommandError(str(error)) from error
-        run = _Run(Importer(), chunk_size)
+        try:
+            run = _Run(Importer(), chunk_size)
+        except BlindIndexRotationUnderWay as error:
+            raise CommandError(str(error)) from error
         started = time.monotonic()
         progress = tqdm(
             total=source.size,

@@ -209,7 +209,7 @@ def test_the_digest_is_that_of_the_whole_change_as_a_dict() -> None:
             person=BasicItems("山田　太郎", datetime.date(1980, 5, 5), "1", "横浜市", "ヤマダ"),
             business=business,
         )
-        canonical = json.dumps(
-            dataclasses.asdict(change), sort_keys=True, default=str, ensure_ascii=False
-        )
+        content = dataclasses.asdict(change)
+        del content["record_status"]  # added later, left out at its default
+        canonical = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
         assert change.digest() == keyed_digest(canonical.encode("utf-8"))
