@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -30,6 +31,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# The reverse proxies whose X-Forwarded-* headers are believed (addresses or networks).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
@@ -50,11 +53,22 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "linkage",
+    # The sandbox: the simulated business systems and national side (SIMULATORS_ENABLED).
     "backbone",
     "intermediate",
 ]
+SANDBOX_APPS = ("backbone", "intermediate")
+# The simulators are not the product: their apps, screens (/backbone/), peers (/sim/) and
+# sweeps exist only where the sandbox is switched on (demo, development, tests). Production
+# settings switch it off unless SIMULATORS_ENABLED says otherwise, and `check --deploy`
+# then reports an error.
+SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", True)
 
 MIDDLEWARE = [
+    # First: an API body over the limit is refused before anything reads it.
+    "linkage.api.middleware.BoundedBodyMiddleware",
+    # Before anything reads the scheme or the client address (linkage.proxy).
+    "linkage.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -241,6 +255,20 @@ PEER_URLS = {
     "national": f"{SIMULATOR_BASE_URL}/sim/national",
     "cs": f"{SIMULATOR_BASE_URL}/sim/cs",
 }
+# The key linkage presents to each peer (Authorization: Bearer), as the closed network
+# authenticates each institution. Empty: no key is sent, except to the sandbox's simulators,
+# which take a key derived from SECRET_KEY (config.sandbox).
+PEER_KEYS = {
+    "intermediate": os.environ.get("INTERMEDIATE_KEY", ""),
+    "gateway": os.environ.get("GATEWAY_KEY", ""),
+}
+# The simulated peers' callers: institution (lg_code) -> key, as "141003=key,131016=key";
+# empty: each configured institution's derived sandbox key. The simulated peers call each
+# other with SIMULATOR_NETWORK_KEY (empty: derived).
+SIMULATOR_INSTITUTION_KEYS = dict(
+    item.split("=", 1) for item in env_list("SIMULATOR_INSTITUTION_KEYS") if "=" in item
+)
+SIMULATOR_NETWORK_KEY = os.environ.get("SIMULATOR_NETWORK_KEY", "")
 # The simulated information provision network's secret for deriving codes (SPEC 4.4).
 NETWORK_CODE_SECRET = os.environ.get("NETWORK_CODE_SECRET", "simulated-network-secret")
 # How long a simulated "timeout" fault keeps the client waiting (longer than PEER_TIMEOUT).
@@ -251,9 +279,13 @@ SIMULATOR_SWEEP_EVERY = float(os.environ.get("SIMULATOR_SWEEP_EVERY", "30"))
 # --- Key material for the individual number -----------------------------------------------
 # Each key is the urlsafe base64 of 32 random bytes, as `Fernet.generate_key()` prints.
 # FIELD_ENCRYPTION_KEYS: newest first; the first encrypts, all decrypt (rotation).
-# BLIND_INDEX_KEY: the HMAC key of the lookup index; never rotated with the encryption keys.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+# BLIND_INDEX_KEYS: newest first; the first indexes, all are looked up while
+# `rotate_blind_index_key` re-indexes. BLIND_INDEX_KEY: a single key, as before.
+BLIND_INDEX_KEYS = env_list("BLIND_INDEX_KEYS")
 BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
+# AUDIT_LOG_KEY: keys the access records' chain and the request-body digests; never rotated.
+AUDIT_LOG_KEY = os.environ.get("AUDIT_LOG_KEY", "")
 
 # --- API ----------------------------------------------------------------------------------
 
@@ -307,12 +339,14 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/
 
 def filesystem_transport_options(folder: Path) -> dict[str, Any]:
     """Celery's filesystem transport (a broker without a server) in `folder`."""
-    for name in ("queue", "processed"):
+    for name in ("queue", "processed", "control"):
         (folder / name).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        # The exchange tables: kombu's default is ./control, the working directory.
+        "control_folder": str(folder / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -345,6 +379,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "linkage.tasks.notices_sweep",
         "schedule": NOTICE_SWEEP_EVERY,
     },
+    # Daily, at night in Japan: the retention purge, and the check of the access records.
+    "individual-numbers-purge": {
+        "task": "linkage.tasks.individual_numbers_purge",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "audit-chain-verify": {
+        "task": "linkage.tasks.audit_chain_verify",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # The simulated peers' own recovery; harmless (empty tables) when real peers are used.
     "simulators-sweep": {
         "task": "intermediate.tasks.simulators_sweep",
@@ -354,6 +397,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Logging ------------------------------------------------------------------------------
 
+# Every record of every process is masked where it is made (linkage.logging.configure
+# installs the mask before this configuration); our handlers mask again. Django's own
+# loggers (the development server, request errors) write through the same handler.
+LOGGING_CONFIG = "linkage.logging.configure"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "linkage.error_reports.MaskingExceptionReporterFilter"
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -370,5 +419,10 @@ LOGGING = {
             "filters": ["mask_individual_numbers"],
         },
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replace Django's defaults (an unmasked console and mail_admins) with ours.
+        name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
+        for name in ("django", "django.server")
+    },
 }

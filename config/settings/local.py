@@ -14,3 +14,4 @@ FIELD_ENCRYPTION_KEYS = env_list(
     "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcmVhbC0=",
 )
 BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5LTAwMDAwMDA=")
+AUDIT_LOG_KEY = os.environ.get("AUDIT_LOG_KEY", "ZGV2LW9ubHktYXVkaXQtbG9nLWtleS1ub3QtcmVhbCE=")

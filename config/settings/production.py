@@ -7,16 +7,40 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, SECRET_KEY, env_bool
+from .base import (
+    AUDIT_LOG_KEY,
+    BLIND_INDEX_KEY,
+    BLIND_INDEX_KEYS,
+    CELERY_BEAT_SCHEDULE,
+    FIELD_ENCRYPTION_KEYS,
+    INSTALLED_APPS,
+    SANDBOX_APPS,
+    SECRET_KEY,
+    env_bool,
+)
 
 DEBUG = False
+
+# The sandbox is off unless asked for (and `check --deploy` errors when it is on).
+SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", False)
+if not SIMULATORS_ENABLED:
+    INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in SANDBOX_APPS]
+    CELERY_BEAT_SCHEDULE = {
+        name: entry
+        for name, entry in CELERY_BEAT_SCHEDULE.items()
+        if not str(entry["task"]).startswith(tuple(f"{app}." for app in SANDBOX_APPS))
+    }
 
 _missing = [
     name
     for name, value in (
         ("SECRET_KEY", SECRET_KEY),
         ("FIELD_ENCRYPTION_KEYS", FIELD_ENCRYPTION_KEYS),
-        ("BLIND_INDEX_KEY", BLIND_INDEX_KEY),
+        ("BLIND_INDEX_KEYS (or BLIND_INDEX_KEY)", BLIND_INDEX_KEYS or BLIND_INDEX_KEY),
+        ("AUDIT_LOG_KEY", AUDIT_LOG_KEY),
+        # The real peers: production never falls back to the simulators' addresses.
+        ("INTERMEDIATE_URL", os.environ.get("INTERMEDIATE_URL", "")),
+        ("GATEWAY_URL", os.environ.get("GATEWAY_URL", "")),
     )
     if not value
 ]
@@ -25,7 +49,8 @@ if _missing:
         f"Production settings need these environment variables: {', '.join(_missing)}"
     )
 
-# TLS is terminated by the reverse proxy in front of gunicorn.
+# TLS is terminated by the reverse proxy in front of gunicorn; its header is believed only
+# from TRUSTED_PROXIES (linkage.proxy removes it from any other caller).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
