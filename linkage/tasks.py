@@ -14,7 +14,7 @@ from django.conf import settings
 
 from .clients.http import PeerUnavailable
 from .clients.intermediate import FileNotReady
-from .services import code_requests, notices
+from .services import audit, code_requests, notices, retention
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
@@ -85,3 +85,15 @@ def notice_deliver(notice_id: int) -> bool:
 @shared_task(acks_late=True)
 def notices_sweep() -> int:
     return notices.notices_sweep()
+
+
+@shared_task(acks_late=True)
+def individual_numbers_purge() -> int:
+    """Daily: the retention purge (`manage.py purge_expired`)."""
+    return len(retention.individual_numbers_purge())
+
+
+@shared_task(acks_late=True)
+def audit_chain_verify() -> bool:
+    """Daily: verify the access records' chain and keep the result (`verify_audit_log`)."""
+    return audit.audit_chain_verify_recorded().broken is None

@@ -312,4 +312,4 @@ def test_the_dashboard_takes_a_fixed_number_of_queries(jyuki: KeyedClient, clerk
         with CaptureQueriesContext(connection) as captured:
             client.get(reverse("home"))
         counts.append(len(captured.captured_queries))
-    assert counts[0] == counts[1] <= 8, counts
+    assert counts[0] == counts[1] <= 9, counts  # 9: the audit chain verification
