@@ -36,9 +36,9 @@ BUSINESS_FORM_DATA: dict[str, dict[str, str]] = {
 @pytest.fixture
 def clerk(transactional_db: None) -> Client:
     """Persona: a business-system clerk signed in to the clerk screens."""
-    from django.contrib.auth.models import User
+    from linkage.roles import CLERK, staff_user_ensure
 
-    user = User.objects.create_user("backbone-clerk", password="clerk-pass-2026")
+    user = staff_user_ensure(username="backbone-clerk", password="clerk-pass-2026", role=CLERK)
     browser = Client()
     browser.force_login(user)
     return browser
@@ -83,10 +83,11 @@ def change(clerk: Client, record: ResidentRecord, **overrides: str) -> Any:
 
 
 def record_of(number_system: str, resident: Resident) -> ResidentRecord:
+    from config.sandbox import simulator_index_key
     from linkage.crypto import blind_index
 
     return RECORD_MODELS[number_system].objects.get(
-        individual_number_index=blind_index(resident.individual_number)
+        individual_number_index=blind_index(resident.individual_number, key=simulator_index_key())
     )
 
 

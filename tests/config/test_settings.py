@@ -12,6 +12,10 @@ from django.conf import settings
 
 KEY_A = base64.urlsafe_b64encode(b"a" * 32).decode()
 KEY_B = base64.urlsafe_b64encode(b"b" * 32).decode()
+KEY_C = base64.urlsafe_b64encode(b"c" * 32).decode()
+KEY_D = base64.urlsafe_b64encode(b"d" * 32).decode()
+# What production needs besides the keys: the real peers' addresses.
+PEERS = {"INTERMEDIATE_URL": "https://intermediate.example", "GATEWAY_URL": "https://gw.example"}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -23,6 +27,11 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "SECRET_KEY",
             "FIELD_ENCRYPTION_KEYS",
             "BLIND_INDEX_KEY",
+            "BLIND_INDEX_KEYS",
+            "AUDIT_LOG_KEY",
+            "INTERMEDIATE_URL",
+            "GATEWAY_URL",
+            "SIMULATORS_ENABLED",
             "LG_CODE",
             "DJANGO_SETTINGS_MODULE",
         }
@@ -41,9 +50,42 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("given", "missing"),
     [
-        ({}, "SECRET_KEY, FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY"),
-        ({"SECRET_KEY": "s" * 50, "BLIND_INDEX_KEY": KEY_B}, "FIELD_ENCRYPTION_KEYS"),
-        ({"SECRET_KEY": "s" * 50, "FIELD_ENCRYPTION_KEYS": KEY_A}, "BLIND_INDEX_KEY"),
+        (
+            {},
+            "SECRET_KEY, FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEYS (or BLIND_INDEX_KEY), "
+            "AUDIT_LOG_KEY, INTERMEDIATE_URL, GATEWAY_URL",
+        ),
+        (
+            {"SECRET_KEY": "s" * 50, "BLIND_INDEX_KEY": KEY_B, "AUDIT_LOG_KEY": KEY_C, **PEERS},
+            "FIELD_ENCRYPTION_KEYS",
+        ),
+        (
+            {
+                "SECRET_KEY": "s" * 50,
+                "FIELD_ENCRYPTION_KEYS": KEY_A,
+                "AUDIT_LOG_KEY": KEY_C,
+                **PEERS,
+            },
+            "BLIND_INDEX_KEYS (or BLIND_INDEX_KEY)",
+        ),
+        (
+            {
+                "SECRET_KEY": "s" * 50,
+                "FIELD_ENCRYPTION_KEYS": KEY_A,
+                "BLIND_INDEX_KEY": KEY_B,
+                **PEERS,
+            },
+            "AUDIT_LOG_KEY",
+        ),
+        (
+            {
+                "SECRET_KEY": "s" * 50,
+                "FIELD_ENCRYPTION_KEYS": KEY_A,
+                "BLIND_INDEX_KEY": KEY_B,
+                "AUDIT_LOG_KEY": KEY_C,
+            },
+            "INTERMEDIATE_URL, GATEWAY_URL",
+        ),
     ],
 )
 def test_production_refuses_to_start_without_its_secrets(
@@ -60,7 +102,9 @@ def test_production_starts_with_its_secrets() -> None:
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="s" * 50,
         FIELD_ENCRYPTION_KEYS=f"{KEY_A},{KEY_B}",
-        BLIND_INDEX_KEY=base64.urlsafe_b64encode(b"c" * 32).decode(),
+        BLIND_INDEX_KEY=KEY_C,
+        AUDIT_LOG_KEY=KEY_D,
+        **PEERS,
     )
     assert result.returncode == 0, result.stderr
 
@@ -72,6 +116,8 @@ def test_production_refuses_malformed_keys() -> None:
         SECRET_KEY="s" * 50,
         FIELD_ENCRYPTION_KEYS="short",
         BLIND_INDEX_KEY=KEY_B,
+        AUDIT_LOG_KEY=KEY_C,
+        **PEERS,
     )
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS holds a key that is not" in result.stderr

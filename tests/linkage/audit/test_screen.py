@@ -46,7 +46,9 @@ def test_a_clerk_cannot_read_the_audit_and_nobody_edits_it_in_the_admin(
     admin = signed_in(administrator)
     signed_in(clerk).get(reverse("person_search"), {"name": "x"})
     record = AccessRecord.objects.get()
-    assert admin.get("/admin/linkage/accessrecord/").status_code == 200
+    # Separation of duties: the administrator does not even read the records.
+    assert admin.get("/admin/linkage/accessrecord/").status_code == 403
+    assert admin.get(AUDIT).status_code == 403
     assert admin.get("/admin/linkage/accessrecord/add/").status_code == 403
     change = admin.post(f"/admin/linkage/accessrecord/{record.pk}/change/", {"username": "x"})
     assert change.status_code == 403

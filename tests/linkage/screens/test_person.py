@@ -177,11 +177,11 @@ def test_a_correction_that_changes_nothing_is_refused(hanako: Registered, clerk:
     assert AddressVersion.objects.filter(person=hanako.person).count() == 3
 
 
-def test_an_administrator_sees_persons_but_neither_corrects_nor_reveals(
+def test_an_administrator_neither_sees_nor_corrects_nor_reveals_persons(
     hanako: Registered, administrator: Any
 ) -> None:
     client = signed_in(administrator)
-    assert client.get(reverse("person", args=[hanako.integrated_number])).status_code == 200
+    assert client.get(reverse("person", args=[hanako.integrated_number])).status_code == 403
     assert (
         client.post(
             reverse("person_correction", args=[hanako.integrated_number]), CORRECTED
