@@ -48,6 +48,8 @@ logconfig_dict = {
             "stream": "ext://sys.stdout",
         },
     },
+    # gunicorn merges this over its defaults key by key: the root logger is named here too.
+    "root": {"handlers": ["error_console"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {
             "handlers": ["error_console"],

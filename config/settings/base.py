@@ -347,7 +347,8 @@ def filesystem_transport_options(folder: Path) -> dict[str, Any]:
         "processed_folder": str(folder / "processed"),
         # The exchange tables: kombu's default is ./control, the working directory.
         "control_folder": str(folder / "control"),
-        "store_processed": False,
+        # Kept only to inspect what went through the broker (the leak test reads them).
+        "store_processed": env_bool("CELERY_FILESYSTEM_KEEP_PROCESSED", False),
         "polling_interval": 0.1,
     }
 

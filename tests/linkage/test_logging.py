@@ -36,7 +36,21 @@ def test_number_shapes_are_masked_as_printed_on_the_card() -> None:
 
     for written in ("9832 0567 3214", "9832-0567-3214", "９８３２－０５６７－３２１４"):
         assert mask_number_shaped(f"id {written}.") == "id ************."
+    # As an access log carries a URL: percent-encoded, '+' for a space.
+    for encoded in (
+        "%EF%BC%99%EF%BC%98%EF%BC%93%EF%BC%92%EF%BC%90%EF%BC%95%EF%BC%96"
+        "%EF%BC%97%EF%BC%93%EF%BC%92%EF%BC%91%EF%BC%94",
+        "9832+0567+3214",
+        "9832%200567%203214",
+        "%39%38%33%32%30%35%36%37%33%32%31%34",
+    ):
+        assert mask_number_shaped(f"GET /persons/?name={encoded}&x=1") == (
+            "GET /persons/?name=************&x=1"
+        )
     assert mask_number_shaped("2026-12-01 21:42:41") == "2026-12-01 21:42:41"
+    assert mask_number_shaped("integrated_number=000000000000019") == (
+        "integrated_number=000000000000019"
+    )
     assert mask_number_shaped("045-671-2121") == "045-671-2121"
 
 

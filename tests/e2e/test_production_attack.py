@@ -1,0 +1,405 @@
+"""The product as deployed, attacked from outside: gunicorn with the production settings and
+gunicorn.conf.py, a production Celery worker with beat, and the sandbox (simulated peers and
+business systems) as separate processes reached by configuration, as real peers would be.
+
+Residents go through the whole code chain; then an outsider, a vendor's buggy client and a
+curious insider send every class of the attack's findings over real HTTP. Afterwards: no
+answer was 5xx, every refusal was due, and no individual number is in any log file of any
+process, in any message that went through the broker, or in a dump of the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import httpx
+import pytest
+from django.conf import settings
+
+from backbone.services import business_systems_connect
+from intermediate.services import registry_enrol
+from linkage.models import CodeRequest, CodeRequestStatus, Person
+from linkage.roles import ADMINISTRATOR, SUPERVISOR, staff_user_ensure
+from linkage.services.backbone_clients import staff_token_create
+from tests.chain.conftest import database_url
+from tests.e2e.test_no_number_leaks import database_dump
+from tests.factories import address_change_body, resident
+
+PEER_KEY = "institution-key-of-the-test-municipality"
+ATTACK_NUMBER = "983205673214"
+ATTACK_FORMS = [
+    ATTACK_NUMBER,
+    "９８３２０５６７３２１４",
+    "9832 0567 3214",
+    "9832-0567-3214",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    linkage: str
+    sandbox: str
+    folder: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def logs(self) -> bytes:
+        return b"".join(path.read_bytes() for path in sorted(self.folder.glob("*.log")))
+
+    def broker_files(self) -> bytes:
+        broker = self.folder / "broker"
+        return b"".join(p.read_bytes() for p in broker.rglob("*") if p.is_file())
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+def _start(deployment: Deployment, name: str, command: list[str], env: dict[str, str]) -> None:
+    log = (deployment.folder / f"{name}.log").open("ab")
+    deployment.processes.append(
+        subprocess.Popen(  # noqa: S603 (our own commands)
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    )
+
+
+def _wait_until_serving(url: str, deployment: Deployment) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(url, timeout=2)
+            return
+        time.sleep(0.3)
+    raise AssertionError(
+        f"{url} did not start:\n{deployment.logs()[-3000:].decode(errors='replace')}"
+    )
+
+
+@pytest.fixture
+def deployment(transactional_db: None, tmp_path: Path) -> Iterator[Deployment]:
+    linkage_port, sandbox_port = free_port(), free_port()
+    deployment = Deployment(
+        linkage=f"http://127.0.0.1:{linkage_port}",
+        sandbox=f"http://127.0.0.1:{sandbox_port}",
+        folder=tmp_path,
+    )
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "CELERY_", "GUNICORN_"))
+    }
+    common = {
+        **base,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": "filesystem://localhost/",
+        "CELERY_FILESYSTEM_DIR": str(tmp_path / "broker"),
+        "CELERY_FILESYSTEM_KEEP_PROCESSED": "1",
+        "LOG_LEVEL": "DEBUG",
+    }
+    production = {
+        **common,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "production-attack-test-secret-key-" + "x" * 40,
+        # The keys of the test database's rows: the same installation.
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "BLIND_INDEX_KEY": settings.BLIND_INDEX_KEY,
+        "AUDIT_LOG_KEY": settings.AUDIT_LOG_KEY,
+        "INTERMEDIATE_URL": f"{deployment.sandbox}/sim/intermediate",
+        "GATEWAY_URL": f"{deployment.sandbox}/sim/gateway",
+        "INTERMEDIATE_KEY": PEER_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        # No proxy in front in this test: a client's X-Forwarded-* must not be believed.
+        "TRUSTED_PROXIES": "10.255.255.1",
+        "CELERY_QUEUE": "linkage",
+        "CODE_REQUEST_CONFIRM_EVERY": "1",
+        "CODE_REQUEST_BATCH_WINDOW": "0.3",
+        "GUNICORN_BIND": f"127.0.0.1:{linkage_port}",
+        "GUNICORN_WORKERS": "2",
+    }
+    sandbox = {
+        **common,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "SIMULATOR_BASE_URL": deployment.sandbox,
+        "SIMULATOR_INSTITUTION_KEYS": f"{settings.LG_CODE}={PEER_KEY}",
+        "CELERY_QUEUE": "sandbox",
+        "GUNICORN_BIND": f"127.0.0.1:{sandbox_port}",
+        "GUNICORN_WORKERS": "2",
+    }
+    gunicorn = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py"]
+
+    def worker(queue: str) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+            "--loglevel", "DEBUG", "--concurrency", "2", "-Q", queue,
+            "--without-gossip", "--without-mingle", "-s", str(tmp_path / f"{queue}.beat"),
+        ]  # fmt: skip
+
+    try:
+        _start(deployment, "linkage-gunicorn", gunicorn, production)
+        _start(deployment, "sandbox-gunicorn", gunicorn, sandbox)
+        _start(deployment, "linkage-worker", worker("linkage"), production)
+        _start(deployment, "sandbox-worker", worker("sandbox"), sandbox)
+        _wait_until_serving(f"{deployment.linkage}/api/schema/", deployment)
+        _wait_until_serving(f"{deployment.sandbox}/api/schema/", deployment)
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+@dataclass
+class Tally:
+    answers: list[tuple[str, int]] = field(default_factory=list)
+
+    def expect(self, what: str, response: httpx.Response, *statuses: int) -> httpx.Response:
+        self.answers.append((what, response.status_code))
+        assert response.status_code < 500, (what, response.text[:500])
+        assert response.status_code in statuses, (what, response.status_code, response.text[:500])
+        return response
+
+
+def _wait_for(condition: Any, what: str, deployment: Deployment, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{what}:\n{deployment.logs()[-4000:].decode(errors='replace')}")
+
+
+def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
+    deployment: Deployment,
+) -> None:
+    keys = business_systems_connect(
+        linkage_url=deployment.linkage,
+        callback_base_url=deployment.sandbox,
+        names=settings.NUMBER_SYSTEMS,
+    )
+    supervisor = staff_user_ensure(username="attack-supervisor", password="x" * 20, role=SUPERVISOR)
+    administrator = staff_user_ensure(
+        username="attack-admin", password="x" * 20, role=ADMINISTRATOR
+    )
+    _, staff_key = staff_token_create(user=supervisor, name="attack")
+    _, admin_key = staff_token_create(user=administrator, name="attack")
+    jyuki = httpx.Client(
+        base_url=deployment.linkage, headers={"Authorization": f"Token {keys['01']}"}
+    )
+    tax = httpx.Client(
+        base_url=deployment.linkage, headers={"Authorization": f"Token {keys['02']}"}
+    )
+    staff = httpx.Client(
+        base_url=deployment.linkage, headers={"Authorization": f"Bearer {staff_key}"}
+    )
+    admin = httpx.Client(
+        base_url=deployment.linkage, headers={"Authorization": f"Bearer {admin_key}"}
+    )
+    outsider = httpx.Client(base_url=deployment.linkage)
+    tally = Tally()
+
+    # The everyday flow: residents registered by 住基 and 税, their codes acquired.
+    residents = [resident() for _ in range(5)]
+    for someone in residents[:4]:
+        registry_enrol(individual_number=someone.individual_number)
+    for n, someone in enumerate(residents):
+        body = address_change_body(number_system="01", resident=someone)
+        tally.expect("register", jyuki.post("/api/v1/address-changes", json=body), 201)
+        if n % 2 == 0:
+            moved = address_change_body(
+                number_system="02", resident=someone, address_number=f"9{n:05d}"
+            )
+            tally.expect("税 update", tax.post("/api/v1/address-changes", json=moved), 200)
+    _wait_for(
+        lambda: (
+            CodeRequest.objects.filter(status=CodeRequestStatus.REQUESTING).count() == 0
+            and CodeRequest.objects.count() == 5
+        ),
+        "every code request settled",
+        deployment,
+    )
+    assert CodeRequest.objects.filter(status=CodeRequestStatus.REQUESTED).count() == 4
+    assert CodeRequest.objects.filter(status=CodeRequestStatus.ERROR).count() == 1
+    person = Person.objects.order_by("pk").first()
+    assert person is not None
+
+    # An outsider: the sandbox is not served, nothing answers without a key.
+    for path in ("/sim/intermediate/code-acquisition-files/R1", "/backbone/", "/backbone/01/"):
+        tally.expect("sandbox gone", outsider.get(path), 404)
+    tally.expect("no key", outsider.get("/api/v1/persons?name=x"), 401)
+    spoofed = outsider.get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+    tally.expect("spoofed https", spoofed, 200)
+    assert "strict-transport-security" not in spoofed.headers
+
+    # A curious insider: numbers typed into every field; an administrator's token.
+    for written in ATTACK_FORMS:
+        for field_name in ("name", "address", "integrated_number"):
+            tally.expect(
+                "number in search",
+                staff.get("/api/v1/persons", params={field_name: written}),
+                200,
+                400,
+            )
+        for parameter in ("sex", "ordering"):
+            answer = tally.expect(
+                "number in a choice", staff.get("/api/v1/persons", params={parameter: written}), 400
+            )
+            assert written not in answer.text
+        tally.expect(
+            "number in status", staff.get("/api/v1/code-requests", params={"status": written}), 400
+        )
+    tally.expect(
+        "lookup",
+        staff.post("/api/v1/persons/lookup", json={"individual_number": person.individual_number}),
+        200,
+    )
+    tally.expect("admin search", admin.get("/api/v1/persons", params={"name": "a"}), 403)
+    tally.expect(
+        "admin lookup",
+        admin.post("/api/v1/persons/lookup", json={"individual_number": ATTACK_NUMBER}),
+        403,
+    )
+    tally.expect("admin code requests", admin.get("/api/v1/code-requests"), 403)
+
+    # A vendor's buggy client.
+    body = address_change_body(number_system="01")
+    for bad in ("+16:00", "-18:30", "+23:59"):
+        tally.expect(
+            "offset",
+            jyuki.post(
+                "/api/v1/address-changes", json={**body, "changed_at": f"2026-04-01T09:00:00{bad}"}
+            ),
+            400,
+        )
+    for edge in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        tally.expect(
+            "edge", jyuki.post("/api/v1/address-changes", json={**body, "changed_at": edge}), 400
+        )
+        tally.expect(
+            "edge confirmed_at",
+            jyuki.post(
+                "/api/v1/address-changes",
+                json={**body, "business": {"data_type": "household", "confirmed_at": edge}},
+            ),
+            400,
+        )
+    for where in ("top", "person", "business"):
+        broken = json.loads(json.dumps(body))
+        broken["business"] = {"data_type": "household"}
+        (broken if where == "top" else broken[where])["\ud800"] = 1
+        raw = json.dumps(broken).encode()
+        tally.expect(
+            "surrogate key",
+            jyuki.post(
+                "/api/v1/address-changes", content=raw, headers={"Content-Type": "application/json"}
+            ),
+            400,
+        )
+    keyed = {
+        **body,
+        ATTACK_NUMBER: 1,
+        "person": {**body["person"], "９８３２-０５６７-３２１４": "x"},
+    }
+    answer = tally.expect("number as key", jyuki.post("/api/v1/address-changes", json=keyed), 400)
+    assert not any(form in answer.text for form in ATTACK_FORMS)
+    for character in ("㍿", "ß", "ﷺ", "㌀"):
+        expanding = address_change_body(number_system="01")
+        expanding["person"]["name"] = character * 100
+        tally.expect("nfkc", jyuki.post("/api/v1/address-changes", json=expanding), 201)
+    tally.expect(
+        "far period",
+        staff.get("/api/v1/moved-residents", params={"from": "9999-01-01", "to": "9999-12-31"}),
+        400,
+    )
+    tally.expect("nul", staff.get("/api/v1/persons", params={"name": "\x00"}), 400)
+    big = b'{"event_id": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    # The server answers before the body is sent and closes the connection: a client of
+    # its own, so the connection it closes is no other request's.
+    with httpx.Client(base_url=deployment.linkage, headers=jyuki.headers) as sender:
+        too_large = sender.post(
+            "/api/v1/address-changes", content=big, headers={"Content-Type": "application/json"}
+        )
+    tally.expect(
+        "3 MiB",
+        too_large,
+        413,
+    )
+
+    def chunks(data: bytes) -> Iterator[bytes]:
+        for start in range(0, len(data), 4096):
+            yield data[start : start + 4096]
+
+    fine = json.dumps(address_change_body(number_system="01")).encode()
+    jyuki = httpx.Client(base_url=deployment.linkage, headers=jyuki.headers)
+    chunked = jyuki.post(
+        "/api/v1/address-changes",
+        content=chunks(fine),
+        headers={"Content-Type": "application/json"},
+    )
+    tally.expect("chunked", chunked, 201)
+    too_big = jyuki.post(
+        "/api/v1/address-changes",
+        content=chunks(b"[" + b"1," * 100_000 + b"1]"),
+        headers={"Content-Type": "application/json"},
+    )
+    tally.expect("chunked too big", too_big, 413)
+    assert too_big.headers["content-type"] == "application/problem+json"
+
+    # Every person is still readable, the reads the attack aimed at included.
+    for someone in Person.objects.all():
+        tally.expect(
+            "read back",
+            staff.get("/api/v1/persons", params={"integrated_number": someone.integrated_number}),
+            200,
+        )
+    tally.expect(
+        "moved residents",
+        staff.get("/api/v1/moved-residents", params={"from": "2026-01-01", "to": "2026-12-31"}),
+        200,
+    )
+    assert len(tally.answers) > 60
+
+    deployment.stop()
+    numbers = {someone.individual_number for someone in residents} | {ATTACK_NUMBER}
+    logs = deployment.logs().decode(errors="replace")
+    assert "POST /api/v1/address-changes" in logs  # the access logs were written
+    assert "code_request_advance" in logs or "code_requests" in logs  # and the workers'
+    broker = deployment.broker_files()
+    assert broker, "the broker's messages were kept"
+    dump = database_dump()
+    for number in numbers:
+        assert number not in logs
+        assert number.encode() not in broker
+        assert number.encode() not in dump
+    for written in ATTACK_FORMS:
+        # As typed, and as the access log carries a URL: percent-encoded.
+        for form in (written, quote(written), quote_plus(written)):
+            assert form not in logs, form
