@@ -374,10 +374,10 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
     assert too_big.headers["content-type"] == "application/problem+json"
 
     # Every person is still readable, the reads the attack aimed at included.
-    for someone in Person.objects.all():
+    for stored in Person.objects.all():
         tally.expect(
             "read back",
-            staff.get("/api/v1/persons", params={"integrated_number": someone.integrated_number}),
+            staff.get("/api/v1/persons", params={"integrated_number": stored.integrated_number}),
             200,
         )
     tally.expect(
