@@ -26,3 +26,35 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "a staff user's API key"}
+
+
+# OpenAPI links (3.0 §4.7.17): what a client does next with an answer. They document the
+# contract and let schemathesis chain calls in its stateful tests.
+_LINKS: dict[tuple[str, str], dict[str, Any]] = {
+    ("address_change_create", "201"): {
+        "ReadThePerson": {
+            "operationId": "person_retrieve",
+            "parameters": {"integrated_number": "$response.body#/integrated_number"},
+            "description": "the person the change registered, as this system sees it",
+        },
+    },
+    ("address_change_create", "200"): {
+        "ReadThePerson": {
+            "operationId": "person_retrieve",
+            "parameters": {"integrated_number": "$response.body#/integrated_number"},
+        },
+    },
+}
+
+
+def links_add(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the links above, on their operations' answers."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                links = _LINKS.get((operation.get("operationId", ""), str(status)))
+                if links:
+                    response["links"] = links
+    return result

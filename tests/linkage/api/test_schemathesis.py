@@ -72,3 +72,39 @@ def test_every_operation_answers_as_its_schema_says(case: Any, keys: dict[str, s
     case.call_and_validate(
         headers={"Authorization": keys["staff" if staff else "backbone"]}, checks=CHECKS
     )
+
+
+def test_call_sequences_along_the_schemas_links(keys: dict[str, str]) -> None:
+    """Stateful: schemathesis chains calls along the schema's OpenAPI links (declared on the
+    address change, inferred from the searches) and checks every answer on the way."""
+    machine = schema.as_state_machine()
+    answered: list[tuple[str, int]] = []
+
+    class Workflow(machine):  # type: ignore[misc,valid-type]
+        def before_call(self, case: Any) -> None:
+            staff = case.path.startswith(STAFF_PATHS) or case.path in (
+                "/api/v1/persons",
+                "/api/v1/persons/lookup",
+            )
+            case.headers = {
+                **(case.headers or {}),
+                "Authorization": keys["staff" if staff else "backbone"],
+            }
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            answered.append((case.operation.label, response.status_code))
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # Links were followed: the person read (only reachable through a link) came after a
+    # search or lookup answered it.
+    assert any(label == "GET /api/v1/persons/{integrated_number}" for label, _ in answered), sorted(
+        set(answered)
+    )
