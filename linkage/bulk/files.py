@@ -29,6 +29,8 @@ CSV_COLUMNS = (
     "confirmed_at",
     "items",
 )
+# Columns a file may add after the thirteen, in this order (SPEC 7.1's later fields).
+OPTIONAL_COLUMNS = ("record_status",)
 PERSON_COLUMNS = ("name", "name_kana", "birth_date", "sex", "address")
 ENCODINGS = {"utf-8": "utf-8", "cp932": "cp932"}
 FORMATS = ("csv", "jsonl")
@@ -96,6 +98,7 @@ def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
         if record[name] != ""
     }
     body["person"] = {name: record[name] for name in PERSON_COLUMNS if record[name] != ""}
+    body |= {name: record[name] for name in OPTIONAL_COLUMNS if record.get(name)}
     if record["data_type"] or record["confirmed_at"] or record["items"]:
         business: dict[str, Any] = {
             name: record[name] for name in ("data_type", "confirmed_at") if record[name] != ""
@@ -136,8 +139,18 @@ def _read_csv(lines: _DecodedLines) -> Iterator[SourceRow]:
         return
     except csv.Error as error:
         raise FileLayoutError(f"line 1: the header is not valid CSV ({error})") from error
-    if 1 in lines.undecodable or tuple(header) != CSV_COLUMNS:
-        raise FileLayoutError("line 1: the header must be exactly: " + ",".join(CSV_COLUMNS))
+    columns = tuple(header)
+    optional = columns[len(CSV_COLUMNS) :]
+    if (
+        1 in lines.undecodable
+        or columns[: len(CSV_COLUMNS)] != CSV_COLUMNS
+        or optional != OPTIONAL_COLUMNS[: len(optional)]
+    ):
+        raise FileLayoutError(
+            "line 1: the header must be exactly: "
+            + ",".join(CSV_COLUMNS)
+            + f" (optionally followed by: {','.join(OPTIONAL_COLUMNS)})"
+        )
     end = 1
     while True:
         start = end + 1
@@ -156,16 +169,14 @@ def _read_csv(lines: _DecodedLines) -> Iterator[SourceRow]:
             continue
         if not row:
             continue  # a blank line
-        if len(row) != len(CSV_COLUMNS):
+        if len(row) != len(columns):
             yield SourceRow(
                 start,
                 None,
-                RowError(
-                    "", "columns", f"has {len(row)} columns; the layout has {len(CSV_COLUMNS)}"
-                ),
+                RowError("", "columns", f"has {len(row)} columns; the header has {len(columns)}"),
             )
             continue
-        body, problem = _csv_body(dict(zip(CSV_COLUMNS, row, strict=True)))
+        body, problem = _csv_body(dict(zip(columns, row, strict=True)))
         yield SourceRow(start, body, problem)
 
 

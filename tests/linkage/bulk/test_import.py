@@ -236,3 +236,40 @@ def test_rows_held_in_memory_never_exceed_the_chunk_size(
 
     assert len(held) > 10
     assert max(held) <= 6 + 1  # a row with two problems may add two rejects at once
+
+
+def test_record_status_ends_and_revives_links_as_the_api_does(tmp_path: Path) -> None:
+    """SPEC 7.1's record_status in a file: a CSV column after the thirteen, or a JSON Lines
+    field; the link is ended (with its time) and revived by a later active change."""
+    import csv
+    import json
+
+    from linkage.bulk.files import CSV_COLUMNS, csv_record
+    from linkage.models import CrossReference, RecordStatus
+    from tests.factories import address_change_body
+
+    backbone_client(number_system="01", name="住基")
+    first = address_change_body(number_system="01", address_number="501")
+    ending = {**first, "event_id": "end-501", "record_status": "ended"}
+    reviving = {**first, "event_id": "revive-501", "record_status": "active"}
+    path = tmp_path / "statuses.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow([*CSV_COLUMNS, "record_status"])
+        for body in (first, ending):
+            writer.writerow([*csv_record(body), body.get("record_status", "")])
+    run_import(path)
+    link = CrossReference.objects.get(number_system="01", address_number="501")
+    assert link.record_status == RecordStatus.ENDED and link.ended_at is not None
+
+    lines = tmp_path / "revive.jsonl"
+    lines.write_text(json.dumps(reviving) + "\n", encoding="utf-8")
+    run_import(lines)
+    link.refresh_from_db()
+    assert link.record_status == RecordStatus.ACTIVE and link.ended_at is None
+
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text(json.dumps({**first, "event_id": "bad", "record_status": "gone"}) + "\n")
+    summary = run_import(wrong)
+    assert "rejected 1" in summary
+    assert "invalid_choice" in (tmp_path / "wrong.jsonl.rejects.csv").read_text()
