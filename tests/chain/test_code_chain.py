@@ -68,6 +68,12 @@ def test_a_new_person_ends_requested_with_one_code(chain: Chain) -> None:
     received = ReceivedNotice.objects.get(event=NoticeEvent.SERIAL_ISSUED)
     assert "individual_number" not in received.data  # not kept outside the encrypted pair
     assert not GatewayEntry.objects.exists()
+    # The file was released once sent on: the intermediate server holds its numbers no more.
+    from intermediate.models import CodeAcquisitionFileRequest
+
+    assert CodeAcquisitionFileRequest.objects.get().released_at is not None
+    request = SerialNumberRequest.objects.get(integrated_number=person.integrated_number)
+    assert request.individual_number_encrypted == ""
 
 
 def test_the_code_depends_on_the_municipality() -> None:
