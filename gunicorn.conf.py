@@ -3,8 +3,9 @@
 - It listens on a local address only (GUNICORN_BIND, default 127.0.0.1:8000): the reverse
   proxy in front (deploy/, TLS) is the only way in, and X-Forwarded-* headers are believed
   from TRUSTED_PROXIES only, here (forwarded_allow_ips) and in Django (linkage.proxy).
-- Its access and error logs pass the same individual-number mask as every other log line
-  (linkage.logging): installed here, in the master, before any worker forks.
+- Its access and error logs pass the same individual-number mask as every other log line:
+  the masking log record factory (linkage.logging) is installed here, in the master, before
+  any worker forks, so it holds whatever handlers and files (--access-logfile) are chosen.
 """
 
 from __future__ import annotations
@@ -25,37 +26,3 @@ errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Request lines are cut short as gunicorn allows: a URL is never the place for data.
 limit_request_line = 4094
-
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"mask": {"()": "linkage.logging.IndividualNumberMaskFilter"}},
-    "formatters": {
-        "generic": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
-        "access": {"format": "%(message)s"},
-    },
-    "handlers": {
-        "error_console": {
-            "class": "logging.StreamHandler",
-            "formatter": "generic",
-            "filters": ["mask"],
-            "stream": "ext://sys.stderr",
-        },
-        "access_console": {
-            "class": "logging.StreamHandler",
-            "formatter": "access",
-            "filters": ["mask"],
-            "stream": "ext://sys.stdout",
-        },
-    },
-    # gunicorn merges this over its defaults key by key: the root logger is named here too.
-    "root": {"handlers": ["error_console"], "level": "INFO"},
-    "loggers": {
-        "gunicorn.error": {
-            "handlers": ["error_console"],
-            "level": loglevel.upper(),
-            "propagate": False,
-        },
-        "gunicorn.access": {"handlers": ["access_console"], "level": "INFO", "propagate": False},
-    },
-}

@@ -57,7 +57,11 @@ def main() -> None:
         DATABASE,
         CELERY_BROKER_URL=BROKER,
         SECURE_SSL_REDIRECT="0",
+        # The national side is the sandbox's, served by the same gunicorn.
+        SIMULATORS_ENABLED="1",
         SIMULATOR_BASE_URL=base_url,
+        INTERMEDIATE_URL=f"{base_url}/sim/intermediate",
+        GATEWAY_URL=f"{base_url}/sim/gateway",
         CODE_REQUEST_CONFIRM_EVERY="2",
     )
     manage(env, "migrate", "--no-input")

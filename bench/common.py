@@ -34,6 +34,10 @@ def environment(settings_module: str, database: str, **extra: str) -> dict[str, 
         "SECRET_KEY": key() + key(),
         "FIELD_ENCRYPTION_KEYS": key(),
         "BLIND_INDEX_KEY": key(),
+        "AUDIT_LOG_KEY": key(),
+        # Production needs its peers named; benchmarks that use them override these.
+        "INTERMEDIATE_URL": "http://127.0.0.1:9/intermediate",
+        "GATEWAY_URL": "http://127.0.0.1:9/gateway",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         # Throughput is what is measured: no key may be slowed by its rate limit.
