@@ -221,3 +221,24 @@ def test_the_chain_check_is_kept_and_a_break_is_an_alert(clerk: Any, db: None) -
     )
     page = signed_in(clerk).get(reverse("home")).content.decode()
     assert 'data-audit-chain="broken"' in page and "#3" in page
+
+
+def test_an_overdue_chain_check_is_shown(clerk: Any, db: None) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    verification = AuditChainVerification.objects.create(records=1, last_hash="0" * 64, holds=True)
+    AuditChainVerification.objects.filter(pk=verification.pk).update(
+        verified_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    page = signed_in(clerk).get(reverse("home")).content.decode()
+    assert 'data-audit-chain="overdue"' in page
+
+
+def test_a_trusted_proxy_that_is_no_address_stops_start_up() -> None:
+    result = manage(
+        "check", DJANGO_SETTINGS_MODULE="config.settings.local", TRUSTED_PROXIES="proxy"
+    )
+    assert result.returncode != 0
+    assert "linkage.E011" in result.stderr + result.stdout
