@@ -394,3 +394,13 @@ def test_forwarded_headers_are_believed_from_trusted_proxies_only(
     else:
         assert response.status_code == 301  # not https: sent to https, the header ignored
         assert response["Location"].startswith("https://")
+
+
+@pytest.mark.parametrize("written", WRITTEN)
+def test_a_number_typed_as_a_user_name_is_not_recorded(db: None, written: str) -> None:
+    from django.test import Client
+
+    response = Client().post("/accounts/login/", {"username": written, "password": "x"})
+    assert response.status_code == 200  # the form again, with its error
+    record = AccessRecord.objects.get(action="sign_in_failed")
+    assert record.username == NUMBER_SHAPED_GIVEN
