@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from linkage.logging import install
+from linkage.logging import IndividualNumberMaskFilter, install
 
 install()
 
@@ -26,3 +27,19 @@ errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Request lines are cut short as gunicorn allows: a URL is never the place for data.
 limit_request_line = 4094
+
+
+def _mask_handlers(log: Any) -> None:
+    """The mask's filter on gunicorn's own handlers too (the factory masks first)."""
+    for logger in (log.access_log, log.error_log):
+        for handler in logger.handlers:
+            if not any(isinstance(f, IndividualNumberMaskFilter) for f in handler.filters):
+                handler.addFilter(IndividualNumberMaskFilter())
+
+
+def when_ready(server: Any) -> None:
+    _mask_handlers(server.log)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    _mask_handlers(worker.log)
