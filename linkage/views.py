@@ -448,7 +448,13 @@ def code_request_errors(request: HttpRequest) -> HttpResponse:
 @require_POST
 def code_request_errors_retry(request: HttpRequest) -> HttpResponse:
     """Re-request the chosen failed code requests (error -> requesting, a new generation)."""
-    ids = [value for value in request.POST.getlist("code_request") if value.isdigit()]
+    # Row ids as the form sends them: ASCII digits within a 64-bit id (anything else, such
+    # as 40 nines, would overflow the database's integer and answers nothing here).
+    ids = [
+        value
+        for value in request.POST.getlist("code_request")
+        if value.isascii() and value.isdigit() and len(value) <= 18
+    ]
     if not ids:
         messages.error(request, _("再依頼する宛名を選択してください。"))
         return redirect("code_request_errors")
