@@ -41,6 +41,7 @@ from ..services.address_changes import (
     answer_of,
     business_values,
     event_id_conflict,
+    individual_number_reattach,
     link_statuses_apply,
     link_values,
     receipt_values,
@@ -56,6 +57,7 @@ from ..services.notices import (
     update_targets,
 )
 from ..services.numbering import integrated_numbers_issue
+from ..services.retention import PURGED_INDEX_PREFIX
 from .checking import CheckedRow
 from .rows import RowError
 from .tables import build, ids_allocate, insert
@@ -165,8 +167,12 @@ class Importer:
         accepted = self._drop_repeats(rows, digests, result)
         if not accepted:
             return result
-        states = self._load_persons([change for _, change, _ in accepted])
-        taken = self._load_cross_references([change for _, change, _ in accepted])
+        changes = [change for _, change, _ in accepted]
+        states = self._load_persons(changes)
+        taken = self._load_cross_references(changes)
+        if self._returning_numbers_attach(changes, states, taken):
+            states = self._load_persons(changes)
+            taken = self._load_cross_references(changes)
 
         plan: list[tuple[int, AddressChange, str, _PersonState, int, bool, bool]] = []
         for line, change, digest in accepted:
@@ -199,6 +205,27 @@ class Importer:
         self._number(states)
         self._write(plan)
         return result
+
+    def _returning_numbers_attach(
+        self,
+        changes: list[AddressChange],
+        states: dict[str, _PersonState],
+        taken: dict[tuple[str, str], str],
+    ) -> bool:
+        """A change on the link of a person whose number was purged, with a number nobody
+        holds: the same person returns, and gets its number attached again (SPEC 10.1), as
+        the API does. Once per number; whether anything was attached."""
+        attached: set[str] = set()
+        for change in changes:
+            owner = taken.get((change.number_system, change.address_number), "")
+            index = self.indexes[change.individual_number]
+            if owner.startswith(PURGED_INDEX_PREFIX) and states[index].person is None:
+                if index in attached:
+                    continue
+                person = Person.objects.get(pk=int(owner.removeprefix(PURGED_INDEX_PREFIX)))
+                individual_number_reattach(person, change.individual_number)
+                attached.add(index)
+        return bool(attached)
 
     def _drop_repeats(
         self, rows: list[tuple[int, AddressChange]], digests: list[str], result: ChunkResult

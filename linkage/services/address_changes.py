@@ -311,7 +311,7 @@ def _receive_once(
     if cross_reference is not None and person is None and cross_reference.person.purged_at:
         # The linked person's number was purged after the retention period; the same person
         # arrives again with it: the number is attached again (SPEC 10.1).
-        person = _number_reattach(cross_reference.person, change.individual_number)
+        person = individual_number_reattach(cross_reference.person, change.individual_number)
     if cross_reference is not None and (person is None or cross_reference.person_id != person.pk):
         raise address_number_conflict(change.number_system, change.address_number)
 
@@ -370,9 +370,10 @@ def _receive_once(
     return result
 
 
-def _number_reattach(person: Person, individual_number: str) -> Person:
-    """Give a purged person its individual number again (encrypted, blind-indexed). Its code
-    was requested once already: nothing is requested again (claim 2)."""
+def individual_number_reattach(person: Person, individual_number: str) -> Person:
+    """Give a purged person its individual number again (encrypted, blind-indexed): the API
+    and the bulk import, when the person returns on one of its links. Its code was requested
+    once already: nothing is requested again (claim 2)."""
     locked = Person.objects.select_for_update(of=("self",)).select_related("code_request")
     person = locked.get(pk=person.pk)
     index = blind_index(individual_number)

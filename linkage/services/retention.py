@@ -23,6 +23,8 @@ from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person, Rec
 from .audit import access_record
 
 BATCH = 500
+# A purged person's index: unique like any index, and no HMAC can take this form.
+PURGED_INDEX_PREFIX = "purged:"
 PURGED_FIELDS = [
     "individual_number_last4",
     "individual_number_encrypted",
@@ -62,7 +64,7 @@ def individual_numbers_purge(*, batch: int = BATCH) -> list[str]:
             for person in persons:
                 person.individual_number_last4 = person.individual_number[-4:]
                 person.individual_number_encrypted = ""
-                person.individual_number_index = f"purged:{person.pk}"
+                person.individual_number_index = f"{PURGED_INDEX_PREFIX}{person.pk}"
                 person.purged_at = now
             Person.objects.bulk_update(persons, PURGED_FIELDS)
             numbers = [person.integrated_number for person in persons]

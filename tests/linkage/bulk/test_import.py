@@ -273,3 +273,44 @@ def test_record_status_ends_and_revives_links_as_the_api_does(tmp_path: Path) ->
     summary = run_import(wrong)
     assert "rejected 1" in summary
     assert "invalid_choice" in (tmp_path / "wrong.jsonl.rejects.csv").read_text()
+
+
+def test_a_purged_person_returning_in_a_file_gets_its_number_again(
+    tmp_path: Path, settings: Any
+) -> None:
+    """As through the API (tests/linkage/security/test_retention.py): the row on the
+    person's own link brings the number back; no new person, no new code request."""
+    import datetime
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from linkage.models import RecordStatus
+    from linkage.selectors import person_by_individual_number
+    from tests.factories import address_change_body
+
+    settings.INDIVIDUAL_NUMBER_RETENTION_DAYS = 30
+    jyuki = backbone_client(number_system="01", name="住基")
+    body = address_change_body(number_system="01", address_number="601")
+    assert post_change(jyuki, body).status_code == 201
+    person = Person.objects.get()
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    person.versions.update(registered_at=long_ago)
+    CrossReference.objects.update(record_status=RecordStatus.ENDED, ended_at=long_ago)
+    CodeRequest.objects.update(status=CodeRequestStatus.REQUESTED)
+    call_command("purge_expired", stdout=StringIO())
+    assert Person.objects.get().purged_at is not None
+
+    lines = tmp_path / "return.jsonl"
+    returning = {**body, "event_id": "returns-601"}
+    lines.write_text(
+        json.dumps(returning) + "\n" + json.dumps({**returning, "event_id": "again"}) + "\n"
+    )
+    summary = run_import(lines)
+    assert "rejected 0" in summary and "updated 2" in summary
+    returned = Person.objects.get()
+    assert returned.purged_at is None
+    assert person_by_individual_number(body["individual_number"]) == returned
+    assert CodeRequest.objects.count() == 1
