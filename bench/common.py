@@ -46,6 +46,12 @@ def environment(settings_module: str, database: str, **extra: str) -> dict[str, 
     }
 
 
+def sandbox(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the sandbox on: the synthetic file generator is a simulated business
+    system's command (backbone), not the product's."""
+    return {**env, "SIMULATORS_ENABLED": "1"}
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     """Run manage.py with `env`; its standard output (a failure raises)."""
     result = subprocess.run(

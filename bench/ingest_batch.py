@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
+from bench.common import SERVER, environment, manage, recreate_database, sandbox  # noqa: E402
 
 DATABASE = "linkage_batch_bench"
 YOKOHAMA_RESIDENTS = 3_750_000
@@ -90,9 +90,13 @@ def main() -> None:
         started = time.perf_counter()
         common = ["--systems=4", f"--overlap={options.overlap}", "--seed=2026"]
         print(f"generating {persons:,} persons ...", flush=True)
-        manage(env, "generate_address_changes", f"--persons={persons}", f"--out={initial}", *common)
+        generator = sandbox(env)
         manage(
-            env, "generate_address_changes", f"--persons={persons}", f"--out={updates}",
+            generator, "generate_address_changes", f"--persons={persons}", f"--out={initial}",
+            *common,
+        )  # fmt: skip
+        manage(
+            generator, "generate_address_changes", f"--persons={persons}", f"--out={updates}",
             f"--updates={options.updates}", "--updates-only", *common,
         )  # fmt: skip
         print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
+from bench.common import SERVER, environment, manage, recreate_database, sandbox  # noqa: E402
 
 DATABASE = "linkage_search_bench"
 PAGE = 50
@@ -50,7 +50,7 @@ PAGE = 50
 def load(env: dict[str, str], persons: int, path: Path) -> None:
     """Import `persons` residents (one system) from a generated file at `path`."""
     started = time.perf_counter()
-    manage(env, "generate_address_changes", f"--persons={persons}", f"--out={path}",
+    manage(sandbox(env), "generate_address_changes", f"--persons={persons}", f"--out={path}",
            "--systems=1", "--overlap=0", "--seed=2026")  # fmt: skip
     print(f"generated {persons:,} persons in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
