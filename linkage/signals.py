@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from .events import persons_numbered
 from .middleware import activity_mark
 from .models import AccessAction, AccessOutcome, Person
 from .services.audit import access_record
-from .services.code_requests import code_request_ensure
+from .services.code_requests import code_requests_open
 
 
-@receiver(post_save, sender=Person, dispatch_uid="linkage.person_created_code_request")
-def person_created_code_request(
-    sender: type[Person], instance: Person, created: bool, raw: bool = False, **kwargs: Any
+@receiver(persons_numbered, dispatch_uid="linkage.persons_numbered_code_requests")
+def persons_numbered_code_requests(
+    sender: type[Person], persons: Sequence[Person], cause: str, **kwargs: Any
 ) -> None:
-    """A newly numbered person gets its code request row in the same transaction (claim 2)."""
-    if created and not raw:
-        code_request_ensure(person=instance, cause="person_registered")
+    """Newly numbered persons get their code request rows in the same transaction (claim 2),
+    from the API and the bulk import alike."""
+    code_requests_open(persons=persons, cause=cause)
 
 
 @receiver(user_login_failed, dispatch_uid="linkage.sign_in_failed_recorded")

@@ -19,14 +19,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..crypto import encrypt_individual_number
+from ..events import persons_numbered
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
     BackboneClient,
     BusinessInformation,
-    CodeRequest,
     CodeRequestStatus,
-    CodeRequestTransition,
     CrossReference,
     Notice,
     NoticeEvent,
@@ -63,7 +62,6 @@ from .rows import RowError
 from .tables import build, ids_allocate, insert
 
 CODE_REQUEST_CAUSE = "person_registered (bulk import)"
-RELEASE_BATCH = 500
 
 
 @dataclass
@@ -333,34 +331,10 @@ class Importer:
             for state, number, pk in zip(new, numbers, ids_allocate(Person, len(new)), strict=True)
         ]
         insert(persons)
-        now = timezone.now()
-        code_requests = [
-            build(
-                CodeRequest,
-                person_id=person.pk,
-                status=CodeRequestStatus.REQUESTING,
-                status_changed_at=now,
-            )
-            for person in persons
-        ]
-        insert(code_requests)
-        insert(
-            [
-                build(
-                    CodeRequestTransition,
-                    code_request_id=code_request.pk,
-                    from_status=CodeRequestStatus.NOT_REQUESTED,
-                    to_status=CodeRequestStatus.REQUESTING,
-                    cause=CODE_REQUEST_CAUSE,
-                )
-                for code_request in code_requests
-            ]
-        )
         for state, person in zip(new, persons, strict=True):
             state.person = person
-        ids = [code_request.pk for code_request in code_requests]
-        for start in range(0, len(ids), RELEASE_BATCH):
-            enqueue("code_requests_advance", ids[start : start + RELEASE_BATCH])
+        if persons:
+            persons_numbered.send(sender=Person, persons=persons, cause=CODE_REQUEST_CAUSE)
 
     def _write(
         self,

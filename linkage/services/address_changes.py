@@ -1,7 +1,7 @@
 """Receiving address changes (seed units 35-39, flows F1 and F2).
 
 `address_change_receive` is the one entry point: determination (36), numbering (37), storing
-(39), the code request row (38, through the post_save signal) and the notices to the linked
+(39), the code request row (38, through the persons_numbered signal) and the notices to the linked
 business systems (S27, S120), in one transaction.
 """
 
@@ -25,6 +25,7 @@ from ..crypto import (
     keyed_digest,
     legacy_digests,
 )
+from ..events import persons_numbered
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
@@ -40,6 +41,8 @@ from .numbering import integrated_number_issue
 
 logger = logging.getLogger(__name__)
 
+# What a new person's code request records as its cause (the bulk import says so itself).
+REGISTERED = "person_registered"
 # How often a request is retried after losing a race to a concurrent one (see below).
 RACE_RETRIES = 3
 
@@ -317,7 +320,7 @@ def _receive_once(
 
     registered = person is None
     if person is None:
-        # Numbering (37); the post_save receiver creates the code request row (claim 2).
+        # Numbering (37); the persons_numbered receiver opens the code request (claim 2).
         person = Person.objects.create(
             integrated_number=integrated_number_issue(),
             individual_number_index=index,
@@ -325,6 +328,7 @@ def _receive_once(
                 change.individual_number, index=index
             ),
         )
+        persons_numbered.send(sender=Person, persons=[person], cause=REGISTERED)
         previous = None
         history_seq = 1
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -54,31 +55,49 @@ def _transition(code_request: CodeRequest, *, to_status: str, cause: str, error:
     code_request.save(update_fields=["status", "status_changed_at", "last_error", "updated_at"])
 
 
-@transaction.atomic(savepoint=False)
-def code_request_ensure(*, person: Person, cause: str) -> CodeRequest:
-    """The person's code request, created in status `requesting` if the person has none.
+# Code requests released to the request unit per message when many open at once (a bulk
+# import's chunk): one task per few hundred persons, not one per person.
+RELEASE_BATCH = 500
 
-    Runs inside the transaction that created the person, so the pending row and the person
-    commit together or not at all; the request unit's task is enqueued after commit. Two
-    callers racing for one person cannot both create a row: the one-to-one constraint on
-    CodeRequest.person rejects the second with an IntegrityError, which aborts that caller's
-    transaction for it to retry (as address_change_receive does), and the retry finds the
-    first row here.
+
+def code_requests_open(*, persons: Sequence[Person], cause: str) -> list[CodeRequest]:
+    """Request (unit 38): the code request of each new person, in status `requesting`, for
+    those that have none; a batch of one (the API) or thousands (the bulk import).
+
+    Runs inside the transaction that created the persons, so the pending rows and the
+    persons commit together or not at all; the request unit's tasks are enqueued after
+    commit. Two callers racing for one person cannot both create a row: the one-to-one
+    constraint on CodeRequest.person rejects the second with an IntegrityError, which
+    aborts that caller's transaction for it to retry (as address_change_receive does), and
+    the retry finds the first row here.
     """
-    existing = CodeRequest.objects.filter(person=person).first()
-    if existing is not None:
-        return existing
-    code_request = CodeRequest.objects.create(
-        person=person, status=CodeRequestStatus.REQUESTING, status_changed_at=timezone.now()
+    having = set(CodeRequest.objects.filter(person__in=persons).values_list("person_id", flat=True))
+    now = timezone.now()
+    code_requests = CodeRequest.objects.bulk_create(
+        [
+            CodeRequest(person=person, status=CodeRequestStatus.REQUESTING, status_changed_at=now)
+            for person in persons
+            if person.pk not in having
+        ]
     )
-    CodeRequestTransition.objects.create(
-        code_request=code_request,
-        from_status=CodeRequestStatus.NOT_REQUESTED,
-        to_status=CodeRequestStatus.REQUESTING,
-        cause=cause,
+    CodeRequestTransition.objects.bulk_create(
+        [
+            CodeRequestTransition(
+                code_request=code_request,
+                from_status=CodeRequestStatus.NOT_REQUESTED,
+                to_status=CodeRequestStatus.REQUESTING,
+                cause=cause,
+            )
+            for code_request in code_requests
+        ]
     )
-    enqueue("code_request_advance", code_request.pk)
-    return code_request
+    ids = [code_request.pk for code_request in code_requests]
+    if len(ids) == 1:
+        enqueue("code_request_advance", ids[0])
+    else:
+        for start in range(0, len(ids), RELEASE_BATCH):
+            enqueue("code_requests_advance", ids[start : start + RELEASE_BATCH])
+    return code_requests
 
 
 def idempotency_key(code_request: CodeRequest) -> str:

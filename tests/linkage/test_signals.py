@@ -1,25 +1,39 @@
-"""Signals (docs/signals.md): a new person gets one code request, in the same transaction."""
+"""Signals (docs/signals.md): every receiver is connected, documented and does what the
+table says; numbering opens one code request per new person, in the same transaction."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
-from django.db.models.signals import post_save
-from django.utils import timezone
+from django.db.models.signals import post_migrate
+from django.test import Client
 
 from linkage.crypto import blind_index, encrypt_individual_number
-from linkage.models import CodeRequest, CodeRequestStatus, CodeRequestTransition, Person
-from linkage.services.code_requests import code_request_ensure
+from linkage.events import persons_numbered
+from linkage.middleware import LAST_ACTIVITY
+from linkage.models import (
+    AccessRecord,
+    CodeRequest,
+    CodeRequestStatus,
+    CodeRequestTransition,
+    Person,
+)
+from linkage.roles import CLERK, roles_sync
 from linkage.services.numbering import integrated_number_issue
-from linkage.signals import person_created_code_request
 
 pytestmark = pytest.mark.django_db
 
+DOCS = (Path(settings.BASE_DIR) / "docs" / "signals.md").read_text(encoding="utf-8")
 
-def new_person(number: str = "983205673214") -> Person:
+
+def stored_person(number: str = "983205673214") -> Person:
     index = blind_index(number)
     return Person.objects.create(
         integrated_number=integrated_number_issue(),
@@ -28,55 +42,88 @@ def new_person(number: str = "983205673214") -> Person:
     )
 
 
-def test_creating_a_person_creates_its_code_request_in_requesting() -> None:
-    person = new_person()
-    request = CodeRequest.objects.get(person=person)
-    assert request.status == CodeRequestStatus.REQUESTING
-    transition = CodeRequestTransition.objects.get(code_request=request)
-    assert (transition.from_status, transition.to_status, transition.cause) == (
-        "not_requested",
-        "requesting",
-        "person_registered",
-    )
+def numbered(*persons: Person, cause: str = "person_registered") -> None:
+    persons_numbered.send(sender=Person, persons=list(persons), cause=cause)
 
 
-def test_saving_a_known_person_again_creates_no_second_request() -> None:
-    person = new_person()
+def test_numbering_opens_each_new_persons_code_request_in_requesting() -> None:
+    first, second = stored_person(), stored_person("123456789018")
+    numbered(first, second, cause="person_registered (bulk import)")
+    for person in (first, second):
+        request = CodeRequest.objects.get(person=person)
+        assert request.status == CodeRequestStatus.REQUESTING
+        transition = CodeRequestTransition.objects.get(code_request=request)
+        assert (transition.from_status, transition.to_status, transition.cause) == (
+            "not_requested",
+            "requesting",
+            "person_registered (bulk import)",
+        )
+
+
+def test_saving_a_person_by_itself_opens_no_code_request() -> None:
+    person = stored_person()
     person.save()
+    assert not CodeRequest.objects.filter(person=person).exists()
+
+
+def test_numbering_twice_keeps_one_request_and_one_transition() -> None:
+    person = stored_person()
+    numbered(person)
+    numbered(person, cause="again")
     assert CodeRequest.objects.filter(person=person).count() == 1
-
-
-def test_ensure_twice_keeps_one_request_and_one_transition() -> None:
-    person = new_person()
-    again = code_request_ensure(person=person, cause="manual")
-    assert again == CodeRequest.objects.get(person=person)
     assert CodeRequestTransition.objects.count() == 1
 
 
 def test_the_request_rolls_back_with_the_person() -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
-        new_person()
-        raise RuntimeError("the storing transaction fails after the person was created")
+        numbered(stored_person())
+        raise RuntimeError("the storing transaction fails after the person was numbered")
     assert Person.objects.count() == 0
     assert CodeRequest.objects.count() == 0
 
 
-def test_fixture_loading_raw_saves_do_not_create_requests() -> None:
-    index = blind_index("983205673214")
-    person = Person(
-        integrated_number=integrated_number_issue(),
-        individual_number_index=index,
-        individual_number_encrypted=encrypt_individual_number("983205673214", index=index),
-        created_at=timezone.now(),
+def test_a_failed_sign_in_is_recorded_with_the_name_tried() -> None:
+    Client().post("/accounts/login/", {"username": "someone", "password": "wrong"})
+    record = AccessRecord.objects.get(action="sign_in_failed")
+    assert record.username == "someone"
+
+
+def test_a_sign_in_starts_the_idle_clock(clerk: Any) -> None:
+    client = Client()
+    client.post(
+        "/accounts/login/", {"username": "clerk", "password": "correct horse battery staple"}
     )
-    person.save_base(raw=True)  # what loaddata does
-    assert Person.objects.filter(pk=person.pk).exists()
-    assert not CodeRequest.objects.filter(person=person).exists()
+    assert LAST_ACTIVITY in client.session
 
 
-def test_receiver_is_connected_and_documented() -> None:
-    uids = [lookup_key[0] for lookup_key, *_ in post_save.receivers]
-    assert "linkage.person_created_code_request" in uids
-    docs = (Path(settings.BASE_DIR) / "docs" / "signals.md").read_text(encoding="utf-8")
-    assert person_created_code_request.__name__ in docs
-    assert code_request_ensure.__name__ in docs
+def test_migrate_gives_the_roles_back_their_permissions() -> None:
+    group = Group.objects.get(name=CLERK)
+    group.permissions.add(Permission.objects.get(codename="reveal_individual_number"))
+    roles_sync()  # the post_migrate receiver, as every migrate calls it
+    assert not group.permissions.filter(codename="reveal_individual_number").exists()
+
+
+@pytest.mark.parametrize(
+    ("signal", "uid"),
+    [
+        (persons_numbered, "linkage.persons_numbered_code_requests"),
+        (user_login_failed, "linkage.sign_in_failed_recorded"),
+        (user_logged_in, "linkage.sign_in_starts_activity"),
+        (post_migrate, "linkage.roles_sync"),
+    ],
+)
+def test_every_receiver_is_connected_and_documented(signal: Any, uid: str) -> None:
+    assert uid in [lookup_key[0] for lookup_key, *_ in signal.receivers]
+    assert f"`{uid}`" in DOCS
+
+
+def test_the_documented_receivers_are_all_there_are() -> None:
+    """No receiver of linkage's is missing from the table."""
+    documented = set(re.findall(r"\(`(linkage\.[a-z_]+)`", DOCS))
+    connected = {
+        lookup_key[0]
+        for signal in (persons_numbered, user_login_failed, user_logged_in, post_migrate)
+        for lookup_key, *_ in signal.receivers
+        if isinstance(lookup_key[0], str) and lookup_key[0].startswith("linkage.")
+    }
+    assert connected == documented
