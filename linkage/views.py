@@ -57,7 +57,7 @@ from .selectors import (
 )
 from .services.audit import GIVEN, access_record, criteria_of
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
-from .services.notices import CorrectionUnchanged, person_correct
+from .services.corrections import CorrectionUnchanged, person_correct
 
 PAGE_SIZE = 50
 View = Callable[..., Any]

@@ -17,14 +17,12 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..clients.http import PeerRefused, PeerUnavailable, peer_call
+from ..clients.notices import notice_send
 from ..models import (
-    BASIC_ITEMS,
     AddressVersion,
     BackboneClient,
     CrossReference,
@@ -32,16 +30,9 @@ from ..models import (
     NoticeEvent,
     Person,
 )
-from ..signing import signed_headers
 from .enqueueing import enqueue
 
 logger = logging.getLogger(__name__)
-
-DUPLICATE_CODE = "duplicate_event"
-
-
-class CorrectionUnchanged(ValueError):
-    """A correction must change at least one basic item."""
 
 
 def receivers_by_number_system(
@@ -222,27 +213,13 @@ def notice_deliver(*, notice_id: int) -> bool:
     )
     if notice is None:
         return False  # delivered already, or its client was revoked (kept, not sent)
-    body = notice_body(notice)
-    headers = signed_headers(
+    error = notice_send(
+        url=notice.client.callback_url,
         secret=notice.client.notice_secret,
         event=notice.event,
         event_id=str(notice.event_id),
-        body=body,
+        body=notice_body(notice),
     )
-    error = ""
-    try:
-        peer_call(
-            "POST",
-            notice.client.callback_url,
-            content=body,
-            headers=headers,
-            timeout=settings.NOTICE_TIMEOUT,
-        )
-    except PeerRefused as refused:
-        if refused.status != 409 or refused.code != DUPLICATE_CODE:
-            error = f"refused: {refused.status} {refused.code}"
-    except PeerUnavailable as unavailable:
-        error = f"unavailable: {unavailable}"
     now = timezone.now()
     if not error:
         Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
@@ -285,37 +262,3 @@ def notices_sweep(*, now: datetime.datetime | None = None) -> int:
         for notice_id in ids:
             enqueue("notice_deliver", notice_id)
     return len(ids)
-
-
-@transaction.atomic
-def person_correct(
-    *,
-    person: Person,
-    items: dict[str, Any],
-    reason: str,
-    corrected_by: User | None,
-) -> AddressVersion:
-    """A clerk's correction of the basic items (online function 40): a new version with the
-    reason and who made it, then address.updated to every system linked to the person."""
-    person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)
-    previous = person.versions.order_by("-history_seq").first()
-    if previous is None:
-        raise ValueError("a person without versions cannot be corrected")
-    if all(
-        items.get(name, getattr(previous, name)) == getattr(previous, name) for name in BASIC_ITEMS
-    ):
-        raise CorrectionUnchanged("the correction changes none of the basic items")
-    AddressVersion.objects.supersede([person.pk])
-    version = AddressVersion.objects.create(
-        person=person,
-        history_seq=previous.history_seq + 1,
-        source=AddressVersion.Source.CORRECTION,
-        number_system="",
-        address_number="",
-        changed_at=timezone.now(),
-        reason=reason,
-        corrected_by=corrected_by,
-        **{name: items.get(name, getattr(previous, name)) for name in BASIC_ITEMS},
-    )
-    notices_for_update(person=person, version=version, previous=previous)
-    return version

@@ -17,7 +17,7 @@ from linkage.models import (
     NoticeEvent,
     Person,
 )
-from linkage.services.notices import person_correct
+from linkage.services.corrections import person_correct
 from tests.factories import resident
 
 from .conftest import change, deliver_pending_notices, record_of, register

@@ -1,0 +1,50 @@
+"""Correction of a person's basic items by a clerk (online function 40)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import BASIC_ITEMS, AddressVersion, Person
+from .notices import notices_for_update
+
+
+class CorrectionUnchanged(ValueError):
+    """A correction must change at least one basic item."""
+
+
+@transaction.atomic
+def person_correct(
+    *,
+    person: Person,
+    items: dict[str, Any],
+    reason: str,
+    corrected_by: User | None,
+) -> AddressVersion:
+    """A clerk's correction of the basic items (online function 40): a new version with the
+    reason and who made it, then address.updated to every system linked to the person."""
+    person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)
+    previous = person.versions.order_by("-history_seq").first()
+    if previous is None:
+        raise ValueError("a person without versions cannot be corrected")
+    if all(
+        items.get(name, getattr(previous, name)) == getattr(previous, name) for name in BASIC_ITEMS
+    ):
+        raise CorrectionUnchanged("the correction changes none of the basic items")
+    AddressVersion.objects.supersede([person.pk])
+    version = AddressVersion.objects.create(
+        person=person,
+        history_seq=previous.history_seq + 1,
+        source=AddressVersion.Source.CORRECTION,
+        number_system="",
+        address_number="",
+        changed_at=timezone.now(),
+        reason=reason,
+        corrected_by=corrected_by,
+        **{name: items.get(name, getattr(previous, name)) for name in BASIC_ITEMS},
+    )
+    notices_for_update(person=person, version=version, previous=previous)
+    return version
