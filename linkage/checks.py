@@ -59,12 +59,12 @@ def sandbox_off_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessa
 @checks.register(checks.Tags.security)
 def trusted_proxies_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
     """TRUSTED_PROXIES must name addresses or networks (linkage.proxy believes them)."""
-    import ipaddress
+    from .proxy import proxy_network
 
     wrong = []
     for proxy in settings.TRUSTED_PROXIES:
         try:
-            ipaddress.ip_network(proxy, strict=False)
+            proxy_network(proxy)
         except ValueError:
             wrong.append(proxy)
     return [

@@ -140,16 +140,17 @@ def keyed_digest(data: bytes) -> str:
     Keyed, so a stolen database cannot confirm a guessed number by hashing candidate bodies;
     under the records key, so a blind-index rotation leaves earlier digests comparable.
     """
-    return hmac.new(keyring().audit_log_key, b"digest:" + data, hashlib.sha256).hexdigest()
+    return _body_digest(keyring().audit_log_key, data)
 
 
 def legacy_digests(data: bytes) -> list[str]:
     """`keyed_digest` as releases before AUDIT_LOG_KEY computed it (under each blind-index
     key), so receipts stored then still recognise a repeat of their own body."""
-    return [
-        hmac.new(key, b"digest:" + data, hashlib.sha256).hexdigest()
-        for _, key in keyring().blind_index_keys
-    ]
+    return [_body_digest(key, data) for _, key in keyring().blind_index_keys]
+
+
+def _body_digest(key: bytes, data: bytes) -> str:
+    return hmac.new(key, b"digest:" + data, hashlib.sha256).hexdigest()
 
 
 def audit_digest(data: bytes) -> str:

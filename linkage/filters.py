@@ -13,7 +13,7 @@ from django.db.models import CharField, Exists, Func, OuterRef, QuerySet, TextFi
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from .forms import value_free_messages
+from .forms import checked, value_free_messages
 from .models import (
     AccessAction,
     AccessOutcome,
@@ -44,15 +44,9 @@ def _real_offset(value: datetime.datetime | None) -> None:
 
 
 def _day_in_range(value: datetime.date | None) -> None:
-    """A day a query can compare (linkage.text.date_in_range)."""
-    if value is None:
-        return
-    try:
-        date_in_range(value)
-    except InvalidText:
-        raise forms.ValidationError(
-            _("1868年1月1日から9999年12月29日までの日付を指定してください。"), code="out_of_range"
-        ) from None
+    """A day a query can compare (linkage.text.date_in_range, worded as the forms word it)."""
+    if value is not None:
+        checked(date_in_range, value)
 
 
 class ValueFreeFilterSet(django_filters.FilterSet):

@@ -16,9 +16,6 @@ from typing import Any
 
 from .masking import mask_number_shaped
 
-# Kept for the callers that name the rule by its old name.
-mask_twelve_digit_runs = mask_number_shaped
-
 _base_factory = logging.getLogRecordFactory()
 
 

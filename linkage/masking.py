@@ -43,6 +43,10 @@ def mask_number_shaped(text: str) -> str:
     return NUMBER_SHAPED.sub(MASK, text)
 
 
+def has_lone_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
 def printable(text: str) -> str:
     """`text` with control characters and lone surrogates replaced by U+FFFD, so it can be
     stored and shown whatever a client sent."""

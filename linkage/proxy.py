@@ -19,9 +19,14 @@ _FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDE
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def proxy_network(entry: str) -> Network:
+    """A TRUSTED_PROXIES entry (an address or a network); ValueError if it is neither."""
+    return ipaddress.ip_network(entry, strict=False)
+
+
 @cache
 def _trusted(proxies: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+    return tuple(proxy_network(proxy) for proxy in proxies)
 
 
 def is_trusted_proxy(address: str) -> bool:

@@ -11,6 +11,8 @@ from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
+from ..masking import has_lone_surrogate
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -27,14 +29,12 @@ def _reject_constant(name: str) -> None:
 # one names no field and could not be repeated or stored, so it is refused here. Only bodies
 # with a surrogate escape are walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _key_has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, dict):
         return any(
-            _LONE_SURROGATE.search(key) is not None or _key_has_lone_surrogate(item)
-            for key, item in value.items()
+            has_lone_surrogate(key) or _key_has_lone_surrogate(item) for key, item in value.items()
         )
     if isinstance(value, list):
         return any(_key_has_lone_surrogate(item) for item in value)

@@ -7,16 +7,15 @@ import logging
 import sys
 from typing import Any
 
-from linkage.logging import IndividualNumberMaskFilter, mask_twelve_digit_runs
+from linkage.logging import IndividualNumberMaskFilter
+from linkage.masking import mask_number_shaped
 
 
 def test_twelve_digit_runs_are_masked_and_other_numbers_kept() -> None:
-    assert mask_twelve_digit_runs("no 983205673214 here") == "no ************ here"
-    assert (
-        mask_twelve_digit_runs("full width ９８３２０５６７３２１４") == "full width ************"
-    )
-    assert mask_twelve_digit_runs("integrated 000000000000019") == "integrated 000000000000019"
-    assert mask_twelve_digit_runs("eleven 98320567321") == "eleven 98320567321"
+    assert mask_number_shaped("no 983205673214 here") == "no ************ here"
+    assert mask_number_shaped("full width ９８３２０５６７３２１４") == "full width ************"
+    assert mask_number_shaped("integrated 000000000000019") == "integrated 000000000000019"
+    assert mask_number_shaped("eleven 98320567321") == "eleven 98320567321"
 
 
 def test_the_filter_masks_arguments_and_tracebacks() -> None:
@@ -32,8 +31,6 @@ def test_the_filter_masks_arguments_and_tracebacks() -> None:
 
 
 def test_number_shapes_are_masked_as_printed_on_the_card() -> None:
-    from linkage.masking import mask_number_shaped
-
     for written in ("9832 0567 3214", "9832-0567-3214", "９８３２－０５６７－３２１４"):
         assert mask_number_shaped(f"id {written}.") == "id ************."
     # As an access log carries a URL: percent-encoded, '+' for a space.
