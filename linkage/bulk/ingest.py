@@ -30,6 +30,7 @@ from ..models import (
     Notice,
     NoticeEvent,
     Person,
+    RecordStatus,
 )
 from ..selectors import code_request_status_of
 from ..services.address_changes import (
@@ -167,11 +168,14 @@ class Importer:
             return result
         changes = [change for _, change, _ in accepted]
         states = self._load_persons(changes)
-        taken = self._load_cross_references(changes)
+        taken, ended = self._load_cross_references(changes)
         if self._returning_numbers_attach(changes, states, taken):
             states = self._load_persons(changes)
-            taken = self._load_cross_references(changes)
+            taken, ended = self._load_cross_references(changes)
 
+        # Existing links whose record status a change moves: the chunk's last word on each
+        # (most changes leave an active link active, and touch no status at all).
+        statuses: dict[tuple[str, str], dict[str, Any]] = {}
         plan: list[tuple[int, AddressChange, str, _PersonState, int, bool, bool]] = []
         for line, change, digest in accepted:
             state = states[self.indexes[change.individual_number]]
@@ -190,6 +194,13 @@ class Importer:
             registered = state.person is None and not state.rows
             new_link = owner is None
             taken[pair] = state.index
+            ends = change.record_status == RecordStatus.ENDED
+            if not new_link and (pair in ended) != ends:
+                statuses[pair] = link_values(change)
+            if ends:
+                ended.add(pair)
+            else:
+                ended.discard(pair)
             if new_link:
                 state.links.setdefault(change.number_system, []).append(change.address_number)
             seq = len(state.rows) + 1 + (state.latest.history_seq if state.latest else 0)
@@ -201,7 +212,7 @@ class Importer:
                 result.updated += 1
 
         self._number(states)
-        self._write(plan)
+        self._write(plan, statuses)
         return result
 
     def _returning_numbers_attach(
@@ -217,9 +228,8 @@ class Importer:
         for change in changes:
             owner = taken.get((change.number_system, change.address_number), "")
             index = self.indexes[change.individual_number]
-            if owner.startswith(PURGED_INDEX_PREFIX) and states[index].person is None:
-                if index in attached:
-                    continue
+            purged = owner.startswith(PURGED_INDEX_PREFIX)
+            if purged and states[index].person is None and index not in attached:
                 person = Person.objects.get(pk=int(owner.removeprefix(PURGED_INDEX_PREFIX)))
                 individual_number_reattach(person, change.individual_number)
                 attached.add(index)
@@ -295,8 +305,11 @@ class Importer:
             )
         return states
 
-    def _load_cross_references(self, changes: list[AddressChange]) -> dict[tuple[str, str], str]:
-        """(number system, address number) -> the blind index of the person it belongs to."""
+    def _load_cross_references(
+        self, changes: list[AddressChange]
+    ) -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
+        """(number system, address number) -> the blind index of the person it belongs to,
+        and which of those links are ended."""
         wanted = Q()
         for number_system in {c.number_system for c in changes}:
             wanted |= Q(
@@ -305,12 +318,16 @@ class Importer:
                     c.address_number for c in changes if c.number_system == number_system
                 ],
             )
-        return {
-            (ns, address_number): index
-            for ns, address_number, index in CrossReference.objects.filter(wanted).values_list(
-                "number_system", "address_number", "person__individual_number_index"
-            )
-        }
+        rows = CrossReference.objects.filter(wanted).values_list(
+            "number_system", "address_number", "person__individual_number_index", "record_status"
+        )
+        taken: dict[tuple[str, str], str] = {}
+        ended: set[tuple[str, str]] = set()
+        for ns, address_number, index, status in rows:
+            taken[(ns, address_number)] = index
+            if status == RecordStatus.ENDED:
+                ended.add((ns, address_number))
+        return taken, ended
 
     def _number(self, states: dict[str, _PersonState]) -> None:
         """Numbering (37) for the persons new in this chunk, in the order they first appear."""
@@ -339,12 +356,11 @@ class Importer:
     def _write(
         self,
         plan: list[tuple[int, AddressChange, str, _PersonState, int, bool, bool]],
+        statuses: dict[tuple[str, str], dict[str, Any]],
     ) -> None:
         receipts: list[AddressChangeReceipt] = []
         versions: list[AddressVersion] = []
         links: list[CrossReference] = []
-        # Existing links: the record status the chunk's last change of each says.
-        statuses: dict[tuple[str, str], dict[str, Any]] = {}
         notices: list[Notice] = []
         previous: dict[str, HasBasicItems | None] = {}
         receipt_ids = iter(ids_allocate(AddressChangeReceipt, len(plan)))
@@ -374,8 +390,6 @@ class Importer:
                 **version_values(change),
             )
             versions.append(version)
-            if not new_link:
-                statuses[(change.number_system, change.address_number)] = link_values(change)
             if new_link:
                 links.append(
                     build(
