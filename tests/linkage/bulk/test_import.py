@@ -314,3 +314,34 @@ def test_a_purged_person_returning_in_a_file_gets_its_number_again(
     assert returned.purged_at is None
     assert person_by_individual_number(body["individual_number"]) == returned
     assert CodeRequest.objects.count() == 1
+
+
+def test_the_last_record_status_of_a_chunk_wins(tmp_path: Path) -> None:
+    """Ended and revived in one chunk: the link ends up active; revived and ended: ended."""
+    from linkage.models import CrossReference, RecordStatus
+    from tests.factories import address_change_body
+
+    backbone_client(number_system="01", name="住基")
+    first = address_change_body(number_system="01", address_number="701")
+    other = address_change_body(number_system="01", address_number="702")
+    run_import(_jsonl(tmp_path / "first.jsonl", [first, other]))
+    flips = [
+        {**first, "event_id": "701-end", "record_status": "ended"},
+        {**first, "event_id": "701-revive", "record_status": "active"},
+        {**other, "event_id": "702-revive", "record_status": "active"},
+        {**other, "event_id": "702-end", "record_status": "ended"},
+    ]
+    assert "rejected 0" in run_import(_jsonl(tmp_path / "flips.jsonl", flips))
+    statuses = dict(
+        CrossReference.objects.filter(number_system="01").values_list(
+            "address_number", "record_status"
+        )
+    )
+    assert statuses == {"701": RecordStatus.ACTIVE, "702": RecordStatus.ENDED}
+
+
+def _jsonl(path: Path, bodies: list[dict[str, Any]]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(body) + "\n" for body in bodies), encoding="utf-8")
+    return path
