@@ -28,8 +28,9 @@ from ..selectors import (
     person_current_for_number_system,
     persons_current,
 )
-from ..services.address_changes import AddressChangeError, address_change_receive
+from ..services.address_changes import AddressChangeError
 from ..services.audit import GIVEN, access_record, criteria_of
+from ..services.pipeline import address_change_receive
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
 from .exceptions import PROBLEM_CONTENT_TYPE, Conflict
 from .serializers import (
@@ -97,7 +98,7 @@ class AddressChangeCreateApi(BackboneApiView):
             )
         except AddressChangeError as error:
             raise Conflict(field=error.field, code=error.code, message=error.message) from None
-        return Response(result.body, status=result.status_code)
+        return Response(result.body, status=201 if result.registered else 200)
 
 
 class PersonDetailApi(BackboneApiView):

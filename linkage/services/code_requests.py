@@ -68,7 +68,7 @@ def code_requests_open(*, persons: Sequence[Person], cause: str) -> list[CodeReq
     persons commit together or not at all; the request unit's tasks are enqueued after
     commit. Two callers racing for one person cannot both create a row: the one-to-one
     constraint on CodeRequest.person rejects the second with an IntegrityError, which
-    aborts that caller's transaction for it to retry (as address_change_receive does), and
+    aborts that caller's transaction for it to retry (as the write path does), and
     the retry finds the first row here.
     """
     having = set(CodeRequest.objects.filter(person__in=persons).values_list("person_id", flat=True))
