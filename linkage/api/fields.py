@@ -17,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..numbers import is_valid_integrated_number
 from ..text import (
     InvalidText,
     birth_date_check,
@@ -81,6 +82,21 @@ class IndividualNumberField(DigitsField):
             return individual_number_normalise(value)
         except InvalidText as error:
             self.fail(error.code)
+
+
+class IntegratedNumberField(DigitsField):
+    """An integrated address number: 15 digits, the last a mod-11 check digit (SPEC 4.3)."""
+
+    default_error_messages = {"check_digit": "the check digit does not match (SPEC 4.3)"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_digits=15, max_digits=15, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not is_valid_integrated_number(value):
+            self.fail("check_digit")
+        return value
 
 
 class CodeField(StrictCharField):

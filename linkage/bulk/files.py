@@ -29,8 +29,9 @@ CSV_COLUMNS = (
     "confirmed_at",
     "items",
 )
-# Columns a file may add after the thirteen, in this order (SPEC 7.1's later fields).
-OPTIONAL_COLUMNS = ("record_status",)
+# Columns a file may add after the thirteen, in this order: SPEC 7.1's later field, and the
+# integrated number an existing system gave the person (a migration keeps it).
+OPTIONAL_COLUMNS = ("record_status", "integrated_number")
 PERSON_COLUMNS = ("name", "name_kana", "birth_date", "sex", "address")
 ENCODINGS = {"utf-8": "utf-8", "cp932": "cp932"}
 FORMATS = ("csv", "jsonl")

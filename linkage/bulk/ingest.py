@@ -27,6 +27,7 @@ class ChunkResult:
     registered: int = 0
     updated: int = 0
     duplicates: int = 0
+    kept: int = 0  # new persons who kept the integrated number an existing system gave them
     rejects: list[tuple[int, RowError]] = field(default_factory=list)
 
 
@@ -88,6 +89,7 @@ class Importer:
                 result.rejects.append((decision.incoming.line, _error(decision.error)))
             elif isinstance(decision, NewPerson):
                 result.registered += 1
+                result.kept += bool(decision.person.kept_number)
             else:
                 result.updated += 1
         return result

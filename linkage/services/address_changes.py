@@ -33,6 +33,21 @@ class AddressNumberConflict(AddressChangeError):
     code = "address_number_taken"
 
 
+class IntegratedNumberTaken(AddressChangeError):
+    """A migration's integrated number held by another person."""
+
+    field = "integrated_number"
+    code = "integrated_number_taken"
+
+
+class IntegratedNumberDiffers(AddressChangeError):
+    """A migration gives a person a second integrated number: the old system numbered one
+    person twice (a duplicate found at migration)."""
+
+    field = "integrated_number"
+    code = "integrated_number_differs"
+
+
 def event_id_conflict() -> EventIdConflict:
     return EventIdConflict(
         "this event_id was already accepted with a different body; "
@@ -44,6 +59,20 @@ def address_number_conflict(number_system: str, address_number: str) -> AddressN
     return AddressNumberConflict(
         f"address number {address_number} of number system {number_system} "
         "already belongs to another individual number"
+    )
+
+
+def integrated_number_taken(integrated_number: str) -> IntegratedNumberTaken:
+    return IntegratedNumberTaken(
+        f"integrated number {integrated_number} already belongs to another individual number; "
+        "an existing number is kept for one person only"
+    )
+
+
+def integrated_number_differs(held: str, given: str) -> IntegratedNumberDiffers:
+    return IntegratedNumberDiffers(
+        f"this individual number already has integrated number {held}, not {given}: "
+        "the existing system numbered one person twice"
     )
 
 
@@ -77,6 +106,8 @@ class AddressChange:
     person: BasicItems
     business: BusinessData | None = None
     record_status: str = RecordStatus.ACTIVE
+    # The number an existing 統合宛名 system gave the person (a migration's import only).
+    integrated_number: str = ""
 
     def digest(self) -> str:
         """A keyed digest of the normalised content, for comparing a repeated event_id.
@@ -91,8 +122,11 @@ class AddressChange:
             "person": vars(self.person),
             "business": vars(self.business) if self.business is not None else None,
         }
+        # The defaults are left out: digests from before these fields stay as they were.
         if self.record_status == RecordStatus.ACTIVE:
-            del content["record_status"]  # the default: digests from before the field stay
+            del content["record_status"]
+        if not self.integrated_number:
+            del content["integrated_number"]
         return json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()
 
     def same_body_as(self, stored_digest: str, digest: str) -> bool:
@@ -121,6 +155,7 @@ def address_change_of(data: dict[str, Any]) -> AddressChange:
         if business is not None
         else None,
         record_status=data.get("record_status") or RecordStatus.ACTIVE,
+        integrated_number=data.get("integrated_number", ""),
     )
 
 

@@ -27,6 +27,29 @@ def integrated_number_issue() -> str:
     return integrated_number_from_serial(int(serial))
 
 
+def integrated_number_serial(integrated_number: str) -> int:
+    """The sequence value of an integrated number (its 14 leading digits)."""
+    return int(integrated_number[:-1])
+
+
+def integrated_number_sequence_raise(serial: int) -> None:
+    """Make the sequence continue above `serial` (a migration kept numbers up to it); never
+    lowers it."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The sequence's next value stays above both what it handed out and `serial`.
+            cursor.execute(
+                f"SELECT setval(%s, GREATEST(%s, (SELECT last_value FROM {SEQUENCE_NAME})))",  # noqa: S608
+                [SEQUENCE_NAME, serial],
+            )
+        else:
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [SEQUENCE_NAME])
+            stored = cursor.fetchone()
+            if stored is None or int(stored[0]) < serial:
+                cursor.execute(f"INSERT INTO {SEQUENCE_NAME} (value) VALUES (%s)", [serial])  # noqa: S608
+                cursor.execute(f"DELETE FROM {SEQUENCE_NAME} WHERE value < %s", [serial])  # noqa: S608
+
+
 def integrated_numbers_issue(count: int) -> list[str]:
     """`count` new integrated numbers at once, in increasing order (bulk import)."""
     if count <= 0:

@@ -53,10 +53,16 @@ from .address_changes import (
     BusinessData,
     address_number_conflict,
     event_id_conflict,
+    integrated_number_differs,
+    integrated_number_taken,
 )
 from .enqueueing import enqueue
 from .notices import basic_items_changed, link_data, receivers_by_number_system, update_data
-from .numbering import integrated_numbers_issue
+from .numbering import (
+    integrated_number_sequence_raise,
+    integrated_number_serial,
+    integrated_numbers_issue,
+)
 from .retention import PURGED_INDEX_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -105,6 +111,13 @@ class PersonPlan:
     code_request_status: str
     links: dict[str, list[str]] = field(default_factory=dict)
     stores: int = 0  # how many of the batch's changes store a version of this person
+    # The number an existing system gave a new person, kept instead of a new one (migration).
+    kept_number: str = ""
+
+    @property
+    def integrated_number(self) -> str:
+        """The person's integrated number as far as the batch knows it ("" until numbered)."""
+        return self.person.integrated_number if self.person is not None else self.kept_number
 
 
 @dataclass
@@ -213,6 +226,7 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
     if _returning_numbers_attach(accepted, persons, owners):
         persons, owners, ended = _stored_read(accepted)
 
+    holders = _kept_numbers_read(accepted)
     link_statuses: dict[Pair, str] = {}
     decisions: list[Decision] = []
     for position, incoming in enumerate(batch):
@@ -226,6 +240,9 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         if owner is not None and owner != incoming.index:
             error = address_number_conflict(change.number_system, change.address_number)
             decisions.append(Refused(incoming, error))
+            continue
+        if change.integrated_number and (refusal := _number_kept(state, change, holders)):
+            decisions.append(Refused(incoming, refusal))
             continue
         new_link = owner is None
         owners[pair] = incoming.index
@@ -250,6 +267,38 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         state.latest = change.person
         decisions.append(kind(incoming, state, state.history_seq, new_link, notify))
     return Plan(decisions=decisions, persons=persons, link_statuses=link_statuses)
+
+
+def _kept_numbers_read(batch: Sequence[Incoming]) -> dict[str, str]:
+    """The persons holding the integrated numbers a migration's changes bring: number -> the
+    holder's blind index."""
+    given = {incoming.change.integrated_number for incoming in batch} - {""}
+    if not given:
+        return {}
+    return dict(
+        Person.objects.filter(integrated_number__in=given).values_list(
+            "integrated_number", "individual_number_index"
+        )
+    )
+
+
+def _number_kept(
+    state: PersonPlan, change: AddressChange, holders: dict[str, str]
+) -> AddressChangeError | None:
+    """A migration's change brings the integrated number an existing system gave the person
+    (JP standard §2.4.6): kept for a new person, the same for a known one; refused when
+    another person holds it or the person already has another (a duplicate found at
+    migration)."""
+    given = change.integrated_number
+    held = state.integrated_number
+    if held:
+        return integrated_number_differs(held, given) if held != given else None
+    holder = holders.get(given)
+    if holder is not None and holder != state.index:
+        return integrated_number_taken(given)
+    state.kept_number = given
+    holders[given] = state.index
+    return None
 
 
 def _repeats_decide(batch: Sequence[Incoming]) -> dict[int, Decision]:
@@ -418,16 +467,21 @@ def numbering(plan: Plan) -> None:
     new = [decision.person for decision in plan.decisions if isinstance(decision, NewPerson)]
     if not new:
         return
+    kept = [state.kept_number for state in new if state.kept_number]
+    if kept:
+        # A migration's numbers are kept; the sequence continues above them.
+        integrated_number_sequence_raise(max(integrated_number_serial(n) for n in kept))
+    issued = iter(integrated_numbers_issue(len(new) - len(kept)))
     persons = [
         build(
             Person,
-            integrated_number=number,
+            integrated_number=state.kept_number or next(issued),
             individual_number_index=state.index,
             individual_number_encrypted=encrypt_individual_number(
                 state.individual_number, index=state.index
             ),
         )
-        for state, number in zip(new, integrated_numbers_issue(len(new)), strict=True)
+        for state in new
     ]
     insert(persons)
     for state, person in zip(new, persons, strict=True):

@@ -1,5 +1,6 @@
 """`manage.py import_address_changes FILE [--format csv|jsonl] [--encoding utf-8|cp932]
-[--number-system NN]`: an address-change file with the API's rules, set-wise in chunks.
+[--number-system NN] [--rejects PATH] [--duplicates PATH]`: an address-change file with the
+API's rules, set-wise in chunks.
 
 Every row is checked by the API's own fields; a bad row is written to the rejects file with
 its line number, field and reason and never stops the batch. Each chunk is one transaction,
@@ -26,6 +27,17 @@ from linkage.bulk.ingest import BlindIndexRotationUnderWay, ChunkResult, Importe
 from linkage.bulk.rows import RowError
 
 REJECT_COLUMNS = ("line", "event_id", "field", "code", "message")
+# The migration report: rows whose existing integrated number could not be kept.
+MIGRATION_CODES = ("integrated_number_taken", "integrated_number_differs")
+DUPLICATE_COLUMNS = (
+    "line",
+    "event_id",
+    "number_system",
+    "address_number",
+    "integrated_number",
+    "code",
+    "message",
+)
 
 
 class Command(BaseCommand):
@@ -45,6 +57,13 @@ class Command(BaseCommand):
             default=None,
             help="where bad rows are listed (default: FILE.rejects.csv)",
         )
+        parser.add_argument(
+            "--duplicates",
+            type=Path,
+            default=None,
+            help="where a migration lists the integrated numbers it could not keep "
+            "(default: FILE.duplicates.csv)",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -61,6 +80,7 @@ class Command(BaseCommand):
         number_system: str | None,
         chunk_size: int,
         rejects: Path | None,
+        duplicates: Path | None,
         no_progress: bool,
         **options: Any,
     ) -> None:
@@ -70,6 +90,7 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size must be at least 1")
         file_format = file_format or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "csv")
         rejects = rejects or file.with_name(file.name + ".rejects.csv")
+        duplicates = duplicates or file.with_name(file.name + ".duplicates.csv")
         try:
             source = AddressChangeFile(file, file_format=file_format, encoding=encoding)
         except FileLayoutError as error:
@@ -89,9 +110,14 @@ class Command(BaseCommand):
             desc=file.name,
         )
         try:
-            with rejects.open("w", newline="", encoding="utf-8-sig") as rejects_file:
+            with (
+                rejects.open("w", newline="", encoding="utf-8-sig") as rejects_file,
+                duplicates.open("w", newline="", encoding="utf-8-sig") as duplicates_file,
+            ):
                 run.rejects = csv.writer(rejects_file)
                 run.rejects.writerow(REJECT_COLUMNS)
+                run.duplicates = csv.writer(duplicates_file)
+                run.duplicates.writerow(DUPLICATE_COLUMNS)
                 try:
                     for row in checked_rows(source, number_system=number_system):
                         run.take(row)
@@ -112,6 +138,11 @@ class Command(BaseCommand):
             f"in {seconds:.1f} s ({run.read / max(seconds, 1e-9):,.0f} rows/s), "
             f"peak memory {peak_rss_mib():.0f} MiB; rejects: {rejects}"
         )
+        if run.totals.kept or run.numbers_refused:
+            self.stdout.write(
+                f"migration: kept {run.totals.kept} existing integrated numbers, "
+                f"could not keep {run.numbers_refused}; report: {duplicates}"
+            )
 
     @staticmethod
     def _progress(progress: Any, position: int, run: _Run, started: float) -> None:
@@ -137,7 +168,9 @@ class _Run:
         self.totals = ChunkResult()
         self.read = 0
         self.rejected = 0
+        self.numbers_refused = 0
         self.rejects: Any = None
+        self.duplicates: Any = None
 
     def take(self, row: CheckedRow) -> None:
         self.read += 1
@@ -156,12 +189,33 @@ class _Run:
             self.totals.registered += result.registered
             self.totals.updated += result.updated
             self.totals.duplicates += result.duplicates
+            self.totals.kept += result.kept
             event_ids = {row.line: row.event_id for row in self.chunk}
             self.pending_rejects += [
                 (line, event_ids.get(line, ""), problem) for line, problem in result.rejects
             ]
+            self._migration_report(result)
         self.rejected += len({line for line, _, _ in self.pending_rejects})
         for line, event_id, problem in sorted(self.pending_rejects, key=lambda item: item[0]):
             self.rejects.writerow((line, event_id, problem.field, problem.code, problem.message))
         self.chunk = []
         self.pending_rejects = []
+
+    def _migration_report(self, result: ChunkResult) -> None:
+        changes = {row.line: row.change for row in self.chunk if row.change is not None}
+        for line, problem in result.rejects:
+            change = changes.get(line)
+            if problem.code not in MIGRATION_CODES or change is None:
+                continue
+            self.numbers_refused += 1
+            self.duplicates.writerow(
+                (
+                    line,
+                    change.event_id,
+                    change.number_system,
+                    change.address_number,
+                    change.integrated_number,
+                    problem.code,
+                    problem.message,
+                )
+            )
