@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linkage.forms import BasicItemsForm, DateInput, IndividualNumberField, TextField
+from primitives.forms import BasicItemsForm, DateInput, IndividualNumberField, TextField
 
 
 class ResidentForm(BasicItemsForm):

@@ -1,6 +1,6 @@
 """The business systems' client of linkage's REST API v1, over real HTTP.
 
-Built on linkage.clients.http (the same pooled client the request unit uses); unlike the
+Built on primitives.http (the same pooled client the request unit uses); unlike the
 request unit, a business system shows every answer, 4xx and 5xx included, to its clerk, so
 only an unreachable linkage raises.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from linkage.clients.http import PeerRefused, PeerUnavailable, peer_call
+from primitives.http import PeerRefused, PeerUnavailable, peer_call
 
 
 class LinkageUnavailable(Exception):
@@ -32,6 +32,8 @@ class LinkageApiClient:
     base_url: str
     api_key: str
     timeout: float = 10.0
+    # A business system's key is a `Token`; a staff key (the demo's progress) a `Bearer`.
+    scheme: str = "Token"
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> LinkageAnswer:
         try:
@@ -40,7 +42,7 @@ class LinkageApiClient:
                 f"{self.base_url.rstrip('/')}{path}",
                 payload,
                 timeout=self.timeout,
-                headers={"Authorization": f"Token {self.api_key}"},
+                headers={"Authorization": f"{self.scheme} {self.api_key}"},
             )
         except PeerRefused as refused:
             return LinkageAnswer(refused.status, refused.body)
@@ -57,3 +59,10 @@ class LinkageApiClient:
 
     def person_get(self, integrated_number: str) -> LinkageAnswer:
         return self._call("GET", f"/api/v1/persons/{integrated_number}")
+
+    def code_requests_count(self, status: str) -> int:
+        """How many code requests are in `status` (a staff key: the staff API)."""
+        answer = self._call("GET", f"/api/v1/code-requests?status={status}&page_size=1")
+        if not answer.ok:
+            raise LinkageUnavailable(f"linkage answered {answer.status} to the status query")
+        return int(answer.body["count"])

@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from intermediate.models import EncryptedIndividualNumber, ForwardedPair
-from linkage.crypto import decrypt_secret, mask_individual_number
-from linkage.models import Sex
+from primitives.crypto import decrypt_secret, mask_individual_number
+from primitives.faults import FaultControl
+from primitives.sealed import EncryptedIndividualNumber, ForwardedPair
+from primitives.vocabulary import Sex
 
 API_KEY_PURPOSE = "backbone-api-key"
 NOTICE_SECRET_PURPOSE = "backbone-notice-secret"  # noqa: S105 (a label, not a secret)
@@ -36,6 +37,8 @@ class BusinessSystem(models.Model):
         "notice_secret_encrypted": NOTICE_SECRET_PURPOSE,
     }
     last_address_number = models.PositiveBigIntegerField(default=0, editable=False)
+    # linkage's number for this system's API client (to revoke it when connecting again).
+    linkage_client_id = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("基幹系システム(模擬)")
@@ -248,3 +251,12 @@ class SerialNumberNotice(ForwardedPair):
     """住基 20 (first embodiment, S34/S60): a (processing serial number, individual number) pair
     received from linkage in a code_request.serial_issued notice, to be passed on to the
     communication server."""
+
+
+# The business systems' notice receivers are simulators too: their faults, by number system.
+RECEIVERS = {"01": "jyuki", "02": "tax", "03": "nhi", "04": "welfare"}
+
+
+class ReceiverControl(FaultControl):
+    """Fault injection for one business system's notice receiver
+    (`manage.py business_system_control`)."""

@@ -8,39 +8,42 @@ a change that did not get through can be sent again with the same event_id.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from io import StringIO
 from typing import Any
 
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.sandbox import simulator_index_key
-from intermediate import tasks as simulator_tasks
-from intermediate.services import encrypted, pair_record
-from linkage.crypto import blind_index, encrypt_secret
-from linkage.models import BASIC_ITEMS, BackboneClient, NoticeEvent
-from linkage.services.backbone_clients import (
-    api_key_digest,
-    backbone_client_create,
-    backbone_client_revoke,
-)
-from linkage.signing import EVENT_ID_HEADER, SignatureRejected, signature_verify
+from primitives.crypto import blind_index, encrypt_secret
+from primitives.faults import fault_control_set
+from primitives.sealed import pair_record, sealed
+from primitives.signing import EVENT_ID_HEADER, SignatureRejected, signature_verify
+from primitives.vocabulary import BASIC_ITEMS, NoticeEvent
 
 from .linkage_client import LinkageApiClient, LinkageUnavailable
 from .models import (
     API_KEY_PURPOSE,
     NOTICE_SECRET_PURPOSE,
+    RECEIVERS,
     RECORD_MODELS,
     BusinessSystem,
     ReceivedNotice,
+    ReceiverControl,
     ResidentRecord,
     SerialNumberNotice,
     Submission,
 )
+from .tasks import serial_number_forward
 
 
 class AlreadyRegistered(Exception):
@@ -68,26 +71,26 @@ def business_systems_connect(
     *, linkage_url: str, callback_base_url: str, names: Mapping[str, str]
 ) -> dict[str, str]:
     """Give each named system a linkage client (key and notice secret, with its callback URL
-    at `callback_base_url`) and store both on the system's side. Returns the keys."""
+    at `callback_base_url`) through linkage's own command, as an operator would, and store
+    both on the system's side. Returns the keys."""
     keys: dict[str, str] = {}
     for number_system, name in names.items():
         callback_url = f"{callback_base_url.rstrip('/')}/backbone/{number_system}/notices"
         # Connecting again replaces the system's earlier client: its key and secret are no
         # longer the system's, so its notices could never be verified.
         earlier = BusinessSystem.objects.filter(number_system=number_system).first()
-        if earlier is not None:
-            for client in BackboneClient.objects.filter(
-                key_digest=api_key_digest(earlier.api_key), revoked_at__isnull=True
-            ):
-                backbone_client_revoke(client=client)
-        issued = backbone_client_create(
-            number_system=number_system, name=name, callback_url=callback_url
-        )
+        if earlier is not None and earlier.linkage_client_id is not None:
+            with contextlib.suppress(CommandError):  # revoked already
+                call_command(
+                    "revoke_backbone_client", str(earlier.linkage_client_id), stdout=StringIO()
+                )
+        issued = _linkage_client_create(number_system, name, callback_url)
         BusinessSystem.objects.update_or_create(
             number_system=number_system,
             defaults={
                 "name": name,
                 "linkage_url": linkage_url,
+                "linkage_client_id": issued.client_id,
                 "api_key_encrypted": encrypt_secret(issued.key, purpose=API_KEY_PURPOSE),
                 "notice_secret_encrypted": encrypt_secret(
                     issued.notice_secret, purpose=NOTICE_SECRET_PURPOSE
@@ -96,6 +99,36 @@ def business_systems_connect(
         )
         keys[number_system] = issued.key
     return keys
+
+
+@dataclass(frozen=True)
+class _IssuedClient:
+    client_id: int
+    key: str
+    notice_secret: str
+
+
+def _linkage_client_create(number_system: str, name: str, callback_url: str) -> _IssuedClient:
+    """`manage.py create_backbone_client`, read as its documented output: the client's number
+    on the first line, the notice secret on the second, the key on the last."""
+    out = StringIO()
+    call_command(
+        "create_backbone_client", number_system, name, callback_url=callback_url, stdout=out
+    )
+    lines = out.getvalue().strip().splitlines()
+    created = re.search(r"#(\d+)", lines[0])
+    if created is None or len(lines) < 3:
+        raise CommandError("create_backbone_client printed something unexpected")
+    return _IssuedClient(
+        client_id=int(created.group(1)),
+        key=lines[-1].strip(),
+        notice_secret=lines[1].rsplit(":", 1)[1].strip(),
+    )
+
+
+def receiver_control_set(name: str, **changes: Any) -> ReceiverControl:
+    """Switch the faults of a business system's notice receiver (jyuki, tax, nhi, welfare)."""
+    return fault_control_set(ReceiverControl, tuple(RECEIVERS.values()), name, **changes)
 
 
 def linkage_client_of(system: BusinessSystem) -> LinkageApiClient:
@@ -166,7 +199,9 @@ def resident_register(
         if existing is not None:
             raise AlreadyRegistered(existing.address_number)
         record = model.objects.create(
-            address_number=address_number_issue(system), **encrypted(individual_number), **items
+            address_number=address_number_issue(system),
+            **sealed(individual_number, index_key=simulator_index_key()),
+            **items,
         )
         submission = _submission_create(record, Submission.Kind.REGISTER)
     return Outcome(record, submission_send(submission=submission, system=system, record=record))
@@ -320,12 +355,9 @@ def _apply(
             SerialNumberNotice,
             processing_serial_number=serial,
             individual_number=individual_number,
+            index_key=simulator_index_key(),
         )
         if created:
-            transaction.on_commit(
-                lambda: simulator_tasks.pair_forward.delay(
-                    "backbone.SerialNumberNotice", row.pk, "cs", "forwards"
-                )
-            )
+            transaction.on_commit(lambda: serial_number_forward.delay(row.pk))
         return "passed on to the communication server"
     raise NoticeRefused(400, "unknown_event", f"{event!r} is not a notice this system takes")

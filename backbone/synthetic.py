@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 from faker import Faker
 
-from linkage.numbers import individual_number_complete
+from primitives.numbers import individual_number_complete
 
 YOKOHAMA_WARDS = (
     "鶴見区", "神奈川区", "西区", "中区", "南区", "保土ケ谷区", "磯子区", "金沢区", "港北区",

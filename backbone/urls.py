@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from linkage.converters import AddressNumberConverter, NumberSystemConverter
+from primitives.converters import AddressNumberConverter, NumberSystemConverter
 
 from . import views
 

@@ -15,13 +15,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from intermediate.simulation import BUSINESS_SYSTEM_SIMULATORS, fault
+from primitives.faults import injected_fault
 
 from .forms import BUSINESS_FORMS, ResidentForm
 from .models import (
+    RECEIVERS,
     RECORD_MODELS,
     BusinessSystem,
     ReceivedNotice,
+    ReceiverControl,
     ResidentRecord,
     Submission,
 )
@@ -215,7 +217,7 @@ def notices(request: HttpRequest, number_system: str) -> HttpResponse:
     system = BusinessSystem.objects.filter(number_system=number_system).first()
     if system is None or number_system not in RECORD_MODELS:
         return JsonResponse({"code": "unknown_system", "detail": "no such system"}, status=404)
-    injected = fault(BUSINESS_SYSTEM_SIMULATORS.get(number_system, ""))
+    injected = injected_fault(ReceiverControl, RECEIVERS.get(number_system, ""))
     if injected is not None:
         return injected
     try:

@@ -200,9 +200,9 @@ def create_persons(count: int) -> None:
     from intermediate.models import RegistryEntry
     from intermediate.services import encrypted
     from linkage.models import BackboneClient
-    from linkage.numbers import resident_code_complete
     from linkage.services.address_changes import AddressChange, BasicItems
     from linkage.services.pipeline import address_change_receive
+    from primitives.numbers import resident_code_complete
 
     # The business systems, with 住基's notice callback: S34 reaches it as a notice.
     base_url = os.environ["SIMULATOR_BASE_URL"]

@@ -34,3 +34,8 @@ def simulator_index_key() -> bytes:
     """The simulators' own blind-index key: they are other systems than linkage and do not
     share its keys (linkage's rotate without them)."""
     return hashlib.sha256(sandbox_key("blind-index").encode()).digest()
+
+
+def network_headers() -> dict[str, str]:
+    """What a simulated peer presents when it calls another."""
+    return {"Authorization": f"Bearer {network_key()}"}

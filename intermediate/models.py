@@ -6,59 +6,12 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linkage.crypto import decrypt_individual_number
+from primitives.faults import FaultControl
+from primitives.sealed import EncryptedIndividualNumber, ForwardedPair, SweptWork
 
 
-class SweptWork(models.Model):
-    """Deferred work a simulator must finish after a crash; `swept_at` records when its sweep
-    last enqueued the row again, so a backlog is not enqueued again on every sweep."""
-
-    swept_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    class Meta:
-        abstract = True
-
-
-class EncryptedIndividualNumber(models.Model):
-    individual_number_index = models.CharField(max_length=64, db_index=True, editable=False)
-    individual_number_encrypted = models.CharField(max_length=128, editable=False)
-
-    class Meta:
-        abstract = True
-
-    @property
-    def individual_number(self) -> str:
-        return decrypt_individual_number(
-            self.individual_number_encrypted, index=self.individual_number_index
-        )
-
-
-class ForwardedPair(EncryptedIndividualNumber, SweptWork):
-    """A (processing serial number, individual number) pair a peer stores once and passes on
-    (住基 and 住基GW to the CS, the CS to the national server)."""
-
-    processing_serial_number = models.CharField(max_length=32, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-    forwarded_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-
-    def __str__(self) -> str:
-        return self.processing_serial_number
-
-
-class SimulatorControl(models.Model):
-    """Fault injection for one simulator: latency, random errors and timeouts, a 503 switch."""
-
-    name = models.CharField(max_length=20, unique=True)
-    latency_ms = models.PositiveIntegerField(default=0)
-    error_rate = models.FloatField(default=0.0, help_text="share of requests answered 500")
-    timeout_rate = models.FloatField(default=0.0, help_text="share of requests left unanswered")
-    unavailable = models.BooleanField(default=False, help_text="answer every request with 503")
-
-    def __str__(self) -> str:
-        return self.name
+class SimulatorControl(FaultControl):
+    """Fault injection for one simulated national peer (`manage.py simulator_control`)."""
 
 
 class SerialNumberRequest(EncryptedIndividualNumber, SweptWork):

@@ -8,12 +8,13 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from config.sandbox import simulator_index_key
-from linkage.crypto import blind_index, encrypt_individual_number
-from linkage.numbers import resident_code_complete
+from primitives.crypto import blind_index
+from primitives.numbers import resident_code_complete
+from primitives.sealed import PairT, sealed
+from primitives.sealed import pair_record as sealed_pair_record
 
 from .models import (
     CodeAcquisitionFileRequest,
@@ -39,11 +40,8 @@ class Refused(Exception):
 
 
 def encrypted(individual_number: str) -> dict[str, str]:
-    index = blind_index(individual_number, key=simulator_index_key())
-    return {
-        "individual_number_index": index,
-        "individual_number_encrypted": encrypt_individual_number(individual_number, index=index),
-    }
+    """The sealed columns of a number held by a simulated national peer."""
+    return sealed(individual_number, index_key=simulator_index_key())
 
 
 # --- 中間サーバー 3 -------------------------------------------------------------------------
@@ -288,10 +286,12 @@ def registry_resolve(individual_number: str) -> tuple[str, str]:
 
 
 def pair_record(
-    model: type[Model], *, processing_serial_number: str, individual_number: str
-) -> tuple[Model, bool]:
-    """Store a (processing serial number, individual number) pair once (住基, 住基GW, CS,
-    national server all receive one); a repeat returns the stored row."""
-    return model._default_manager.get_or_create(
-        processing_serial_number=processing_serial_number, defaults=encrypted(individual_number)
+    model: type[PairT], *, processing_serial_number: str, individual_number: str
+) -> tuple[PairT, bool]:
+    """A pair stored once by a national peer, under the simulators' index key."""
+    return sealed_pair_record(
+        model,
+        processing_serial_number=processing_serial_number,
+        individual_number=individual_number,
+        index_key=simulator_index_key(),
     )

@@ -8,23 +8,16 @@ from typing import Any
 from celery import shared_task
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from linkage.clients.http import PeerAnswer, PeerUnavailable, peer_call
+from config.sandbox import network_headers
+from primitives.http import PEER_TASK_RETRYING, PeerAnswer, peer_call
+from primitives.sealed import stalled_claim
 
 from .models import NationalInquiry, NetworkSerial, SerialNumberRequest
 from .services import registry_resolve, serial_number_request_issued
-from .simulation import network_headers
 
-RETRYING = {
-    "acks_late": True,
-    "autoretry_for": (PeerUnavailable,),
-    "retry_backoff": 1,
-    "retry_backoff_max": 30,
-    "retry_jitter": True,
-    "max_retries": 30,
-}
+RETRYING = PEER_TASK_RETRYING
 
 
 def peer_url(name: str, path: str) -> str:
@@ -107,20 +100,9 @@ def pair_forward(model_label: str, row_id: int, peer: str, path: str) -> None:
 
 
 PAIR_FORWARDS = (
-    ("backbone.SerialNumberNotice", "cs", "forwards"),
     ("intermediate.GatewayEntry", "cs", "forwards"),
     ("intermediate.CommunicationForward", "national", "inquiries"),
 )
-
-
-def _claim_stalled(
-    queryset: QuerySet[Any], cutoff: datetime.datetime, limit: int = 2000
-) -> list[int]:
-    """Rows not swept since `cutoff`, marked swept now; only these are enqueued again."""
-    stalled = queryset.filter(Q(swept_at__isnull=True) | Q(swept_at__lt=cutoff))
-    ids = list(stalled.order_by("pk").values_list("pk", flat=True)[:limit])
-    stalled.filter(pk__in=ids).update(swept_at=timezone.now())
-    return ids
 
 
 @shared_task(acks_late=True)
@@ -130,7 +112,7 @@ def simulators_sweep() -> int:
     idempotent), at most once per SIMULATOR_STALLED_AFTER per row."""
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.SIMULATOR_STALLED_AFTER)
     enqueued = 0
-    for request_id in _claim_stalled(
+    for request_id in stalled_claim(
         SerialNumberRequest.objects.filter(
             status=SerialNumberRequest.Status.PENDING,
             processing_serial_number="",
@@ -140,19 +122,19 @@ def simulators_sweep() -> int:
     ):
         network_serial_obtain.delay(request_id)
         enqueued += 1
-    for serial_id in _claim_stalled(
+    for serial_id in stalled_claim(
         NetworkSerial.objects.filter(answered_at__lt=cutoff, delivered_at__isnull=True), cutoff
     ):
         network_answer_deliver.delay(serial_id)
         enqueued += 1
-    for inquiry_id in _claim_stalled(
+    for inquiry_id in stalled_claim(
         NationalInquiry.objects.filter(received_at__lt=cutoff, delivered_at__isnull=True), cutoff
     ):
         national_inquiry_answer.delay(inquiry_id)
         enqueued += 1
     for label, peer, path in PAIR_FORWARDS:
         model = apps.get_model(label)
-        for row_id in _claim_stalled(
+        for row_id in stalled_claim(
             model._default_manager.filter(received_at__lt=cutoff, forwarded_at__isnull=True), cutoff
         ):
             pair_forward.delay(label, row_id, peer, path)

@@ -10,12 +10,16 @@ from functools import wraps
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from linkage.numbers import is_valid_individual_number, is_valid_integrated_number, is_valid_lg_code
+from primitives.numbers import (
+    is_valid_individual_number,
+    is_valid_integrated_number,
+    is_valid_lg_code,
+)
+from primitives.sealed import EncryptedIndividualNumber
 
 from . import tasks
 from .models import CodeAcquisitionFileRequest, CommunicationForward, GatewayEntry, NationalInquiry
@@ -216,7 +220,10 @@ def network_resident_codes(request: HttpRequest, body: dict[str, Any]) -> HttpRe
 
 
 def pair_receiver(
-    name: str, model: type[Model], then: Callable[[int], None], callers: tuple[str, ...]
+    name: str,
+    model: type[EncryptedIndividualNumber],
+    then: Callable[[int], None],
+    callers: tuple[str, ...],
 ) -> Callable[..., HttpResponse]:
     """A peer that stores a (processing serial number, individual number) pair once and
     passes it on asynchronously."""

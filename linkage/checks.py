@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from .crypto import keyring
-from .numbers import is_ascii_digits, is_valid_lg_code
+from primitives.crypto import keyring
+from primitives.numbers import is_ascii_digits, is_valid_lg_code
 
 
 def lg_code_validate() -> None:

@@ -13,7 +13,11 @@ from django.db.models import CharField, Exists, Func, OuterRef, QuerySet, TextFi
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from .forms import checked, value_free_messages
+from primitives.forms import checked, value_free_messages
+from primitives.numbers import is_valid_integrated_number
+from primitives.text import JAPAN, InvalidText, date_in_range, moment_check, search_key
+from primitives.vocabulary import Sex
+
 from .models import (
     AccessAction,
     AccessOutcome,
@@ -23,14 +27,11 @@ from .models import (
     CodeRequestStage,
     CodeRequestStatus,
     CrossReference,
-    Sex,
 )
-from .numbers import is_valid_integrated_number
-from .text import JAPAN, InvalidText, date_in_range, moment_check, search_key
 
 
 def _real_offset(value: datetime.datetime | None) -> None:
-    """An ISO 8601 time a database can compare (linkage.text.moment_check: an offset a real
+    """An ISO 8601 time a database can compare (primitives.text.moment_check: an offset a real
     time zone has, a year that no conversion takes out of range)."""
     if value is None:
         return
@@ -44,7 +45,7 @@ def _real_offset(value: datetime.datetime | None) -> None:
 
 
 def _day_in_range(value: datetime.date | None) -> None:
-    """A day a query can compare (linkage.text.date_in_range, worded as the forms word it)."""
+    """A day a query can compare (primitives.text.date_in_range, worded as the forms word it)."""
     if value is not None:
         checked(date_in_range, value)
 
@@ -131,7 +132,7 @@ def _integrated_number(value: str) -> None:
 class PersonSearchFilter(ValueFreeFilterSet):
     """Online function 40's search over current versions (linkage.selectors.persons_current).
 
-    Name, kana and address match partially on their search keys (linkage.text.search_key), so
+    Name, kana and address match partially on their search keys (primitives.text.search_key), so
     width, hiragana/katakana, small kana and spaces do not matter. The individual number is
     not a filter here: it must not travel in a URL, and is looked up by POST instead.
     """

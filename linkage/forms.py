@@ -1,120 +1,24 @@
 """Forms of the clerk screens, and the field rules every clerk form shares.
 
-They check what the API checks (linkage.text holds the rules), so a clerk sees a mistake on
+They check what the API checks (primitives.text holds the rules), so a clerk sees a mistake on
 the form, in Japanese, next to the field. No message repeats the value typed.
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Sex
-from .text import (
-    InvalidText,
-    birth_date_check,
-    date_in_range,
-    has_forbidden_characters,
-    individual_number_normalise,
-    katakana_normalise,
+from primitives.forms import (
+    BasicItemsForm,
+    DateInput,
+    IndividualNumberField,
+    TextField,
+    checked,
 )
-
-MESSAGES = {
-    "digits": _("個人番号は12桁の数字で入力してください。"),
-    "check_digit": _("個人番号のチェックデジットが一致しません。"),
-    "not_katakana": _("カタカナ(全角または半角)で入力してください。"),
-    "future_date": _("未来の日付は入力できません。"),
-    "too_early": _("1868年1月1日より前の日付は入力できません。"),
-    "control_characters": _("制御文字や不可視の書式文字は使用できません。"),
-    "out_of_range": _("1868年1月1日から9999年12月29日までの日付を指定してください。"),
-}
-
-
-# Django's messages that repeat the value typed ("Select a valid choice. X is not one of the
-# available choices."), and what is said instead: a value typed into a choice may be an
-# individual number, and an error must never show it back.
-_VALUE_PLACEHOLDERS = ("%(value)", "%(pk)")
-VALUE_FREE_MESSAGE = _("正しく選択してください。")
-
-
-FormT = TypeVar("FormT", bound=forms.BaseForm)
-
-
-def value_free_messages(form: FormT) -> FormT:
-    """`form` with every error message that would repeat a submitted value replaced."""
-    for form_field in form.fields.values():
-        for code, message in list(form_field.error_messages.items()):
-            if any(placeholder in str(message) for placeholder in _VALUE_PLACEHOLDERS):
-                form_field.error_messages[code] = VALUE_FREE_MESSAGE
-    return form
-
-
-class ValueFreeForm(forms.Form):
-    """A form whose errors never repeat what was typed (see value_free_messages)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        value_free_messages(self)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TextField(forms.CharField):
-    """A text field refusing control and invisible format characters, as the API does."""
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        if value and has_forbidden_characters(value):
-            raise forms.ValidationError(MESSAGES["control_characters"], code="control_characters")
-
-
-def checked(check: Any, value: Any) -> Any:
-    """The value as `check` (a linkage.text rule) returns it, or the rule's form error."""
-    try:
-        return check(value)
-    except InvalidText as error:
-        raise forms.ValidationError(MESSAGES[error.code], code=error.code) from error
-
-
-class IndividualNumberField(forms.CharField):
-    """An individual number: 12 digits (full-width accepted) with a valid check digit. Never
-    shown back: the input is a password-style field that is not refilled."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("label", _("個人番号"))
-        kwargs.setdefault(
-            "widget",
-            forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
-        )
-        super().__init__(max_length=20, **kwargs)
-
-    def clean(self, value: Any) -> str:
-        value = super().clean(value)
-        return checked(individual_number_normalise, value) if value else value
-
-
-class BasicItemsForm(ValueFreeForm):
-    """The basic four items and kana (基本4情報)."""
-
-    name = TextField(label=_("氏名"), max_length=100)
-    name_kana = TextField(label=_("氏名カナ"), max_length=100, required=False)
-    birth_date = forms.DateField(label=_("生年月日"), widget=DateInput())
-    sex = forms.ChoiceField(label=_("性別"), choices=Sex.choices)
-    address = TextField(label=_("住所"), max_length=200)
-
-    def clean_name_kana(self) -> str:
-        return checked(katakana_normalise, self.cleaned_data["name_kana"])
-
-    def clean_birth_date(self) -> datetime.date:
-        return checked(birth_date_check, self.cleaned_data["birth_date"])
+from primitives.text import date_in_range
 
 
 class CorrectionForm(BasicItemsForm):
@@ -136,7 +40,7 @@ class IndividualNumberSearchForm(forms.Form):
 
 
 class PeriodDateField(forms.DateField):
-    """A day of a period, within the days a query can name (linkage.text.date_in_range)."""
+    """A day of a period, within the days a query can name (primitives.text.date_in_range)."""
 
     def clean(self, value: Any) -> Any:
         value = super().clean(value)

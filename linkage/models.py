@@ -12,30 +12,19 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .crypto import (
+from primitives.crypto import (
     blind_index_key_id,
     decrypt_individual_number,
     decrypt_secret,
     mask_individual_number,
 )
-from .text import name_search_key, search_key
+from primitives.text import name_search_key, search_key
+from primitives.vocabulary import NoticeEvent, RecordStatus, Sex
 
 NOTICE_SECRET_PURPOSE = "notice-signing"  # noqa: S105 (a label, not a secret)
 
 
 # 基本4情報 (name, birth date, sex, address) and the kana of the name: what a version holds.
-BASIC_ITEMS = ("name", "name_kana", "birth_date", "sex", "address")
-
-
-class Sex(models.TextChoices):
-    """ISO 5218."""
-
-    UNKNOWN = "0", _("不明")
-    MALE = "1", _("男")
-    FEMALE = "2", _("女")
-    NOT_APPLICABLE = "9", _("適用不能")
-
-
 class CodeRequestStatus(models.TextChoices):
     """符号依頼状態 (SPEC 6: the code request state machine)."""
 
@@ -140,7 +129,7 @@ class AddressVersion(models.Model):
 
     `history_seq` counts 1, 2, 3... per person (larger is newer); `registered_at` is when
     linkage stored the version (新規登録時点). `is_current` marks the newest, and `name_key`
-    and `address_key` hold its text in search form (linkage.text.search_key), indexed for
+    and `address_key` hold its text in search form (primitives.text.search_key), indexed for
     partial search (pg_trgm on PostgreSQL).
     """
 
@@ -213,13 +202,6 @@ class AddressVersion(models.Model):
     def search_keys_fill(self) -> None:
         self.name_key = name_search_key(self.name, self.name_kana)
         self.address_key = search_key(self.address)
-
-
-class RecordStatus(models.TextChoices):
-    """Whether a business system still handles the person (SPEC 7.1 `record_status`)."""
-
-    ACTIVE = "active", _("有効")
-    ENDED = "ended", _("消除")
 
 
 @pghistory.track(*_tracked())
@@ -491,14 +473,6 @@ class AddressChangeReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number_system}:{self.event_id}"
-
-
-class NoticeEvent(models.TextChoices):
-    """The notices linkage sends to business systems (SPEC 7, outbound)."""
-
-    INTEGRATED_NUMBER_ASSIGNED = "integrated_number.assigned", _("統合宛名番号の付番")
-    ADDRESS_UPDATED = "address.updated", _("宛名情報の更新")
-    SERIAL_ISSUED = "code_request.serial_issued", _("処理通番の発行")
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):

@@ -9,9 +9,10 @@ from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, S
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .crypto import blind_indexes
+from primitives.crypto import blind_indexes
+from primitives.vocabulary import BASIC_ITEMS
+
 from .models import (
-    BASIC_ITEMS,
     AddressVersion,
     AuditChainVerification,
     BusinessInformation,

@@ -12,7 +12,8 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from .clients.http import PeerUnavailable
+from primitives.http import PeerUnavailable
+
 from .clients.intermediate import FileNotReady
 from .services import audit, code_requests, notices, retention
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
+from primitives.converters import IntegratedNumberConverter
+
 from . import views
-from .converters import IntegratedNumberConverter
 
 register_converter(IntegratedNumberConverter, "integrated")
 

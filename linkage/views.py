@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from primitives.vocabulary import BASIC_ITEMS
+
 from .exports import (
     CHANGED_RESIDENT_ENCODINGS,
     Unencodable,
@@ -37,14 +39,7 @@ from .exports import (
 )
 from .filters import AccessRecordFilter, PersonSearchFilter
 from .forms import ChangedResidentsForm, CorrectionForm, IndividualNumberSearchForm
-from .models import (
-    BASIC_ITEMS,
-    AccessAction,
-    AccessOutcome,
-    AccessRecord,
-    CodeRequest,
-    CodeRequestStatus,
-)
+from .models import AccessAction, AccessOutcome, AccessRecord, CodeRequest, CodeRequestStatus
 from .paging import CappedPaginator
 from .selectors import (
     PersonDetail,

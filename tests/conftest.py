@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from backbone.models import BusinessSystem
 from backbone.services import business_systems_connect
-from linkage.clients.http import peer_connections_close
 from linkage.roles import ADMINISTRATOR, CLERK, SUPERVISOR, staff_user_ensure
+from primitives.http import peer_connections_close
 from tests.factories import KeyedClient, backbone_client
 
 ADDRESS_CHANGES_URL = "/api/v1/address-changes"

@@ -398,6 +398,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "intermediate.tasks.simulators_sweep",
         "schedule": SIMULATOR_SWEEP_EVERY,
     },
+    "business-systems-sweep": {
+        "task": "backbone.tasks.business_systems_sweep",
+        "schedule": SIMULATOR_SWEEP_EVERY,
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------

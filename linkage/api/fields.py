@@ -17,8 +17,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..numbers import is_valid_integrated_number
-from ..text import (
+from primitives.numbers import is_valid_integrated_number
+from primitives.text import (
     InvalidText,
     birth_date_check,
     date_in_range,

@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions, serializers
 
+from primitives.vocabulary import RecordStatus, Sex
+
 from ..masking import field_name_shown
-from ..models import RecordStatus, Sex
 from ..selectors import code_request_status_of
 from ..services.address_changes import AddressChange, address_change_of
 from .fields import (

@@ -17,9 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from primitives.numbers import is_valid_integrated_number
+
 from ..filters import CodeRequestFilter, PersonSearchFilter
 from ..models import AccessAction, AccessOutcome, AddressVersion, BackboneClient, CodeRequest
-from ..numbers import is_valid_integrated_number
 from ..paging import SEARCH_COUNT_CAP, CappedPaginator
 from ..selectors import (
     changed_residents,

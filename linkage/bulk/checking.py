@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..crypto import blind_index
+from primitives.crypto import blind_index
+
 from ..services.address_changes import AddressChange
 from .files import SourceRow
 from .rows import RowError, RowValidator

@@ -9,8 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from config.sandbox import institution_key
-
-from .http import PeerAnswer, peer_call
+from primitives.http import PeerAnswer, peer_call
 
 
 class FileNotReady(Exception):

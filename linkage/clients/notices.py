@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from ..signing import signed_headers
-from .http import PeerRefused, PeerUnavailable, peer_call
+from primitives.http import PeerRefused, PeerUnavailable, peer_call
+from primitives.signing import signed_headers
 
 DUPLICATE_CODE = "duplicate_event"
 

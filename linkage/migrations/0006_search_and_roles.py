@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from linkage.text import name_search_key, search_key
+from primitives.text import name_search_key, search_key
 
 # Partial search on names, kana and addresses: trigram indexes on the search keys of current
 # versions (pg_trgm is a trusted extension: the database owner may create it).

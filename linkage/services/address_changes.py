@@ -8,8 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..crypto import keyed_digest, legacy_digests
-from ..models import RecordStatus
+from primitives.crypto import keyed_digest, legacy_digests
+from primitives.vocabulary import RecordStatus
 
 
 class AddressChangeError(Exception):

@@ -23,7 +23,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.request import Request
 
-from ..crypto import audit_digest
+from primitives.crypto import audit_digest
+
 from ..masking import mask_number_shaped, printable, recorded_value
 from ..models import AccessRecord, AuditChainVerification, BackboneClient
 

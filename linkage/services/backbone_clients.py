@@ -14,7 +14,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from ..crypto import encrypt_secret
+from primitives.crypto import encrypt_secret
+
 from ..models import NOTICE_SECRET_PURPOSE, ApiKey, BackboneClient, StaffToken
 
 KEY_PREFIX_LENGTH = 8

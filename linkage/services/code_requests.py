@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from primitives.crypto import blind_indexes
+from primitives.http import PeerRefused
+
 from ..clients import intermediate
-from ..clients.http import PeerRefused
-from ..crypto import blind_indexes
 from ..models import (
     CodeAcquisitionFile,
     CodeRequest,

@@ -8,7 +8,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import BASIC_ITEMS, AddressVersion, Person
+from primitives.vocabulary import BASIC_ITEMS
+
+from ..models import AddressVersion, Person
 from .notices import notices_for_update
 
 

@@ -18,7 +18,7 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Model
 
-from ..crypto import (
+from primitives.crypto import (
     blind_index,
     decrypt_individual_number,
     encrypt_individual_number,
@@ -159,7 +159,7 @@ def blind_index_key_rotate(*, batch: int = BATCH) -> BlindIndexReport:
     Each row is decrypted (its token is bound to its old index), checked against the old
     key it names, indexed under the new key and sealed again bound to the new index. Rows
     are locked with SKIP LOCKED: a person being written by an address change is taken by a
-    later batch. Lookups try every configured key meanwhile (linkage.crypto.blind_indexes).
+    later batch. Lookups try every configured key meanwhile (primitives.crypto.blind_indexes).
     """
     from ..models import Person
 

@@ -21,15 +21,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from primitives.vocabulary import NoticeEvent
+
 from ..clients.notices import notice_send
-from ..models import (
-    AddressVersion,
-    BackboneClient,
-    CrossReference,
-    Notice,
-    NoticeEvent,
-    Person,
-)
+from ..models import AddressVersion, BackboneClient, CrossReference, Notice, Person
 from .enqueueing import enqueue
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from ..numbers import integrated_number_from_serial
+from primitives.numbers import integrated_number_from_serial
 
 SEQUENCE_NAME = "linkage_integrated_number_seq"
 

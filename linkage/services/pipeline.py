@@ -30,7 +30,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..crypto import blind_index, blind_index_key_id, blind_indexes, encrypt_individual_number
+from primitives.crypto import (
+    blind_index,
+    blind_index_key_id,
+    blind_indexes,
+    encrypt_individual_number,
+)
+from primitives.vocabulary import NoticeEvent, RecordStatus
+
 from ..events import persons_numbered
 from ..models import (
     AddressChangeReceipt,
@@ -40,9 +47,7 @@ from ..models import (
     CodeRequestStatus,
     CrossReference,
     Notice,
-    NoticeEvent,
     Person,
-    RecordStatus,
 )
 from ..selectors import code_request_status_of
 from ..tables import build, insert

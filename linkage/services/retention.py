@@ -19,7 +19,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person, RecordStatus
+from primitives.vocabulary import RecordStatus
+
+from ..models import AccessAction, AccessOutcome, CodeRequestStatus, Person
 from .audit import access_record
 
 BATCH = 500

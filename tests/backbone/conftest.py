@@ -84,7 +84,7 @@ def change(clerk: Client, record: ResidentRecord, **overrides: str) -> Any:
 
 def record_of(number_system: str, resident: Resident) -> ResidentRecord:
     from config.sandbox import simulator_index_key
-    from linkage.crypto import blind_index
+    from primitives.crypto import blind_index
 
     return RECORD_MODELS[number_system].objects.get(
         individual_number_index=blind_index(resident.individual_number, key=simulator_index_key())

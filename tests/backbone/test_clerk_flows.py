@@ -9,15 +9,9 @@ from typing import Any
 from django.test import Client
 
 from backbone.models import BusinessSystem, ReceivedNotice, Submission
-from linkage.models import (
-    AddressChangeReceipt,
-    AddressVersion,
-    BusinessInformation,
-    Notice,
-    NoticeEvent,
-    Person,
-)
+from linkage.models import AddressChangeReceipt, AddressVersion, BusinessInformation, Notice, Person
 from linkage.services.corrections import person_correct
+from primitives.vocabulary import NoticeEvent
 from tests.factories import resident
 
 from .conftest import change, deliver_pending_notices, record_of, register

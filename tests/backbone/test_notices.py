@@ -13,10 +13,11 @@ import pytest
 from django.test import Client
 
 from backbone.models import BusinessSystem, ReceivedNotice
-from intermediate.simulation import simulator_control_set
-from linkage.models import Notice, NoticeEvent
+from backbone.services import receiver_control_set
+from linkage.models import Notice
 from linkage.services.notices import notice_body, notice_deliver, notices_sweep
-from linkage.signing import signed_headers
+from primitives.signing import signed_headers
+from primitives.vocabulary import NoticeEvent
 from tests.factories import resident
 
 from .conftest import deliver_pending_notices, record_of, register
@@ -46,7 +47,7 @@ def test_receiver_down_then_up_delivers_once(
     systems: dict[str, BusinessSystem], clerk: Client
 ) -> None:
     notice = two_linked_systems(clerk)
-    simulator_control_set("tax", unavailable=True)
+    receiver_control_set("tax", unavailable=True)
 
     assert notice_deliver(notice_id=notice.pk) is False
     assert notice_deliver(notice_id=notice.pk) is False
@@ -56,7 +57,7 @@ def test_receiver_down_then_up_delivers_once(
     assert notice.next_attempt_at > notice.created_at  # backing off
     assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()
 
-    simulator_control_set("tax", unavailable=False)
+    receiver_control_set("tax", unavailable=False)
     assert notice_deliver(notice_id=notice.pk) is True
     assert notice_deliver(notice_id=notice.pk) is False  # delivered: nothing sent again
     notice.refresh_from_db()
@@ -245,3 +246,19 @@ def test_a_serial_number_notice_is_refused_by_any_system_but_jyuki(
     assert (answer.status_code, answer.json()["code"]) == (400, "unknown_event")
     assert not ReceivedNotice.objects.exists()
     assert not SerialNumberNotice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_business_system_control_switches_a_receivers_faults() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from backbone.models import ReceiverControl
+
+    out = StringIO()
+    call_command("business_system_control", "tax", "--unavailable", "on", stdout=out)
+    assert "tax: unavailable=True" in out.getvalue()
+    assert ReceiverControl.objects.get(name="tax").unavailable
+    call_command("business_system_control", "tax", "--unavailable", "off", stdout=StringIO())
+    assert not ReceiverControl.objects.get(name="tax").unavailable

@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from backbone.models import RECORD_MODELS, BusinessSystem, HouseholdRecord, Submission
-from linkage.models import Notice, NoticeEvent, Person
-from linkage.numbers import is_valid_individual_number
+from linkage.models import Notice, Person
+from primitives.numbers import is_valid_individual_number
+from primitives.vocabulary import NoticeEvent
 
 from .conftest import deliver_pending_notices
 

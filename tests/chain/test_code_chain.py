@@ -18,9 +18,10 @@ from intermediate.models import (
 )
 from intermediate.services import code_derive, registry_invalidate
 from intermediate.simulation import simulator_control_set
-from linkage.models import CodeRequest, CodeRequestStatus, Notice, NoticeEvent, Person
+from linkage.models import CodeRequest, CodeRequestStatus, Notice, Person
 from linkage.selectors import code_requests_failed
 from linkage.services.code_requests import code_request_retry
+from primitives.vocabulary import NoticeEvent
 from tests.chain.conftest import Chain, enrolled
 from tests.conftest import post_change
 from tests.factories import address_change_body, resident

@@ -4,9 +4,9 @@ every other system linked to the person, and survives that system being down."""
 from __future__ import annotations
 
 from backbone.models import BusinessSystem, IncomeRecord, ReceivedNotice
-from backbone.services import resident_change, resident_register
-from intermediate.simulation import simulator_control_set
-from linkage.models import Notice, NoticeEvent
+from backbone.services import receiver_control_set, resident_change, resident_register
+from linkage.models import Notice
+from primitives.vocabulary import NoticeEvent
 from tests.chain.conftest import Chain
 from tests.factories import resident
 
@@ -61,7 +61,7 @@ def test_a_change_in_jyuki_reaches_tax_through_the_worker(chain: Chain) -> None:
 
 
 def test_a_receiver_that_is_down_gets_the_notice_once_it_is_back(chain: Chain) -> None:
-    simulator_control_set("tax", unavailable=True)
+    receiver_control_set("tax", unavailable=True)
     _, tax_record = linked_in_jyuki_and_tax()
     chain.wait_for(
         lambda: Notice.objects.filter(
@@ -71,7 +71,7 @@ def test_a_receiver_that_is_down_gets_the_notice_once_it_is_back(chain: Chain) -
     )
     assert IncomeRecord.objects.get(pk=tax_record.pk).address != NEW_ADDRESS
 
-    simulator_control_set("tax", unavailable=False)
+    receiver_control_set("tax", unavailable=False)
     chain.wait_for(
         lambda: IncomeRecord.objects.get(pk=tax_record.pk).address == NEW_ADDRESS,
         "税 to receive address.updated after coming back",

@@ -61,3 +61,47 @@ def test_create_backbone_client_refuses_an_unknown_number_system() -> None:
     with pytest.raises(CommandError, match="number system '77' is not configured"):
         call_command("create_backbone_client", "77", "nobody", stdout=StringIO())
     assert not BackboneClient.objects.exists()
+
+
+def test_revoke_backbone_client_stops_its_key_at_once() -> None:
+    out = StringIO()
+    call_command("create_backbone_client", "02", "税 (old)", stdout=out)
+    key = out.getvalue().strip().splitlines()[-1]
+    client = BackboneClient.objects.get()
+
+    call_command("revoke_backbone_client", str(client.pk), stdout=StringIO())
+
+    answer = post_change(
+        KeyedClient(client=client, key=key), address_change_body(number_system="02")
+    )
+    assert answer.status_code == 401
+    with pytest.raises(CommandError, match="not revoked"):
+        call_command("revoke_backbone_client", str(client.pk), stdout=StringIO())
+
+
+def test_create_staff_user_reads_the_password_from_stdin_and_sets_one_role() -> None:
+    from django.contrib.auth import get_user_model
+
+    call_command(
+        "create_staff_user", "tanaka", "clerk", stdin=StringIO("a long pass phrase 7\n"),
+        stdout=StringIO(),
+    )  # fmt: skip
+    user = get_user_model().objects.get(username="tanaka")
+    assert [group.name for group in user.groups.all()] == ["clerk"]
+    assert not user.is_staff and not user.is_superuser
+    assert user.check_password("a long pass phrase 7")
+
+    call_command(
+        "create_staff_user", "tanaka", "administrator", stdin=StringIO("a long pass phrase 7"),
+        stdout=StringIO(),
+    )  # fmt: skip
+    user.refresh_from_db()
+    assert [group.name for group in user.groups.all()] == ["administrator"] and user.is_staff
+
+    for password, reason in (("", "standard input"), ("12345678", "一般的すぎます")):
+        with pytest.raises(CommandError, match=reason):
+            call_command(
+                "create_staff_user", "suzuki", "clerk", stdin=StringIO(password),
+                stdout=StringIO(),
+            )  # fmt: skip
+    assert not get_user_model().objects.filter(username="suzuki").exists()

@@ -1,4 +1,4 @@
-"""The search form of names, kana and addresses (linkage.text.search_key)."""
+"""The search form of names, kana and addresses (primitives.text.search_key)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from linkage.text import name_search_key, search_key
+from primitives.text import name_search_key, search_key
 
 KATAKANA = st.text(alphabet=st.characters(min_codepoint=0x30A1, max_codepoint=0x30F6), max_size=12)
 

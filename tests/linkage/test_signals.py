@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models.signals import post_migrate
 from django.test import Client
 
-from linkage.crypto import blind_index, encrypt_individual_number
 from linkage.events import persons_numbered
 from linkage.middleware import LAST_ACTIVITY
 from linkage.models import (
@@ -27,6 +26,7 @@ from linkage.models import (
 )
 from linkage.roles import CLERK, roles_sync
 from linkage.services.numbering import integrated_number_issue
+from primitives.crypto import blind_index, encrypt_individual_number
 
 pytestmark = pytest.mark.django_db
 

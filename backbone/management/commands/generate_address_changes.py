@@ -26,8 +26,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backbone.models import RECORD_MODELS
 from backbone.synthetic import Resident, ResidentGenerator
-from linkage.bulk.files import CSV_COLUMNS, ENCODINGS, FORMATS, csv_record
-from linkage.numbers import individual_number_complete
+from primitives.layout import CSV_COLUMNS, ENCODINGS, FORMATS, csv_record
+from primitives.numbers import individual_number_complete
 
 # A multiplier coprime with 10**11: position -> first eleven digits is a bijection, so every
 # generated individual number is distinct.

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from io import StringIO
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backbone.models import BusinessSystem, Submission
 from backbone.services import resident_change, resident_register
 from backbone.synthetic import ResidentGenerator
-from intermediate.services import registry_enrol
 
 # How many residents each system knows besides 住基 (which knows everyone).
 SHARES = {"02": 0.6, "03": 0.25, "04": 0.1}
@@ -64,7 +65,13 @@ class Command(BaseCommand):
         for index in range(residents):
             someone = generator.resident()
             if index < residents - unknown_to_registry:
-                registry_enrol(individual_number=someone.individual_number)
+                # The simulated national registry's own command (the number on its stdin).
+                call_command(
+                    "national_registry",
+                    "enrol",
+                    stdin=StringIO(someone.individual_number + "\n"),
+                    stdout=StringIO(),
+                )
             basic = {
                 "name": someone.name,
                 "name_kana": someone.name_kana,

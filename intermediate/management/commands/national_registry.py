@@ -17,12 +17,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from intermediate.models import RegistryEntry
 from intermediate.services import registry_enrol, registry_invalidate
-from linkage.crypto import mask_individual_number
-from linkage.numbers import is_valid_individual_number
+from primitives.crypto import mask_individual_number
+from primitives.numbers import is_valid_individual_number
 
 
 class Command(BaseCommand):
     help = __doc__
+    # call_command(..., stdin=StringIO(...)) for scripts such as seed_demo.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["enrol", "invalidate", "list"])
@@ -35,7 +37,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{masked} {entry.resident_code} {state}")
             return
         done = 0
-        for line_number, line in enumerate(sys.stdin, start=1):
+        for line_number, line in enumerate(options.get("stdin") or sys.stdin, start=1):
             number = line.strip()
             if not number:
                 continue

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from linkage.clients.http import PeerUnavailable
 from linkage.services.code_requests import code_requests_confirm
+from primitives.http import PeerUnavailable
 
 
 class Command(BaseCommand):

@@ -22,9 +22,10 @@ from django.utils import translation
 from tqdm import tqdm
 
 from linkage.bulk.checking import CheckedRow, checked_rows
-from linkage.bulk.files import ENCODINGS, FORMATS, AddressChangeFile, FileLayoutError
+from linkage.bulk.files import AddressChangeFile, FileLayoutError
 from linkage.bulk.ingest import BlindIndexRotationUnderWay, ChunkResult, Importer
 from linkage.bulk.rows import RowError
+from primitives.layout import ENCODINGS, FORMATS
 
 REJECT_COLUMNS = ("line", "event_id", "field", "code", "message")
 # The migration report: rows whose existing integrated number could not be kept.

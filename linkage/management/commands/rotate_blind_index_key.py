@@ -14,12 +14,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from linkage.crypto import keyring
 from linkage.services.key_rotation import (
     blind_index_key_rotate,
     blind_index_verify,
     persons_under_old_blind_index,
 )
+from primitives.crypto import keyring
 
 
 class Command(BaseCommand):

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from linkage.crypto import keyring
 from linkage.services.key_rotation import encryption_key_rotate, tokens_by_key
+from primitives.crypto import keyring
 
 
 class Command(BaseCommand):

@@ -244,8 +244,9 @@ def test_record_status_ends_and_revives_links_as_the_api_does(tmp_path: Path) ->
     import csv
     import json
 
-    from linkage.bulk.files import CSV_COLUMNS, csv_record
-    from linkage.models import CrossReference, RecordStatus
+    from linkage.models import CrossReference
+    from primitives.layout import CSV_COLUMNS, csv_record
+    from primitives.vocabulary import RecordStatus
     from tests.factories import address_change_body
 
     backbone_client(number_system="01", name="住基")
@@ -287,8 +288,8 @@ def test_a_purged_person_returning_in_a_file_gets_its_number_again(
     from django.core.management import call_command
     from django.utils import timezone
 
-    from linkage.models import RecordStatus
     from linkage.selectors import person_by_individual_number
+    from primitives.vocabulary import RecordStatus
     from tests.factories import address_change_body
 
     settings.INDIVIDUAL_NUMBER_RETENTION_DAYS = 30
@@ -318,7 +319,8 @@ def test_a_purged_person_returning_in_a_file_gets_its_number_again(
 
 def test_the_last_record_status_of_a_chunk_wins(tmp_path: Path) -> None:
     """Ended and revived in one chunk: the link ends up active; revived and ended: ended."""
-    from linkage.models import CrossReference, RecordStatus
+    from linkage.models import CrossReference
+    from primitives.vocabulary import RecordStatus
     from tests.factories import address_change_body
 
     backbone_client(number_system="01", name="住基")

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from linkage.bulk.files import CSV_COLUMNS, csv_record
 from linkage.models import CodeRequest, Person
-from linkage.numbers import integrated_number_from_serial
 from linkage.selectors import person_by_individual_number
 from linkage.services.numbering import integrated_number_serial
+from primitives.layout import CSV_COLUMNS, csv_record
+from primitives.numbers import integrated_number_from_serial
 from tests.conftest import post_change
 from tests.factories import address_change_body, backbone_client, resident
 

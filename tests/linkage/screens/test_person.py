@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from linkage.models import AddressVersion, BackboneClient, Notice, NoticeEvent
+from linkage.models import AddressVersion, BackboneClient, Notice
+from primitives.vocabulary import NoticeEvent
 from tests.factories import KeyedClient
 from tests.residents import Registered, change, hanako_registered, signed_in
 

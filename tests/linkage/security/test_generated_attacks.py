@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkage.models import AccessRecord
-from linkage.numbers import individual_number_complete
+from primitives.numbers import individual_number_complete
 from tests.conftest import ADDRESS_CHANGES_URL, api_for, bearer
 from tests.factories import KeyedClient, address_change_body
 from tests.residents import signed_in

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from linkage.crypto import keyring, token_key_id
 from linkage.models import BackboneClient, Person
 from linkage.services.key_rotation import sealed_fields
+from primitives.crypto import keyring, token_key_id
 from tests.conftest import post_change
 from tests.factories import KeyedClient, address_change_body, backbone_client
 

@@ -17,9 +17,9 @@ from linkage.models import (
     CodeRequestStatus,
     CrossReference,
     Person,
-    RecordStatus,
 )
 from linkage.selectors import person_by_individual_number
+from primitives.vocabulary import RecordStatus
 from tests.conftest import post_change
 from tests.factories import KeyedClient, address_change_body
 from tests.residents import Registered, change, register, signed_in

@@ -20,10 +20,10 @@ from intermediate.services import (
     serial_number_request_accept,
     serial_number_request_issued,
 )
-from linkage.crypto import audit_digest, blind_index, keyring
 from linkage.models import AuditChainVerification, Person
 from linkage.selectors import person_by_individual_number
 from linkage.services.audit import audit_chain_verify
+from primitives.crypto import audit_digest, blind_index, keyring
 from tests.config.test_settings import KEY_A, KEY_B, KEY_C, KEY_D, PEERS, manage
 from tests.conftest import post_change
 from tests.factories import KeyedClient, address_change_body

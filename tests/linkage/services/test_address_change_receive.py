@@ -20,7 +20,6 @@ from linkage.models import (
     CrossReference,
     Person,
 )
-from linkage.numbers import is_valid_integrated_number
 from linkage.services.address_changes import (
     AddressChange,
     AddressNumberConflict,
@@ -29,6 +28,7 @@ from linkage.services.address_changes import (
     EventIdConflict,
 )
 from linkage.services.pipeline import address_change_receive
+from primitives.numbers import is_valid_integrated_number
 from tests.conftest import linkage_table_counts
 from tests.factories import KeyedClient, address_change_body, resident
 
@@ -198,7 +198,7 @@ def test_the_digest_is_that_of_the_whole_change_as_a_dict() -> None:
     import dataclasses
     import json
 
-    from linkage.crypto import keyed_digest
+    from primitives.crypto import keyed_digest
 
     for business in (None, BusinessData("income", None, {"fiscal_year": 2026, "n": "a"})):
         change = AddressChange(

@@ -110,3 +110,15 @@ def peer_connections_close() -> None:
         client.close()
     _pooled_clients.clear()
     _client.cache_clear()
+
+
+# How a Celery task that calls a peer retries while the peer is unavailable: late
+# acknowledgement (a killed worker's task runs again), exponential backoff with jitter.
+PEER_TASK_RETRYING: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (PeerUnavailable,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 30,
+}

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from linkage.crypto import (
+from primitives.crypto import (
     DecryptionError,
     blind_index,
     decrypt_individual_number,

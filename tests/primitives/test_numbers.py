@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkage.numbers import (
+from primitives.numbers import (
     individual_number_check_digit,
     individual_number_complete,
     integrated_number_from_serial,
