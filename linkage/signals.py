@@ -1,4 +1,5 @@
-"""Signal receivers: triggers only, each calls one service. Listed in docs/signals.md."""
+"""Signal receivers: triggers only, each calls one service or hands work to one task after
+commit. Listed in docs/signals.md."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from .events import persons_numbered
+from . import tasks
+from .events import code_acquisition_files_due, code_requests_due, notices_due, persons_numbered
 from .middleware import activity_mark
-from .models import AccessAction, AccessOutcome, Person
+from .models import AccessAction, AccessOutcome, CodeRequest, Notice, Person
 from .services.audit import access_record
-from .services.code_requests import code_requests_open
+from .services.code_requests import RELEASE_BATCH, code_requests_open
+from .services.enqueueing import enqueue
 
 
 @receiver(persons_numbered, dispatch_uid="linkage.persons_numbered_code_requests")
@@ -23,6 +26,37 @@ def persons_numbered_code_requests(
     """Newly numbered persons get their code request rows in the same transaction (claim 2),
     from the API and the bulk import alike."""
     code_requests_open(persons=persons, cause=cause)
+
+
+@receiver(code_requests_due, dispatch_uid="linkage.code_requests_due_advance")
+def code_requests_due_advance(
+    sender: type[CodeRequest], code_request_ids: Sequence[int], **kwargs: Any
+) -> None:
+    """The request unit's task after commit: one message for one person, one per
+    RELEASE_BATCH persons for a batch (a bulk import's chunk, the sweep's backlog)."""
+    if len(code_request_ids) == 1:
+        enqueue(tasks.code_request_advance, code_request_ids[0])
+        return
+    for start in range(0, len(code_request_ids), RELEASE_BATCH):
+        enqueue(tasks.code_requests_advance, list(code_request_ids[start : start + RELEASE_BATCH]))
+
+
+@receiver(code_acquisition_files_due, dispatch_uid="linkage.code_acquisition_files_send")
+def code_acquisition_files_send(
+    sender: type[CodeRequest], drain: bool, file_ids: Sequence[int], **kwargs: Any
+) -> None:
+    """The file tasks after commit: gather waiting persons into files, send stalled files."""
+    if drain:
+        enqueue(tasks.code_acquisition_files_drain)
+    for file_id in file_ids:
+        enqueue(tasks.code_acquisition_file_send, file_id)
+
+
+@receiver(notices_due, dispatch_uid="linkage.notices_due_deliver")
+def notices_due_deliver(sender: type[Notice], notice_ids: Sequence[int], **kwargs: Any) -> None:
+    """One delivery task per notice after commit (the task owns its retries)."""
+    for notice_id in notice_ids:
+        enqueue(tasks.notice_deliver, notice_id)
 
 
 @receiver(user_login_failed, dispatch_uid="linkage.sign_in_failed_recorded")

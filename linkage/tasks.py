@@ -77,10 +77,14 @@ def code_requests_sweep() -> int:
     return code_requests.code_requests_sweep()
 
 
-@shared_task(acks_late=True)
-def notice_deliver(notice_id: int) -> bool:
-    """One attempt; the service records a failure and schedules the next attempt itself."""
-    return notices.notice_deliver(notice_id=notice_id)
+@shared_task(bind=True, acks_late=True)
+def notice_deliver(self: Any, notice_id: int) -> bool:
+    """One attempt; after a failure (recorded by the service) the next one, as long as it
+    takes (capped at NOTICE_RETRY_MAX_SECONDS apart)."""
+    attempt = notices.notice_deliver(notice_id=notice_id)
+    if attempt.retry_in is not None:
+        raise self.retry(countdown=attempt.retry_in, max_retries=None)
+    return attempt.delivered
 
 
 @shared_task(acks_late=True)

@@ -23,6 +23,7 @@ from primitives.crypto import blind_indexes
 from primitives.http import PeerRefused
 
 from ..clients import intermediate
+from ..events import code_acquisition_files_due, code_requests_due
 from ..models import (
     CodeAcquisitionFile,
     CodeRequest,
@@ -31,7 +32,6 @@ from ..models import (
     CodeRequestTransition,
     Person,
 )
-from .enqueueing import enqueue
 from .notices import notice_serial_issued
 
 logger = logging.getLogger(__name__)
@@ -92,12 +92,10 @@ def code_requests_open(*, persons: Sequence[Person], cause: str) -> list[CodeReq
             for code_request in code_requests
         ]
     )
-    ids = [code_request.pk for code_request in code_requests]
-    if len(ids) == 1:
-        enqueue("code_request_advance", ids[0])
-    else:
-        for start in range(0, len(ids), RELEASE_BATCH):
-            enqueue("code_requests_advance", ids[start : start + RELEASE_BATCH])
+    if code_requests:
+        code_requests_due.send(
+            sender=CodeRequest, code_request_ids=[code_request.pk for code_request in code_requests]
+        )
     return code_requests
 
 
@@ -357,7 +355,7 @@ def code_request_retry(*, code_request: CodeRequest, cause: str) -> CodeRequest:
         ]
     )
     _transition(locked, to_status=CodeRequestStatus.REQUESTING, cause=cause)
-    enqueue("code_request_advance", locked.pk)
+    code_requests_due.send(sender=CodeRequest, code_request_ids=[locked.pk])
     return locked
 
 
@@ -380,7 +378,9 @@ def code_requests_sweep(
         stage_changed_at__lt=cutoff,
     ).values_list("pk", "stage", "file_id", "stage_changed_at")[:limit]
     claimed = 0
-    actions: set[tuple[str, tuple[int, ...]]] = set()
+    pending: list[int] = []
+    drain = False
+    file_ids: set[int] = set()
     for pk, stage, file_id, changed_at in stalled:
         if not CodeRequest.objects.filter(pk=pk, stage_changed_at=changed_at).update(
             stage_changed_at=timezone.now()
@@ -388,14 +388,18 @@ def code_requests_sweep(
             continue
         claimed += 1
         if stage == CodeRequestStage.PENDING:
-            actions.add(("code_request_advance", (pk,)))
+            pending.append(pk)
         elif stage == CodeRequestStage.SERIAL_REQUESTED:
-            actions.add(("code_acquisition_files_drain", ()))
+            drain = True
         elif file_id is not None:
-            actions.add(("code_acquisition_file_send", (file_id,)))
+            file_ids.add(file_id)
     with transaction.atomic():
-        for name, args in sorted(actions):
-            enqueue(name, *args)
+        if pending:
+            code_requests_due.send(sender=CodeRequest, code_request_ids=pending)
+        if drain or file_ids:
+            code_acquisition_files_due.send(
+                sender=CodeRequest, drain=drain, file_ids=sorted(file_ids)
+            )
     if claimed:
         logger.info("sweep re-enqueued %d stalled code requests", claimed)
     return claimed

@@ -14,6 +14,7 @@ import datetime
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -24,8 +25,8 @@ from django.utils import timezone
 from primitives.vocabulary import NoticeEvent
 
 from ..clients.notices import notice_send
+from ..events import notices_due
 from ..models import AddressVersion, BackboneClient, CrossReference, Notice, Person
-from .enqueueing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ def _create(
         Notice.objects.create(event=event, client=client, person=person, payload=data)
         for client in receivers
     ]
-    for notice in notices:
-        enqueue("notice_deliver", notice.pk)
+    if notices:
+        notices_due.send(sender=Notice, notice_ids=[notice.pk for notice in notices])
     return notices
 
 
@@ -200,14 +201,24 @@ def retry_delay(attempts: int) -> float:
     return float(min(2**attempts, settings.NOTICE_RETRY_MAX_SECONDS))
 
 
-def notice_deliver(*, notice_id: int) -> bool:
-    """Send one pending notice; True once the receiver has it. On failure the attempt and its
-    reason are recorded and the next attempt is scheduled."""
+@dataclass(frozen=True)
+class NoticeAttempt:
+    """What one delivery attempt came to: `delivered`, or the seconds until the next attempt
+    (`retry_in`; None when there is nothing to send: delivered already, or the client
+    revoked). The task schedules the retry."""
+
+    delivered: bool
+    retry_in: float | None = None
+
+
+def notice_deliver(*, notice_id: int) -> NoticeAttempt:
+    """Send one pending notice. On failure the attempt and its reason are recorded, with the
+    time of the next attempt."""
     notice = (
         Notice.objects.deliverable().select_related("client", "person").filter(pk=notice_id).first()
     )
     if notice is None:
-        return False  # delivered already, or its client was revoked (kept, not sent)
+        return NoticeAttempt(delivered=False)  # delivered already, or its client revoked
     error = notice_send(
         url=notice.client.callback_url,
         secret=notice.client.notice_secret,
@@ -223,7 +234,7 @@ def notice_deliver(*, notice_id: int) -> bool:
             attempts=F("attempts") + 1,
             last_error="",
         )
-        return True
+        return NoticeAttempt(delivered=True)
     delay = retry_delay(notice.attempts + 1)
     Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
         attempts=F("attempts") + 1,
@@ -237,8 +248,7 @@ def notice_deliver(*, notice_id: int) -> bool:
         error,
         delay,
     )
-    enqueue("notice_deliver", notice.pk, countdown=delay)
-    return False
+    return NoticeAttempt(delivered=False, retry_in=delay)
 
 
 def notices_sweep(*, now: datetime.datetime | None = None) -> int:
@@ -254,6 +264,6 @@ def notices_sweep(*, now: datetime.datetime | None = None) -> int:
     with transaction.atomic():
         # Claim them: a second sweep meanwhile finds them not yet due.
         Notice.objects.filter(pk__in=ids, status=Notice.Status.PENDING).update(next_attempt_at=now)
-        for notice_id in ids:
-            enqueue("notice_deliver", notice_id)
+        if ids:
+            notices_due.send(sender=Notice, notice_ids=ids)
     return len(ids)

@@ -38,7 +38,7 @@ from primitives.crypto import (
 )
 from primitives.vocabulary import NoticeEvent, RecordStatus
 
-from ..events import persons_numbered
+from ..events import notices_due, persons_numbered
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
@@ -61,7 +61,6 @@ from .address_changes import (
     integrated_number_differs,
     integrated_number_taken,
 )
-from .enqueueing import enqueue
 from .notices import basic_items_changed, link_data, receivers_by_number_system, update_data
 from .numbering import (
     integrated_number_sequence_raise,
@@ -673,8 +672,8 @@ def after(
                 update_data(person, version, number_system, address_numbers),
             )
     insert(notices)
-    for notice in notices:
-        enqueue("notice_deliver", notice.pk)
+    if notices:
+        notices_due.send(sender=Notice, notice_ids=[notice.pk for notice in notices])
 
 
 def _notices(

@@ -94,6 +94,6 @@ def record_of(number_system: str, resident: Resident) -> ResidentRecord:
 def deliver_pending_notices() -> int:
     """What the notice worker does, run here: one delivery attempt per pending notice."""
     return sum(
-        notice_deliver(notice_id=pk)
+        notice_deliver(notice_id=pk).delivered
         for pk in Notice.objects.filter(status=Notice.Status.PENDING).values_list("pk", flat=True)
     )

@@ -15,7 +15,7 @@ from django.test import Client
 from backbone.models import BusinessSystem, ReceivedNotice
 from backbone.services import receiver_control_set
 from linkage.models import Notice
-from linkage.services.notices import notice_body, notice_deliver, notices_sweep
+from linkage.services.notices import NoticeAttempt, notice_body, notice_deliver, notices_sweep
 from primitives.signing import signed_headers
 from primitives.vocabulary import NoticeEvent
 from tests.factories import resident
@@ -49,8 +49,8 @@ def test_receiver_down_then_up_delivers_once(
     notice = two_linked_systems(clerk)
     receiver_control_set("tax", unavailable=True)
 
-    assert notice_deliver(notice_id=notice.pk) is False
-    assert notice_deliver(notice_id=notice.pk) is False
+    assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=2.0)
+    assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=4.0)
     notice.refresh_from_db()
     assert (notice.status, notice.attempts) == (Notice.Status.PENDING, 2)
     assert notice.last_error.startswith("unavailable:") and "503" in notice.last_error
@@ -58,8 +58,9 @@ def test_receiver_down_then_up_delivers_once(
     assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()
 
     receiver_control_set("tax", unavailable=False)
-    assert notice_deliver(notice_id=notice.pk) is True
-    assert notice_deliver(notice_id=notice.pk) is False  # delivered: nothing sent again
+    assert notice_deliver(notice_id=notice.pk).delivered is True
+    # Delivered: nothing is sent again, and nothing is retried.
+    assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=None)
     notice.refresh_from_db()
     assert (notice.status, notice.attempts, notice.last_error) == (Notice.Status.DELIVERED, 3, "")
     assert ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == 1
@@ -69,11 +70,12 @@ def test_a_lost_answer_makes_a_repeat_that_the_receiver_drops(
     systems: dict[str, BusinessSystem], clerk: Client
 ) -> None:
     notice = two_linked_systems(clerk)
-    assert notice_deliver(notice_id=notice.pk) is True
+    assert notice_deliver(notice_id=notice.pk).delivered is True
     # The receiver applied it but linkage never heard: the notice is pending again.
     Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.PENDING, delivered_at=None)
 
-    assert notice_deliver(notice_id=notice.pk) is True  # 409 duplicate counts as delivered
+    # A 409 duplicate counts as delivered.
+    assert notice_deliver(notice_id=notice.pk).delivered is True
     assert ReceivedNotice.objects.filter(event_id=str(notice.event_id)).count() == 1
 
 
@@ -115,7 +117,7 @@ def test_a_bad_notice_is_refused_and_changes_nothing(
     body = notice_body(notice)
     secret = tax.notice_secret
     if tamper == "replayed":
-        assert notice_deliver(notice_id=notice.pk) is True
+        assert notice_deliver(notice_id=notice.pk).delivered is True
     before_address = record_of_tax_address(notice)
     before_received = ReceivedNotice.objects.count()
 
@@ -209,7 +211,7 @@ def test_a_revoked_clients_notices_are_kept_but_neither_sent_nor_swept(
     notice = two_linked_systems(clerk)
     backbone_client_revoke(client=notice.client)
 
-    assert notice_deliver(notice_id=notice.pk) is False
+    assert notice_deliver(notice_id=notice.pk).delivered is False
     assert notices_sweep(now=timezone.now() + datetime.timedelta(days=1)) == 0
     notice.refresh_from_db()
     assert (notice.status, notice.attempts) == (Notice.Status.PENDING, 0)
@@ -262,3 +264,30 @@ def test_business_system_control_switches_a_receivers_faults() -> None:
     assert ReceiverControl.objects.get(name="tax").unavailable
     call_command("business_system_control", "tax", "--unavailable", "off", stdout=StringIO())
     assert not ReceiverControl.objects.get(name="tax").unavailable
+
+
+def test_the_delivery_task_schedules_the_next_attempt_itself(
+    systems: dict[str, BusinessSystem], clerk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service records the failed attempt and says when to try again; the task retries
+    (Celery's own retry, without a limit: a notice is sent until the receiver has it)."""
+    from celery.exceptions import Retry
+
+    from linkage import tasks
+
+    notice = two_linked_systems(clerk)
+    receiver_control_set("tax", unavailable=True)
+    retries: list[dict[str, Any]] = []
+
+    def retry(**options: Any) -> Retry:
+        retries.append(options)
+        return Retry()
+
+    monkeypatch.setattr(tasks.notice_deliver, "retry", retry)
+    with pytest.raises(Retry):
+        tasks.notice_deliver.run(notice.pk)
+    assert retries == [{"countdown": 2.0, "max_retries": None}]
+
+    receiver_control_set("tax", unavailable=False)
+    assert tasks.notice_deliver.run(notice.pk) is True
+    assert len(retries) == 1

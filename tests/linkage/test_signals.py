@@ -15,13 +15,19 @@ from django.db import transaction
 from django.db.models.signals import post_migrate
 from django.test import Client
 
-from linkage.events import persons_numbered
+from linkage.events import (
+    code_acquisition_files_due,
+    code_requests_due,
+    notices_due,
+    persons_numbered,
+)
 from linkage.middleware import LAST_ACTIVITY
 from linkage.models import (
     AccessRecord,
     CodeRequest,
     CodeRequestStatus,
     CodeRequestTransition,
+    Notice,
     Person,
 )
 from linkage.roles import CLERK, roles_sync
@@ -82,6 +88,71 @@ def test_the_request_rolls_back_with_the_person() -> None:
     assert CodeRequest.objects.count() == 0
 
 
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
+    """What the receivers hand to Celery (task name, arguments), captured at the broker's
+    door after commit."""
+    from linkage import tasks
+
+    captured: list[tuple[str, tuple[Any, ...]]] = []
+    for name in (
+        "code_request_advance",
+        "code_requests_advance",
+        "code_acquisition_files_drain",
+        "code_acquisition_file_send",
+        "notice_deliver",
+    ):
+        task = getattr(tasks, name)
+        monkeypatch.setattr(
+            task,
+            "apply_async",
+            lambda args=(), countdown=None, name=name: captured.append((name, tuple(args))),
+        )
+    return captured
+
+
+def test_due_code_requests_go_to_the_request_unit_after_commit(
+    sent: list[tuple[str, tuple[Any, ...]]], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        code_requests_due.send(sender=CodeRequest, code_request_ids=[7])
+        code_requests_due.send(sender=CodeRequest, code_request_ids=list(range(1, 1202)))
+        assert sent == []  # nothing before commit
+    assert sent[0] == ("code_request_advance", (7,))
+    batches = [args[0] for name, args in sent[1:]]
+    assert {name for name, _ in sent[1:]} == {"code_requests_advance"}
+    assert [len(batch) for batch in batches] == [500, 500, 201]
+    assert [pk for batch in batches for pk in batch] == list(range(1, 1202))
+
+
+def test_due_files_and_notices_go_to_their_tasks_after_commit(
+    sent: list[tuple[str, tuple[Any, ...]]], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        code_acquisition_files_due.send(sender=CodeRequest, drain=True, file_ids=[3, 4])
+        notices_due.send(sender=Notice, notice_ids=[11, 12])
+    assert sent == [
+        ("code_acquisition_files_drain", ()),
+        ("code_acquisition_file_send", (3,)),
+        ("code_acquisition_file_send", (4,)),
+        ("notice_deliver", (11,)),
+        ("notice_deliver", (12,)),
+    ]
+
+
+def test_nothing_is_handed_over_when_the_transaction_rolls_back(
+    sent: list[tuple[str, tuple[Any, ...]]], django_capture_on_commit_callbacks: Any
+) -> None:
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        notices_due.send(sender=Notice, notice_ids=[11])
+        raise RuntimeError("the cause rolls back")
+    assert sent == []
+
+
 def test_a_failed_sign_in_is_recorded_with_the_name_tried() -> None:
     Client().post("/accounts/login/", {"username": "someone", "password": "wrong"})
     record = AccessRecord.objects.get(action="sign_in_failed")
@@ -107,6 +178,9 @@ def test_migrate_gives_the_roles_back_their_permissions() -> None:
     ("signal", "uid"),
     [
         (persons_numbered, "linkage.persons_numbered_code_requests"),
+        (code_requests_due, "linkage.code_requests_due_advance"),
+        (code_acquisition_files_due, "linkage.code_acquisition_files_send"),
+        (notices_due, "linkage.notices_due_deliver"),
         (user_login_failed, "linkage.sign_in_failed_recorded"),
         (user_logged_in, "linkage.sign_in_starts_activity"),
         (post_migrate, "linkage.roles_sync"),
@@ -122,7 +196,15 @@ def test_the_documented_receivers_are_all_there_are() -> None:
     documented = set(re.findall(r"\(`(linkage\.[a-z_]+)`", DOCS))
     connected = {
         lookup_key[0]
-        for signal in (persons_numbered, user_login_failed, user_logged_in, post_migrate)
+        for signal in (
+            persons_numbered,
+            code_requests_due,
+            code_acquisition_files_due,
+            notices_due,
+            user_login_failed,
+            user_logged_in,
+            post_migrate,
+        )
         for lookup_key, *_ in signal.receivers
         if isinstance(lookup_key[0], str) and lookup_key[0].startswith("linkage.")
     }
