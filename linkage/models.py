@@ -634,3 +634,25 @@ class AuditChainVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verified_at:%Y-%m-%d %H:%M} {'ok' if self.holds else 'broken'}"
+
+
+class InitialLoad(models.Model):
+    """初期移行: an `import_address_changes --initial-load` run into an empty database, with
+    what it deferred (secondary indexes, foreign keys, history triggers) until the end, so an
+    interrupted load is resumed and finished by running the command again."""
+
+    file_name = models.CharField(_("ファイル"), max_length=300)
+    started_at = models.DateTimeField(_("開始日時"), auto_now_add=True)
+    # {"indexes": [[table, name, definition]], "constraints": [[table, name, definition]],
+    #  "triggers": [[table, name]], "history_written": [table]}
+    deferred = models.JSONField(default=dict, editable=False)
+    loaded_at = models.DateTimeField(_("取込完了日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("初期移行")
+        verbose_name_plural = _("初期移行")
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({'finished' if self.finished_at else 'unfinished'})"

@@ -19,6 +19,10 @@ class Sex(models.TextChoices):
     NOT_APPLICABLE = "9", _("適用不能")
 
 
+# The codes as a set, for a check that costs a lookup (Sex.values builds a list each time).
+SEX_CODES = frozenset(Sex.values)
+
+
 class RecordStatus(models.TextChoices):
     """Whether a business system still handles the person (SPEC 7.1 `record_status`)."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions, serializers
 
-from primitives.vocabulary import RecordStatus, Sex
+from primitives.vocabulary import SEX_CODES, RecordStatus
 
 from ..masking import field_name_shown
 from ..selectors import code_request_status_of
@@ -57,7 +57,7 @@ class PersonInputSerializer(ClosedSerializer):
     address = StrictCharField(min_length=1, max_length=200)
 
     def validate_sex(self, value: str) -> str:
-        if value not in Sex.values:
+        if value not in SEX_CODES:
             raise serializers.ValidationError(
                 "must be an ISO 5218 code: 0 unknown, 1 male, 2 female, 9 not applicable",
                 code="invalid_choice",

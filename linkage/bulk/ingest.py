@@ -82,7 +82,9 @@ class Importer:
         result = ChunkResult()
         if not batch:
             return result
-        for decision in changes_store(batch, cause=CODE_REQUEST_CAUSE, receivers=self.receivers):
+        for decision in changes_store(
+            batch, cause=CODE_REQUEST_CAUSE, receivers=self.receivers, immediate_constraints=True
+        ):
             if isinstance(decision, Repeat):
                 result.duplicates += 1
             elif isinstance(decision, Refused):

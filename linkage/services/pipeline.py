@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -199,15 +199,22 @@ def changes_store(
     cause: str,
     receivers: dict[str, list[BackboneClient]] | None = None,
     first_try: bool = False,
+    immediate_constraints: bool = False,
 ) -> list[Decision]:
     """Decide and store a batch in one transaction; a Decision per change, in order.
 
     `receivers` caches the clients that take notices, per number system (the bulk import keeps
     them for a run). `first_try` skips the receipt lookup on the first attempt (see
-    address_change_receive)."""
+    address_change_receive). `immediate_constraints` checks each foreign key as its row is
+    written (PostgreSQL): a large batch otherwise queues thousands of deferred checks, and
+    every history trigger's exception block rescans that queue, so a chunk's cost grew with
+    its own size."""
     for attempt in range(1, RACE_RETRIES + 1):
         try:
             with transaction.atomic():
+                if immediate_constraints and connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 plan = determination(batch, check_receipts=attempt > 1 or not first_try)
                 numbering(plan)
                 storing(plan)

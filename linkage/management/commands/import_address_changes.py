@@ -24,7 +24,15 @@ from tqdm import tqdm
 from linkage.bulk.checking import CheckedRow, checked_rows
 from linkage.bulk.files import AddressChangeFile, FileLayoutError
 from linkage.bulk.ingest import BlindIndexRotationUnderWay, ChunkResult, Importer
+from linkage.bulk.initial_load import (
+    InitialLoadRefused,
+    initial_load_begin,
+    initial_load_finish,
+    initial_load_loaded,
+    initial_load_unfinished,
+)
 from linkage.bulk.rows import RowError
+from linkage.models import InitialLoad
 from primitives.layout import ENCODINGS, FORMATS
 
 REJECT_COLUMNS = ("line", "event_id", "field", "code", "message")
@@ -65,6 +73,13 @@ class Command(BaseCommand):
             help="where a migration lists the integrated numbers it could not keep "
             "(default: FILE.duplicates.csv)",
         )
+        parser.add_argument(
+            "--initial-load",
+            action="store_true",
+            help="the first load of a whole municipality into an empty database: search "
+            "indexes, foreign keys and history triggers are deferred to the end "
+            "(docs/bulk-import.md); run again to resume an interrupted one",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -82,6 +97,7 @@ class Command(BaseCommand):
         chunk_size: int,
         rejects: Path | None,
         duplicates: Path | None,
+        initial_load: bool,
         no_progress: bool,
         **options: Any,
     ) -> None:
@@ -100,6 +116,23 @@ class Command(BaseCommand):
             run = _Run(Importer(), chunk_size)
         except BlindIndexRotationUnderWay as error:
             raise CommandError(str(error)) from error
+        load = None
+        if initial_load:
+            try:
+                load = initial_load_begin(str(file))
+            except InitialLoadRefused as error:
+                source.close()
+                raise CommandError(str(error)) from error
+            if load.loaded_at is not None:  # interrupted while finishing: finish it
+                source.close()
+                self._initial_load_finish(load, time.monotonic())
+                return
+        elif (unfinished := initial_load_unfinished()) is not None:
+            source.close()
+            raise CommandError(
+                f"the initial load of {unfinished.file_name} is not finished; "
+                "run it again with --initial-load"
+            )
         started = time.monotonic()
         progress = tqdm(
             total=source.size,
@@ -144,6 +177,19 @@ class Command(BaseCommand):
                 f"migration: kept {run.totals.kept} existing integrated numbers, "
                 f"could not keep {run.numbers_refused}; report: {duplicates}"
             )
+        if load is not None:
+            initial_load_loaded(load)
+            self._initial_load_finish(load, started)
+
+    def _initial_load_finish(self, load: InitialLoad, started: float) -> None:
+        finishing = time.monotonic()
+        initial_load_finish(load, step=lambda what: self.stderr.write(f"initial load: {what}"))
+        now = time.monotonic()
+        self.stdout.write(
+            f"initial load finished: history, indexes and foreign keys in "
+            f"{now - finishing:.1f} s; {now - started:.1f} s in all, "
+            f"peak memory {peak_rss_mib():.0f} MiB"
+        )
 
     @staticmethod
     def _progress(progress: Any, position: int, run: _Run, started: float) -> None:
