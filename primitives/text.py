@@ -134,6 +134,7 @@ def date_in_range(value: datetime.date) -> datetime.date:
 _WHITESPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=65536)  # a person's name and address recur in each of its changes
 def search_key(value: str) -> str:
     """The form in which names, kana and addresses are stored for search and queries are
     compared: NFKC (full- and half-width alike), hiragana as katakana, small kana as large,

@@ -1,10 +1,11 @@
 """Checking rows before they are stored: validation, the receipt digest and the blind index.
 
-This is about a third of an import's per-row Python work and needs no database. Checking in
-worker processes while the importing process stores chunks was tried and measured: on this
-project's 2-core machine it was no faster (3,349 rows/s with one worker, 3,638 with two,
-3,639 in-process, 44,179 rows into PostgreSQL), the pickling and the cores PostgreSQL needs
-eating the gain, so rows are checked in the importing process.
+This is about half of an import's per-row Python work and needs no database. Checking in
+worker processes while the importing process stores chunks was tried and measured twice: on
+this project's 2-core machine it was no faster (2026-12-02, an initial load of 32,973 changes:
+2,398 rows/s in-process, 2,280 with two workers, 2,508 with three; earlier 3,639 in-process,
+3,349 and 3,638), the work being CPU-bound on two cores that PostgreSQL shares, so rows are
+checked in the importing process.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from ..models import (
     CodeRequestTransition,
     Person,
 )
+from ..tables import build, insert
 from .notices import notice_serial_issued
 
 logger = logging.getLogger(__name__)
@@ -74,17 +75,24 @@ def code_requests_open(*, persons: Sequence[Person], cause: str) -> list[CodeReq
     """
     having = set(CodeRequest.objects.filter(person__in=persons).values_list("person_id", flat=True))
     now = timezone.now()
-    code_requests = CodeRequest.objects.bulk_create(
+    # Set-wise (linkage.tables): a bulk import's chunk opens thousands at once.
+    code_requests = [
+        build(
+            CodeRequest,
+            person_id=person.pk,
+            status=CodeRequestStatus.REQUESTING,
+            status_changed_at=now,
+            stage_changed_at=now,
+        )
+        for person in persons
+        if person.pk not in having
+    ]
+    insert(code_requests)
+    insert(
         [
-            CodeRequest(person=person, status=CodeRequestStatus.REQUESTING, status_changed_at=now)
-            for person in persons
-            if person.pk not in having
-        ]
-    )
-    CodeRequestTransition.objects.bulk_create(
-        [
-            CodeRequestTransition(
-                code_request=code_request,
+            build(
+                CodeRequestTransition,
+                code_request_id=code_request.pk,
                 from_status=CodeRequestStatus.NOT_REQUESTED,
                 to_status=CodeRequestStatus.REQUESTING,
                 cause=cause,
