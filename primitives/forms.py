@@ -18,6 +18,7 @@ from .text import (
     has_forbidden_characters,
     individual_number_normalise,
     katakana_normalise,
+    name_spaces_normalise,
 )
 from .vocabulary import Sex
 
@@ -108,6 +109,9 @@ class BasicItemsForm(ValueFreeForm):
     birth_date = forms.DateField(label=_("生年月日"), widget=DateInput())
     sex = forms.ChoiceField(label=_("性別"), choices=Sex.choices)
     address = TextField(label=_("住所"), max_length=200)
+
+    def clean_name(self) -> str:
+        return name_spaces_normalise(self.cleaned_data["name"])
 
     def clean_name_kana(self) -> str:
         return checked(katakana_normalise, self.cleaned_data["name_kana"])

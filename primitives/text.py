@@ -94,12 +94,22 @@ def individual_number_normalise(value: str) -> str:
     return value
 
 
+_SPACES = re.compile(r"[ \u3000]+")
+
+
+def name_spaces_normalise(value: str) -> str:
+    """A name as the standard writes 氏名 (SPEC 7.1): each run of half- or full-width spaces
+    one full-width space, none at either end."""
+    return _SPACES.sub("\u3000", value).strip(" \u3000")
+
+
 def katakana_normalise(value: str) -> str:
-    """Full- or half-width katakana and spaces, returned full-width. Code `not_katakana`."""
+    """Full- or half-width katakana and spaces, returned full-width, its spaces as a name's
+    (name_spaces_normalise). Code `not_katakana`."""
     value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
     if value and not _KATAKANA_OR_SPACE.fullmatch(value):
         raise InvalidText("not_katakana")
-    return value
+    return name_spaces_normalise(value)
 
 
 def birth_date_check(value: datetime.date, *, allow_future: bool = False) -> datetime.date:

@@ -27,6 +27,7 @@ from primitives.text import (
     individual_number_normalise,
     katakana_normalise,
     moment_check,
+    name_spaces_normalise,
 )
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -113,6 +114,13 @@ class CodeField(StrictCharField):
         if value not in self.codes:
             self.fail("invalid_choice", choices=", ".join(self.codes))
         return value
+
+
+class NameField(StrictCharField):
+    """氏名: its spaces as the standard writes them (one full-width space per run)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return name_spaces_normalise(super().to_internal_value(data))
 
 
 class KatakanaField(StrictCharField):

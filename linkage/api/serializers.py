@@ -19,6 +19,7 @@ from .fields import (
     DigitsField,
     IndividualNumberField,
     KatakanaField,
+    NameField,
     OffsetDateTimeField,
     StrictCharField,
     StrictDateField,
@@ -50,7 +51,7 @@ class ClosedSerializer(serializers.Serializer):
 
 
 class PersonInputSerializer(ClosedSerializer):
-    name = StrictCharField(min_length=1, max_length=100)
+    name = NameField(min_length=1, max_length=100)
     name_kana = KatakanaField(max_length=100, required=False, allow_blank=True)
     birth_date = StrictDateField(allow_future=False)
     sex = StrictCharField()
@@ -101,11 +102,11 @@ class AddressChangeInputSerializer(ClosedSerializer):
         return value
 
     def to_address_change(self) -> AddressChange:
-        return address_change_of(self.validated_data)
+        return address_change_of(self.validated_data, sent=self.initial_data)
 
 
 class AddressChangeOutputSerializer(serializers.Serializer):
-    result = serializers.ChoiceField(choices=["registered", "updated"])
+    result = serializers.ChoiceField(choices=["registered", "updated", "unchanged"])
     integrated_number = serializers.CharField()
     number_system = serializers.CharField()
     address_number = serializers.CharField()

@@ -15,7 +15,14 @@ from django.utils import timezone
 from ..models import BackboneClient
 from ..services.address_changes import AddressChangeError
 from ..services.key_rotation import persons_under_old_blind_index
-from ..services.pipeline import Incoming, NewPerson, Refused, Repeat, changes_store
+from ..services.pipeline import (
+    Incoming,
+    NewPerson,
+    Refused,
+    Repeat,
+    Unchanged,
+    changes_store,
+)
 from .checking import CheckedRow
 from .rows import RowError
 
@@ -26,6 +33,7 @@ CODE_REQUEST_CAUSE = "person_registered (bulk import)"
 class ChunkResult:
     registered: int = 0
     updated: int = 0
+    unchanged: int = 0  # changes that brought nothing new (SPEC 7.1): a receipt, no version
     duplicates: int = 0
     kept: int = 0  # new persons who kept the integrated number an existing system gave them
     rejects: list[tuple[int, RowError]] = field(default_factory=list)
@@ -89,6 +97,8 @@ class Importer:
                 result.duplicates += 1
             elif isinstance(decision, Refused):
                 result.rejects.append((decision.incoming.line, _error(decision.error)))
+            elif isinstance(decision, Unchanged):
+                result.unchanged += 1
             elif isinstance(decision, NewPerson):
                 result.registered += 1
                 result.kept += bool(decision.person.kept_number)

@@ -162,4 +162,4 @@ class RowValidator:
         )
         if errors or person is None:
             return errors
-        return address_change_of({**top, "person": person, "business": business})
+        return address_change_of({**top, "person": person, "business": business}, sent=body)

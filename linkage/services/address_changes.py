@@ -3,12 +3,16 @@ normalised, and what an accepted one answers. `linkage.services.pipeline` stores
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import jaconv
+
 from primitives.crypto import keyed_digest, legacy_digests
+from primitives.text import name_spaces_normalise
 from primitives.vocabulary import RecordStatus
 
 
@@ -108,6 +112,9 @@ class AddressChange:
     record_status: str = RecordStatus.ACTIVE
     # The number an existing 統合宛名 system gave the person (a migration's import only).
     integrated_number: str = ""
+    # The name and kana in the form stored before names' spaces were normalised (SPEC 7.1),
+    # when that form differs: a repeat of a change accepted then still matches its receipt.
+    names_before: tuple[str, str] | None = None
 
     def digest(self) -> str:
         """A keyed digest of the normalised content, for comparing a repeated event_id.
@@ -116,10 +123,10 @@ class AddressChange:
         value, which bulk imports would pay on every row for the same JSON."""
         return keyed_digest(self._canonical())
 
-    def _canonical(self) -> bytes:
+    def _canonical(self, person: BasicItems | None = None) -> bytes:
         content = {
             **vars(self),
-            "person": vars(self.person),
+            "person": vars(person or self.person),
             "business": vars(self.business) if self.business is not None else None,
         }
         # The defaults are left out: digests from before these fields stay as they were.
@@ -127,16 +134,37 @@ class AddressChange:
             del content["record_status"]
         if not self.integrated_number:
             del content["integrated_number"]
+        del content["names_before"]
         return json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()
 
     def same_body_as(self, stored_digest: str, digest: str) -> bool:
         """Whether a stored receipt's digest is this change's: `digest` (under the records
         key), or a receipt from before AUDIT_LOG_KEY keyed the digests (under a blind-index
         key, which then keyed them)."""
-        return stored_digest == digest or stored_digest in legacy_digests(self._canonical())
+        if stored_digest == digest or stored_digest in legacy_digests(self._canonical()):
+            return True
+        if self.names_before is None:
+            return False
+        name, name_kana = self.names_before
+        before = self._canonical(dataclasses.replace(self.person, name=name, name_kana=name_kana))
+        return stored_digest in (keyed_digest(before), *legacy_digests(before))
 
 
-def address_change_of(data: dict[str, Any]) -> AddressChange:
+def names_before(person: Any) -> tuple[str, str] | None:
+    """A sent person's name and kana as they were stored before names' spaces were
+    normalised (trimmed; kana in full width), if that differs from how they are stored now."""
+    if not isinstance(person, dict):
+        return None
+    name = str(person.get("name") or "").strip()
+    name_kana = jaconv.h2z(
+        str(person.get("name_kana") or "").strip(), kana=True, ascii=False, digit=False
+    )
+    if name == name_spaces_normalise(name) and name_kana == name_spaces_normalise(name_kana):
+        return None
+    return name, name_kana
+
+
+def address_change_of(data: dict[str, Any], *, sent: Any = None) -> AddressChange:
     """An AddressChange from validated values shaped like the API body (the serializer's
     validated data, or a bulk-import row checked by the same fields)."""
     business = data.get("business")
@@ -156,6 +184,7 @@ def address_change_of(data: dict[str, Any]) -> AddressChange:
         else None,
         record_status=data.get("record_status") or RecordStatus.ACTIVE,
         integrated_number=data.get("integrated_number", ""),
+        names_before=names_before(sent.get("person")) if isinstance(sent, dict) else None,
     )
 
 
@@ -164,7 +193,7 @@ class AddressChangeResult:
     """What an accepted change answers (SPEC 7.1): the API shapes it into its HTTP answer, the
     receipt keeps it for a repeat of the same event id."""
 
-    result: Literal["registered", "updated"]
+    result: Literal["registered", "updated", "unchanged"]
     integrated_number: str
     number_system: str
     address_number: str

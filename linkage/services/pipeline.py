@@ -114,6 +114,10 @@ class PersonPlan:
     latest: Any  # the newest basic items (a stored version's or the batch's), or None
     code_request_status: str
     links: dict[str, list[str]] = field(default_factory=dict)
+    # Each number system's latest basic items, and the current business items by data type:
+    # what a change must differ from to store anything (SPEC 7.1 "unchanged").
+    latest_by_system: dict[str, Any] = field(default_factory=dict)
+    business: dict[str, Any] = field(default_factory=dict)
     stores: int = 0  # how many of the batch's changes store a version of this person
     # The number an existing system gave a new person, kept instead of a new one (migration).
     kept_number: str = ""
@@ -144,6 +148,18 @@ class Repeat(Decision):
 @dataclass
 class Refused(Decision):
     error: AddressChangeError
+
+
+@dataclass
+class Unchanged(Decision):
+    """A change that brings nothing new (SPEC 7.1): its address number is already the
+    person's, its basic items equal that system's latest version and its business items the
+    current ones. Its receipt is stored (a repeat is answered as it was); no version, no
+    notice."""
+
+    person: PersonPlan
+    history_seq: int
+    answer: AddressChangeResult | None = None  # once stored
 
 
 @dataclass
@@ -178,6 +194,9 @@ class Plan:
     def stores(self) -> list[Store]:
         return [decision for decision in self.decisions if isinstance(decision, Store)]
 
+    def unchanged(self) -> list[Unchanged]:
+        return [decision for decision in self.decisions if isinstance(decision, Unchanged)]
+
 
 # --- the entry points ------------------------------------------------------------------------
 
@@ -189,7 +208,7 @@ def address_change_receive(*, client: BackboneClient, change: AddressChange) -> 
     (decision,) = changes_store([Incoming.of(change, client)], cause=REGISTERED, first_try=True)
     if isinstance(decision, Refused):
         raise decision.error
-    assert isinstance(decision, Repeat | Store) and decision.answer is not None  # noqa: S101
+    assert isinstance(decision, Repeat | Store | Unchanged) and decision.answer is not None  # noqa: S101
     return decision.answer
 
 
@@ -258,7 +277,11 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         new_link = owner is None
         owners[pair] = incoming.index
         ends = change.record_status == RecordStatus.ENDED
-        if not new_link and (pair in ended) != ends:
+        moves_status = not new_link and (pair in ended) != ends
+        if not new_link and not moves_status and _brings_nothing_new(state, change):
+            decisions.append(Unchanged(incoming, state, state.history_seq))
+            continue
+        if moves_status:
             link_statuses[pair] = change.record_status
         (ended.add if ends else ended.discard)(pair)
         if new_link:
@@ -276,8 +299,21 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         state.stores += 1
         state.history_seq += 1
         state.latest = change.person
+        state.latest_by_system[change.number_system] = change.person
+        if change.business is not None:
+            state.business[change.business.data_type] = change.business.items
         decisions.append(kind(incoming, state, state.history_seq, new_link, notify))
     return Plan(decisions=decisions, persons=persons, link_statuses=link_statuses)
+
+
+def _brings_nothing_new(state: PersonPlan, change: AddressChange) -> bool:
+    """Whether a change on one of the person's own links equals what its system last sent:
+    the basic items (normalised as stored) and, if it carries them, the business items."""
+    latest = state.latest_by_system.get(change.number_system)
+    if latest is None or basic_items_changed(latest, change.person):
+        return False
+    business = change.business
+    return business is None or state.business.get(business.data_type) == business.items
 
 
 def _kept_numbers_read(batch: Sequence[Incoming]) -> dict[str, str]:
@@ -369,13 +405,28 @@ def _stored_read(
     # Every version of these persons, the newest kept: driven by the index on person_id. (A
     # "history_seq = newest" subquery made PostgreSQL scan the whole version table.)
     latest: dict[int, AddressVersion] = {}
+    by_system: dict[int, dict[str, AddressVersion]] = {}
     if persons:
         for version in AddressVersion.objects.filter(
             person_id__in=[person.pk for person in persons.values()]
-        ).only("person_id", "history_seq", "name", "name_kana", "birth_date", "sex", "address"):
+        ).only(
+            "person_id",
+            "history_seq",
+            "number_system",
+            "name",
+            "name_kana",
+            "birth_date",
+            "sex",
+            "address",
+        ):
             known = latest.get(version.person_id)
             if known is None or known.history_seq < version.history_seq:
                 latest[version.person_id] = version
+            systems = by_system.setdefault(version.person_id, {})
+            known = systems.get(version.number_system)
+            if known is None or known.history_seq < version.history_seq:
+                systems[version.number_system] = version
+    business = _current_business_read(batch, persons)
 
     wanted = Q(person_id__in=[person.pk for person in persons.values()]) if persons else Q()
     for number_system in {incoming.change.number_system for incoming in batch}:
@@ -423,8 +474,31 @@ def _stored_read(
                 else CodeRequestStatus.REQUESTING
             ),
             links=links.get(person.pk, {}) if person is not None else {},
+            latest_by_system=dict(by_system.get(person.pk, {})) if person is not None else {},
+            business=business.get(person.pk, {}) if person is not None else {},
         )
     return states, owners, ended
+
+
+def _current_business_read(
+    batch: Sequence[Incoming], persons: dict[str, Person]
+) -> dict[int, dict[str, Any]]:
+    """The current business items by data type (the newest of each) of the stored persons
+    whose changes in the batch carry business items: person id -> data type -> items."""
+    wanted = {
+        persons[incoming.index].pk
+        for incoming in batch
+        if incoming.change.business is not None and incoming.index in persons
+    }
+    current: dict[int, dict[str, Any]] = {}
+    if wanted:
+        for person_id, data_type, items in (
+            BusinessInformation.objects.filter(person_id__in=wanted)
+            .order_by("pk")
+            .values_list("person_id", "data_type", "items")
+        ):
+            current.setdefault(person_id, {})[data_type] = items  # the newest last
+    return current
 
 
 def _returning_numbers_attach(
@@ -517,6 +591,19 @@ def answer_of(decision: Store) -> AddressChangeResult:
     )
 
 
+def unchanged_answer_of(decision: Unchanged) -> AddressChangeResult:
+    person = decision.person.person
+    assert person is not None  # noqa: S101 (a stored person)
+    return AddressChangeResult(
+        result="unchanged",
+        integrated_number=person.integrated_number,
+        number_system=decision.change.number_system,
+        address_number=decision.change.address_number,
+        history_seq=decision.history_seq,
+        code_request_status=decision.person.code_request_status,
+    )
+
+
 def version_values(change: AddressChange) -> dict[str, Any]:
     """AddressVersion's columns besides its person, history_seq and receipt."""
     return {
@@ -560,11 +647,25 @@ def storing(plan: Plan) -> None:
                 response=decision.answer.body,
             )
         )
+    for unchanged in plan.unchanged():
+        unchanged.answer = unchanged_answer_of(unchanged)
+        receipts.append(
+            build(
+                AddressChangeReceipt,
+                client_id=unchanged.incoming.client_id,
+                person_id=unchanged.person.person.pk if unchanged.person.person else None,
+                number_system=unchanged.change.number_system,
+                event_id=unchanged.change.event_id,
+                body_digest=unchanged.incoming.digest,
+                status_code=200,
+                response=unchanged.answer.body,
+            )
+        )
     insert(receipts)  # gives them ids before the versions below refer to them
 
     versions: list[AddressVersion] = []
     newest: dict[int, AddressVersion] = {}
-    for decision, receipt in zip(stores, receipts, strict=True):
+    for decision, receipt in zip(stores, receipts[: len(stores)], strict=True):
         version = build(
             AddressVersion,
             person_id=receipt.person_id,

@@ -76,7 +76,7 @@ def test_a_change_in_one_system_reaches_the_other_through_linkage(
     # And the other way round: 税 corrects the kana, 住基 follows.
     change(clerk, tax_record, name_kana="ｻﾄｳ ﾀﾛｳ")
     assert deliver_pending_notices() == 1
-    assert record_of("01", someone).name_kana == "サトウ タロウ"
+    assert record_of("01", someone).name_kana == "サトウ\u3000タロウ"
     assert Person.objects.get().versions.count() == 4
 
 

@@ -168,7 +168,8 @@ class Command(BaseCommand):
         seconds = time.monotonic() - started
         self.stdout.write(
             f"read {run.read}, registered {run.totals.registered}, updated {run.totals.updated}, "
-            f"duplicates {run.totals.duplicates}, rejected {run.rejected} "
+            f"unchanged {run.totals.unchanged}, duplicates {run.totals.duplicates}, "
+            f"rejected {run.rejected} "
             f"in {seconds:.1f} s ({run.read / max(seconds, 1e-9):,.0f} rows/s), "
             f"peak memory {peak_rss_mib():.0f} MiB; rejects: {rejects}"
         )
@@ -235,6 +236,7 @@ class _Run:
             result = self.importer.import_chunk(self.chunk)
             self.totals.registered += result.registered
             self.totals.updated += result.updated
+            self.totals.unchanged += result.unchanged
             self.totals.duplicates += result.duplicates
             self.totals.kept += result.kept
             event_ids = {row.line: row.event_id for row in self.chunk}

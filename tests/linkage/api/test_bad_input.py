@@ -205,7 +205,9 @@ def test_half_width_kana_is_stored_full_width(jyuki: KeyedClient) -> None:
     body = address_change_body()
     body["person"]["name_kana"] = "ﾔﾏﾀﾞ ﾀﾛｳ"
     assert post_change(jyuki, body).status_code == 201
-    assert AddressVersion.objects.get().name_kana == "ヤマダ タロウ"
+    # SPEC 7.1: the space between family and given name is stored full-width, as the standard
+    # writes 氏名.
+    assert AddressVersion.objects.get().name_kana == "ヤマダ\u3000タロウ"
 
 
 def test_private_use_gaiji_in_names_are_kept(jyuki: KeyedClient) -> None:

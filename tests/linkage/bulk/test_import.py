@@ -207,11 +207,11 @@ def test_the_number_system_option_refuses_other_systems(generated: Callable[...,
 def test_the_documented_sample_file_imports(settings: Any, tmp_path: Path) -> None:
     sample = Path(settings.BASE_DIR) / "docs" / "samples" / "address-changes.csv"
     summary = run_import(sample, "--rejects", str(tmp_path / "rejects.csv"))
-    assert "read 4, registered 2, updated 2, duplicates 0, rejected 0" in summary
+    assert "read 4, registered 2, updated 2, unchanged 0, duplicates 0, rejected 0" in summary
     assert CrossReference.objects.count() == 3
     hanako = Person.objects.get(cross_references__address_number="100000002")
     assert [v.name_kana for v in hanako.versions.order_by("history_seq")] == [
-        "サトウ ハナコ",  # half-width kana stored full-width (the half-width space stays)
+        "サトウ\u3000ハナコ",  # half-width kana stored full-width, its space as 氏名 (SPEC 7.1)
         "サトウ　ハナコ",
     ]
 
@@ -310,7 +310,8 @@ def test_a_purged_person_returning_in_a_file_gets_its_number_again(
         json.dumps(returning) + "\n" + json.dumps({**returning, "event_id": "again"}) + "\n"
     )
     summary = run_import(lines)
-    assert "rejected 0" in summary and "updated 2" in summary
+    # The second row brings nothing new (SPEC 7.1): a receipt, no version.
+    assert "rejected 0" in summary and "updated 1, unchanged 1" in summary
     returned = Person.objects.get()
     assert returned.purged_at is None
     assert person_by_individual_number(body["individual_number"]) == returned

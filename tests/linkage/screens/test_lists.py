@@ -33,10 +33,10 @@ def registered_on(registered: Registered, day: datetime.date, hour: int = 10) ->
 @pytest.fixture
 def moved(jyuki: KeyedClient) -> dict[str, Registered]:
     residents = {
-        "before": register(jyuki, name="前日 一郎", name_kana="ゼンジツ イチロウ"),
-        "first": register(jyuki, name="初日 花子", name_kana="ショニチ ハナコ"),
-        "last": register(jyuki, name="髙橋 𠮷子", name_kana="タカハシ ヨシコ"),
-        "after": register(jyuki, name="翌日 三郎", name_kana="ヨクジツ サブロウ"),
+        "before": register(jyuki, name="前日　一郎", name_kana="ゼンジツ　イチロウ"),
+        "first": register(jyuki, name="初日　花子", name_kana="ショニチ　ハナコ"),
+        "last": register(jyuki, name="髙橋　𠮷子", name_kana="タカハシ　ヨシコ"),
+        "after": register(jyuki, name="翌日　三郎", name_kana="ヨクジツ　サブロウ"),
     }
     registered_on(residents["before"], TODAY - datetime.timedelta(days=3), hour=23)
     registered_on(residents["first"], TODAY - datetime.timedelta(days=2), hour=0)
@@ -59,20 +59,20 @@ def test_the_list_holds_the_persons_changed_in_the_period_both_days_included(
     shown = [v.person.integrated_number for v in response.context["page"]]
     assert shown == sorted([moved["first"].integrated_number, moved["last"].integrated_number])
     body = response.content.decode()
-    assert "初日 花子" in body and "前日" not in body and "翌日" not in body
+    assert "初日　花子" in body and "前日" not in body and "翌日" not in body
 
 
 def test_a_person_changed_again_later_is_listed_with_the_current_name(
     moved: dict[str, Registered], clerk: Any, jyuki: KeyedClient
 ) -> None:
-    change(jyuki, moved["before"], name="前日 一朗")  # registered now, outside the period
+    change(jyuki, moved["before"], name="前日　一朗")  # registered now, outside the period
     registered_on(moved["before"], TODAY - datetime.timedelta(days=3))
     AddressVersion.objects.filter(person=moved["before"].person, history_seq=2).update(
         registered_at=timezone.make_aware(datetime.datetime.combine(TODAY, datetime.time(9)))
     )
     response = signed_in(clerk).get(CHANGED, period(days_before=0))
     rows = {v.person.integrated_number: v for v in response.context["page"]}
-    assert rows[moved["before"].integrated_number].name == "前日 一朗"
+    assert rows[moved["before"].integrated_number].name == "前日　一朗"
     assert timezone.localtime(rows[moved["before"].integrated_number].changed_in_period).hour == 9
 
 
@@ -127,7 +127,7 @@ def test_utf8_csv_has_a_bom_a_header_and_every_row(
     ]
     by_number = {row[0]: row for row in rows[1:]}
     assert set(by_number) == {moved["first"].integrated_number, moved["last"].integrated_number}
-    assert by_number[moved["last"].integrated_number][1] == "髙橋 𠮷子"
+    assert by_number[moved["last"].integrated_number][1] == "髙橋　𠮷子"
     assert by_number[moved["last"].integrated_number][6] == "2026-11-20 23:00:00"
     assert raw.count(b"\r\n") == 3
 
@@ -141,8 +141,8 @@ def test_cp932_csv_is_written_for_excel(moved: dict[str, Registered], supervisor
     text = response.content.decode("cp932")
     assert not response.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert rows[1][:3] == [moved["first"].integrated_number, "初日 花子", "ショニチ ハナコ"]
-    assert "初日 花子".encode("cp932") in response.content
+    assert rows[1][:3] == [moved["first"].integrated_number, "初日　花子", "ショニチ　ハナコ"]
+    assert "初日　花子".encode("cp932") in response.content
 
 
 def test_cp932_refuses_a_character_it_cannot_hold_and_names_it(

@@ -134,7 +134,7 @@ def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
     version = AddressVersion.objects.get(person=hanako.person, is_current=True)
     assert (version.history_seq, version.source) == (4, AddressVersion.Source.CORRECTION)
     assert version.address == CORRECTED["address"]
-    assert version.name_kana == "スズキ ハナコ"  # stored full-width, as the API stores it
+    assert version.name_kana == "スズキ\u3000ハナコ"  # full-width, its space as 氏名 (SPEC 7.1)
     assert (version.reason, version.corrected_by) == (CORRECTED["reason"], clerk)
     notified = Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).order_by("pk")[
         updates_before:
@@ -169,7 +169,11 @@ def test_an_invalid_correction_says_why_and_changes_nothing(
 
 
 def test_a_correction_that_changes_nothing_is_refused(hanako: Registered, clerk: Any) -> None:
-    unchanged = {**CORRECTED, "address": "横浜市港北区綱島西2-2-2", "name_kana": "スズキ ハナコ"}
+    unchanged = {
+        **CORRECTED,
+        "address": "横浜市港北区綱島西2-2-2",
+        "name_kana": "スズキ\u3000ハナコ",
+    }
     response = signed_in(clerk).post(
         reverse("person_correction", args=[hanako.integrated_number]), unchanged
     )
