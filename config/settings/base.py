@@ -209,6 +209,15 @@ NUMBER_SYSTEMS: dict[str, str] = {
 
 # The resident register (住基): receives code_request.serial_issued in the first embodiment.
 RESIDENT_REGISTER_NUMBER_SYSTEM = os.environ.get("RESIDENT_REGISTER_NUMBER_SYSTEM", "01")
+# Whose basic items are current (SPEC 10.5): for a person linked to one of these number
+# systems, the first listed it is linked to; for other persons, the newest version.
+CURRENT_ITEMS_PRECEDENCE = [
+    number_system.strip()
+    for number_system in os.environ.get(
+        "CURRENT_ITEMS_PRECEDENCE", RESIDENT_REGISTER_NUMBER_SYSTEM
+    ).split(",")
+    if number_system.strip()
+]
 
 # --- Code acquisition (request unit 38, confirmation 42) -----------------------------------
 

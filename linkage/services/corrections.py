@@ -29,8 +29,11 @@ def person_correct(
     """A clerk's correction of the basic items (online function 40): a new version with the
     reason and who made it, then address.updated to every system linked to the person."""
     person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)
-    previous = person.versions.order_by("-history_seq").first()
-    if previous is None:
+    # The items the clerk sees and corrects are the current ones (SPEC 10.5); the new version
+    # takes the next history_seq.
+    previous = person.versions.filter(is_current=True).first()
+    newest = person.versions.order_by("-history_seq").first()
+    if previous is None or newest is None:
         raise ValueError("a person without versions cannot be corrected")
     if all(
         items.get(name, getattr(previous, name)) == getattr(previous, name) for name in BASIC_ITEMS
@@ -39,7 +42,7 @@ def person_correct(
     AddressVersion.objects.supersede([person.pk])
     version = AddressVersion.objects.create(
         person=person,
-        history_seq=previous.history_seq + 1,
+        history_seq=newest.history_seq + 1,
         source=AddressVersion.Source.CORRECTION,
         number_system="",
         address_number="",

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -171,6 +172,8 @@ class Store(Decision):
     new_link: bool
     # Who hears of the new basic items (S120): number system -> the person's address numbers.
     notify: list[tuple[str, list[str]]]
+    # Whether the version becomes the person's current basic items (SPEC 10.5).
+    current: bool = True
     answer: AddressChangeResult | None = None  # once stored
     version: AddressVersion | None = None  # once stored
 
@@ -286,24 +289,36 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         (ended.add if ends else ended.discard)(pair)
         if new_link:
             state.links.setdefault(change.number_system, []).append(change.address_number)
+        current = _becomes_current(state, change)
         notify = (
             [
                 (number_system, list(address_numbers))
                 for number_system, address_numbers in sorted(state.links.items())
                 if number_system != change.number_system
             ]
-            if basic_items_changed(state.latest, change.person)
+            if current and basic_items_changed(state.latest, change.person)
             else []
         )
         kind = NewPerson if state.person is None and not state.stores else Update
         state.stores += 1
         state.history_seq += 1
-        state.latest = change.person
+        if current:
+            state.latest = change.person
         state.latest_by_system[change.number_system] = change.person
         if change.business is not None:
             state.business[change.business.data_type] = change.business.items
-        decisions.append(kind(incoming, state, state.history_seq, new_link, notify))
+        decisions.append(kind(incoming, state, state.history_seq, new_link, notify, current))
     return Plan(decisions=decisions, persons=persons, link_statuses=link_statuses)
+
+
+def _becomes_current(state: PersonPlan, change: AddressChange) -> bool:
+    """SPEC 10.5: a person linked to a system of CURRENT_ITEMS_PRECEDENCE has the basic items
+    the first such system sent last as current; another's version is history only. Any other
+    person's newest version is current."""
+    for number_system in settings.CURRENT_ITEMS_PRECEDENCE:
+        if number_system in state.links:
+            return change.number_system == number_system
+    return True
 
 
 def _brings_nothing_new(state: PersonPlan, change: AddressChange) -> bool:
@@ -406,6 +421,7 @@ def _stored_read(
     # "history_seq = newest" subquery made PostgreSQL scan the whole version table.)
     latest: dict[int, AddressVersion] = {}
     by_system: dict[int, dict[str, AddressVersion]] = {}
+    current_of: dict[int, AddressVersion] = {}
     if persons:
         for version in AddressVersion.objects.filter(
             person_id__in=[person.pk for person in persons.values()]
@@ -418,10 +434,13 @@ def _stored_read(
             "birth_date",
             "sex",
             "address",
+            "is_current",
         ):
             known = latest.get(version.person_id)
             if known is None or known.history_seq < version.history_seq:
                 latest[version.person_id] = version
+            if version.is_current:
+                current_of[version.person_id] = version
             systems = by_system.setdefault(version.person_id, {})
             known = systems.get(version.number_system)
             if known is None or known.history_seq < version.history_seq:
@@ -467,7 +486,8 @@ def _stored_read(
             individual_number=number,
             person=person,
             history_seq=newest.history_seq if newest is not None else 0,
-            latest=newest,
+            # The current basic items, what a new version is compared with (S120).
+            latest=current_of.get(person.pk, newest) if person is not None else None,
             code_request_status=(
                 code_request_status_of(person)
                 if person is not None
@@ -675,17 +695,21 @@ def storing(plan: Plan) -> None:
         )
         version.search_keys_fill()
         version.is_current = False
-        newest[version.person_id] = version
+        if decision.current:
+            newest[version.person_id] = version
         decision.version = version
         versions.append(version)
     for version in newest.values():
         version.is_current = True
-    # The persons stored before this batch: their current versions are superseded.
+    # The persons stored before this batch with a new current version: their current
+    # versions are superseded.
     AddressVersion.objects.supersede(
         sorted(
             state.person.pk
             for state in plan.persons.values()
-            if state.person is not None and state.history_seq > state.stores > 0
+            if state.person is not None
+            and state.history_seq > state.stores > 0
+            and state.person.pk in newest
         )
     )
     insert(versions)  # gives them ids before the business rows below refer to them

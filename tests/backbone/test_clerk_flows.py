@@ -73,11 +73,17 @@ def test_a_change_in_one_system_reaches_the_other_through_linkage(
     # Applying a notice is not a clerk's change: nothing is sent back to linkage.
     assert Submission.objects.filter(number_system="02").count() == 1
 
-    # And the other way round: 税 corrects the kana, 住基 follows.
+    # The other way round, 住基's items stay current (SPEC 10.5): 税's kana is kept in the
+    # history, 住基 is not told, and the person still shows what 住基 sent.
+    jyuki_kana = record_of("01", someone).name_kana
     change(clerk, tax_record, name_kana="ｻﾄｳ ﾀﾛｳ")
-    assert deliver_pending_notices() == 1
-    assert record_of("01", someone).name_kana == "サトウ\u3000タロウ"
-    assert Person.objects.get().versions.count() == 4
+    assert deliver_pending_notices() == 0
+    assert record_of("01", someone).name_kana == jyuki_kana
+    person = Person.objects.get()
+    assert person.versions.count() == 4
+    current = person.versions.get(is_current=True)
+    assert (current.number_system, current.history_seq) == ("01", 3)
+    assert person.versions.get(history_seq=4).name_kana == "サトウ\u3000タロウ"
 
 
 def test_a_correction_in_linkage_reaches_every_linked_system(
