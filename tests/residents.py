@@ -80,8 +80,8 @@ def hanako_registered(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
     versions)."""
     registered = register(
         jyuki,
-        name="鈴木 花子",
-        name_kana="スズキ ハナコ",
+        name="鈴木　花子",
+        name_kana="スズキ　ハナコ",
         birth_date="1975-06-15",
         sex="2",
         address="横浜市港北区日吉1-1-1",

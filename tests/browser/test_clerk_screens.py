@@ -30,7 +30,7 @@ def hanako(transactional_db: None, jyuki: KeyedClient, tax: KeyedClient) -> Regi
 
 @pytest.fixture
 def failed(transactional_db: None, jyuki: KeyedClient) -> Registered:
-    registered = register(jyuki, name="高田 誠", name_kana="タカダ マコト")
+    registered = register(jyuki, name="高田　誠", name_kana="タカダ　マコト")
     CodeRequest.objects.filter(person=registered.person).update(
         status=CodeRequestStatus.ERROR, last_error="住基ネットに該当する住民がありません"
     )
@@ -60,15 +60,15 @@ def test_a_clerk_finds_a_person_by_kana_and_corrects_the_address(
     CodeRequest.objects.filter(person=hanako.person).update(status=CodeRequestStatus.REQUESTING)
 
     page.get_by_role("link", name="宛名検索").click()
-    page.get_by_label("氏名・カナ").fill("すずき はなこ")  # hiragana, for スズキ ハナコ
+    page.get_by_label("氏名・カナ").fill("すずき　はなこ")  # hiragana, for スズキ　ハナコ
     page.get_by_role("button", name="検索", exact=True).click()
     results = page.locator("table.results tbody tr")
     expect(results).to_have_count(1)
-    expect(results).to_contain_text("鈴木 花子")
+    expect(results).to_contain_text("鈴木　花子")
     screenshot("linkage-search")
 
     page.get_by_role("link", name=hanako.integrated_number).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("鈴木 花子")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("鈴木　花子")
     body = page.locator("body")
     expect(body).to_contain_text("********" + hanako.individual_number[-4:])
     expect(body).not_to_contain_text(hanako.individual_number)
@@ -112,12 +112,12 @@ def test_a_supervisor_reveals_exports_and_re_requests_then_reads_it_in_english(
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert rows[0][:2] == ["統合宛名番号", "氏名"]
-    assert [hanako.integrated_number, "鈴木 花子", "スズキ ハナコ"] in [r[:3] for r in rows]
+    assert [hanako.integrated_number, "鈴木　花子", "スズキ　ハナコ"] in [r[:3] for r in rows]
     with page.expect_download() as cp932:
         page.get_by_role("link", name="Shift_JIS (CP932)").click()
     assert cp932.value.suggested_filename.endswith("_cp932.csv")
     text = Path(cp932.value.path()).read_bytes().decode("cp932")
-    assert "鈴木 花子" in text and "高田 誠" in text
+    assert "鈴木　花子" in text and "高田　誠" in text
 
     page.get_by_role("link", name="エラー一覧").click()
     expect(page.locator("tbody")).to_contain_text("住基ネットに該当する住民がありません")
