@@ -55,7 +55,11 @@ def person_current_for_number_system(
     )
     if person is None:
         return None
-    version = person.versions.order_by("-history_seq").first()
+    # The current basic items (SPEC 10.5: 住基's for a person linked to it), else the newest.
+    version = (
+        person.versions.filter(is_current=True).first()
+        or person.versions.order_by("-history_seq").first()
+    )
     if version is None:
         return None
     return PersonCurrent(
@@ -157,6 +161,8 @@ def person_detail(integrated_number: str) -> PersonDetail | None:
         previous = version
     if previous is None:
         return None
+    # The current version (SPEC 10.5: 住基's for a person linked to it), else the newest.
+    current = next((change.version for change in versions if change.version.is_current), previous)
     business: dict[str, list[BusinessInformation]] = {}
     for row in person.business_information.all():
         business.setdefault(row.data_type, []).append(row)
@@ -168,7 +174,7 @@ def person_detail(integrated_number: str) -> PersonDetail | None:
     )
     return PersonDetail(
         person=person,
-        current=previous,
+        current=current,
         versions=versions[::-1],
         links=list(person.cross_references.all()),
         business=business,

@@ -134,6 +134,9 @@ class CurrentVersionSerializer(serializers.Serializer):
 class PersonOutputSerializer(CurrentVersionSerializer):
     integrated_number = serializers.CharField()
     code_request_status = serializers.CharField()
+    # Whether linkage holds the person's individual number (never the number itself): false
+    # once it was purged after the retention period (SPEC 7.1).
+    has_individual_number = serializers.BooleanField()
     links = LinkSerializer(many=True)
 
 

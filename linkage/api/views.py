@@ -141,6 +141,7 @@ class PersonDetailApi(BackboneApiView):
             "history_seq": version.history_seq,
             "registered_at": version.registered_at,
             "code_request_status": current.code_request_status,
+            "has_individual_number": current.person.purged_at is None,
             "links": current.links,
         }
         _read_recorded(request, integrated_numbers=[integrated_number])

@@ -97,3 +97,21 @@ def test_the_bulk_import_decides_as_the_api_does(tmp_path: Path) -> None:
     run_import(path)
     assert linkage_snapshot()["versions"] == by_api["versions"]
     assert Person.objects.get().versions.get(is_current=True).history_seq == 4
+
+
+def test_what_the_api_and_the_person_page_show_is_the_current_version(tax: KeyedClient) -> None:
+    from linkage.selectors import person_detail
+    from tests.conftest import api_for
+
+    jyuki = backbone_client(number_system="01", name="住基")
+    jyuki_body, tax_body, tax_moved, _ = bodies()
+    number = post_change(jyuki, jyuki_body).json()["integrated_number"]
+    post_change(tax, tax_body)
+    post_change(tax, tax_moved)  # the newest version, but 税's: history only
+
+    read = api_for(tax).get(f"/api/v1/persons/{number}").json()
+    assert (read["history_seq"], read["address"]) == (1, jyuki_body["person"]["address"])
+    detail = person_detail(number)
+    assert detail is not None
+    assert detail.current.history_seq == 1
+    assert [change.version.history_seq for change in detail.versions] == [3, 2, 1]

@@ -20,7 +20,7 @@ from linkage.models import (
 )
 from linkage.selectors import person_by_individual_number
 from primitives.vocabulary import RecordStatus
-from tests.conftest import post_change
+from tests.conftest import api_for, post_change
 from tests.factories import KeyedClient, address_change_body
 from tests.residents import Registered, change, register, signed_in
 
@@ -74,6 +74,11 @@ def test_numbers_past_retention_are_deleted_and_the_rest_kept(
     assert purged.individual_number_masked == "********" + old.individual_number[-4:]
     assert person_by_individual_number(old.individual_number) is None
     assert purged.versions.count() == 1  # the record stays
+    # A business system reading the person is told the number is no longer held (SPEC 7.1).
+    read = api_for(jyuki).get(f"/api/v1/persons/{old.integrated_number}").json()
+    assert read["has_individual_number"] is False
+    kept_read = api_for(jyuki).get(f"/api/v1/persons/{recent.integrated_number}").json()
+    assert kept_read["has_individual_number"] is True
     for kept in (recent, in_progress, failed, settled):
         assert Person.objects.get(pk=kept.person.pk).individual_number == kept.individual_number
 
