@@ -51,11 +51,16 @@ def test_a_clerk_s_correction_is_kept_with_who_and_where(
     metadata = inserted[0].pgh_context.metadata
     assert metadata["user"] == clerk.pk
     assert metadata["url"].endswith(f"/persons/{hanako.integrated_number}/correct")
-    # The version it superseded: its update (is_current true -> false) is kept too.
-    previous = AddressVersion.objects.get(person=hanako.person, history_seq=2)
+    # The version it superseded, 住基's (SPEC 10.5: 税's second version was history from the
+    # start): its update (is_current true -> false) is kept too.
+    previous = AddressVersion.objects.get(person=hanako.person, history_seq=1)
     assert [(e.pgh_label, e.is_current) for e in events(AddressVersion, previous)] == [
         ("insert", True),
         ("update", False),
+    ]
+    taxes = AddressVersion.objects.get(person=hanako.person, history_seq=2)
+    assert [(e.pgh_label, e.is_current) for e in events(AddressVersion, taxes)] == [
+        ("insert", False)
     ]
 
 
