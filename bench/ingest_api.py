@@ -160,7 +160,12 @@ def main() -> None:
     options = parser.parse_args()
 
     recreate_database(DATABASE)
-    env = environment("config.settings.production", DATABASE)
+    # Its own broker: the registrations' code requests must not land in the filesystem
+    # broker's folder that `make demo` reads (they name persons of this database only).
+    env = environment(
+        "config.settings.production", DATABASE, CELERY_BROKER_URL="redis://127.0.0.1:6379/11"
+    )
+    subprocess.run(["redis-cli", "-n", "11", "flushdb"], check=True, capture_output=True)
     manage(env, "migrate", "--no-input")
     api_key = manage(env, "create_backbone_client", "01", "bench").strip().splitlines()[-1]
     warm, timed = address_changes(options.requests, options.warmup, seed=int(time.time()))
