@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -597,30 +597,36 @@ def numbering(plan: Plan) -> None:
 # --- storing (39) ----------------------------------------------------------------------------
 
 
-def answer_of(decision: Store) -> AddressChangeResult:
+def answer_of(decision: Store | Unchanged) -> AddressChangeResult:
+    """What a stored or unchanged change answers (and its receipt keeps)."""
     person = decision.person.person
     assert person is not None  # noqa: S101 (numbered before storing)
-    change = decision.change
+    if isinstance(decision, Unchanged):
+        result: Literal["registered", "updated", "unchanged"] = "unchanged"
+    else:
+        result = "registered" if isinstance(decision, NewPerson) else "updated"
     return AddressChangeResult(
-        result="registered" if isinstance(decision, NewPerson) else "updated",
-        integrated_number=person.integrated_number,
-        number_system=change.number_system,
-        address_number=change.address_number,
-        history_seq=decision.history_seq,
-        code_request_status=decision.person.code_request_status,
-    )
-
-
-def unchanged_answer_of(decision: Unchanged) -> AddressChangeResult:
-    person = decision.person.person
-    assert person is not None  # noqa: S101 (a stored person)
-    return AddressChangeResult(
-        result="unchanged",
+        result=result,
         integrated_number=person.integrated_number,
         number_system=decision.change.number_system,
         address_number=decision.change.address_number,
         history_seq=decision.history_seq,
         code_request_status=decision.person.code_request_status,
+    )
+
+
+def _receipt(decision: Store | Unchanged) -> AddressChangeReceipt:
+    """The receipt of a stored or unchanged change, with its answer (set on the decision)."""
+    decision.answer = answer = answer_of(decision)
+    return build(
+        AddressChangeReceipt,
+        client_id=decision.incoming.client_id,
+        person_id=decision.person.person.pk if decision.person.person else None,
+        number_system=decision.change.number_system,
+        event_id=decision.change.event_id,
+        body_digest=decision.incoming.digest,
+        status_code=201 if answer.registered else 200,
+        response=answer.body,
     )
 
 
@@ -652,35 +658,9 @@ def storing(plan: Plan) -> None:
     """The receipt and the new version of every stored change, the new links, the moved link
     statuses and the business items: one set-wise insert per table."""
     stores = plan.stores()
-    receipts: list[AddressChangeReceipt] = []
-    for decision in stores:
-        decision.answer = answer_of(decision)
-        receipts.append(
-            build(
-                AddressChangeReceipt,
-                client_id=decision.incoming.client_id,
-                person_id=decision.person.person.pk if decision.person.person else None,
-                number_system=decision.change.number_system,
-                event_id=decision.change.event_id,
-                body_digest=decision.incoming.digest,
-                status_code=201 if decision.answer.registered else 200,
-                response=decision.answer.body,
-            )
-        )
-    for unchanged in plan.unchanged():
-        unchanged.answer = unchanged_answer_of(unchanged)
-        receipts.append(
-            build(
-                AddressChangeReceipt,
-                client_id=unchanged.incoming.client_id,
-                person_id=unchanged.person.person.pk if unchanged.person.person else None,
-                number_system=unchanged.change.number_system,
-                event_id=unchanged.change.event_id,
-                body_digest=unchanged.incoming.digest,
-                status_code=200,
-                response=unchanged.answer.body,
-            )
-        )
+    # The stored changes' receipts first: the versions below are zipped with them.
+    answered: list[Store | Unchanged] = [*stores, *plan.unchanged()]
+    receipts = [_receipt(decision) for decision in answered]
     insert(receipts)  # gives them ids before the versions below refer to them
 
     versions: list[AddressVersion] = []
