@@ -100,6 +100,9 @@ def test_call_sequences_along_the_schemas_links(keys: dict[str, str]) -> None:
             max_examples=25,
             stateful_step_count=6,
             deadline=None,
+            # The same sequences every run: a random draw of only refused searches sometimes
+            # left no link to follow, and the test failed by chance.
+            derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
     )
