@@ -47,6 +47,10 @@ class IndividualNumberPurged(Exception):
     """The person's individual number was deleted after the retention period."""
 
 
+class IndividualNumberUnknown(Exception):
+    """No business system has sent the person's individual number (SPEC 10)."""
+
+
 # Data history (ASVS V7, the 特定個人情報 guideline's records): every insert and update of
 # persons, versions, cross-references and code requests is copied by a database trigger
 # (django-pghistory) with the time and the request's user and path, whatever wrote it:
@@ -72,8 +76,13 @@ class Person(models.Model):
     """
 
     integrated_number = models.CharField(_("統合宛名番号"), max_length=15, unique=True)
-    individual_number_index = models.CharField(max_length=64, unique=True, editable=False)
-    individual_number_encrypted = models.CharField(max_length=128, editable=False)
+    # None: a person whose individual number nobody sent (住登外者, SPEC 10); unique where set.
+    individual_number_index = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    individual_number_encrypted = models.CharField(
+        max_length=128, blank=True, default="", editable=False
+    )
     # The id of the blind-index key the index was made with (rotate_blind_index_key).
     # Existing rows get the key configured when the column is added: the one that made them.
     individual_number_index_key = models.CharField(
@@ -84,6 +93,17 @@ class Person(models.Model):
     # gone; the last four digits stay for the masked display.
     purged_at = models.DateTimeField(_("個人番号削除日時"), null=True, blank=True, editable=False)
     individual_number_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # 名寄せ (SPEC 10.4): this person was merged into its representative (代表宛名); its
+    # links resolve to it. The row, its number and its versions stay for the unmerge.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_persons",
+        verbose_name=_("名寄せ先"),
+    )
 
     class Meta:
         verbose_name = _("統合宛名")
@@ -92,15 +112,23 @@ class Person(models.Model):
             ("correct_person", _("基本4情報を訂正できる")),
             ("reveal_individual_number", _("個人番号を表示できる")),
             ("export_person", _("異動者一覧を出力できる")),
+            ("merge_person", _("名寄せ・名寄せ解除ができる")),
         ]
 
     def __str__(self) -> str:
         return self.integrated_number
 
     @property
+    def has_individual_number(self) -> bool:
+        """Whether linkage holds the person's individual number (not purged, not unknown)."""
+        return self.individual_number_index is not None and self.purged_at is None
+
+    @property
     def individual_number(self) -> str:
         if self.purged_at is not None:
             raise IndividualNumberPurged(self.integrated_number)
+        if self.individual_number_index is None:
+            raise IndividualNumberUnknown(self.integrated_number)
         return decrypt_individual_number(
             self.individual_number_encrypted, index=self.individual_number_index
         )
@@ -109,6 +137,8 @@ class Person(models.Model):
     def individual_number_masked(self) -> str:
         if self.purged_at is not None:
             return "*" * 8 + self.individual_number_last4
+        if self.individual_number_index is None:
+            return ""
         return mask_individual_number(self.individual_number)
 
 
@@ -523,6 +553,133 @@ class Notice(models.Model):
         return f"{self.event} {self.event_id}"
 
 
+class PersonMerge(models.Model):
+    """名寄せの記録 (SPEC 10.4): `merged` was merged into `representative`, automatically
+    (cause individual_number) or by a supervisor; `links` are the merged person's own links at
+    that time. An unmerge closes the record (unmerged_at) and restores exactly those links."""
+
+    class Cause(models.TextChoices):
+        INDIVIDUAL_NUMBER = "individual_number", _("個人番号の一致（自動）")
+        MANUAL = "manual", _("職員による名寄せ")
+
+    representative = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="merges_as_representative",
+        verbose_name=_("代表宛名"),
+    )
+    merged = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="merges_as_merged",
+        verbose_name=_("名寄せされた宛名"),
+    )
+    cause = models.CharField(_("原因"), max_length=20, choices=Cause.choices)
+    reason = models.CharField(_("理由"), max_length=200, blank=True)
+    links = models.JSONField(_("名寄せ時の宛名番号"), default=list)
+    # Persons merged into `merged` before, re-pointed to the representative with it and
+    # given back to it on the unmerge (integrated numbers).
+    followers = models.JSONField(_("同時に移った宛名"), default=list)
+    merged_at = models.DateTimeField(_("名寄せ日時"), auto_now_add=True)
+    merged_by = models.CharField(_("名寄せした者"), max_length=150, blank=True)
+    confirmed_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
+    confirmed_by = models.CharField(_("確認した者"), max_length=150, blank=True)
+    unmerged_at = models.DateTimeField(_("解除日時"), null=True, blank=True)
+    unmerged_by = models.CharField(_("解除した者"), max_length=150, blank=True)
+    unmerge_reason = models.CharField(_("解除理由"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("名寄せの記録")
+        verbose_name_plural = _("名寄せの記録")
+        ordering = ["-merged_at", "-pk"]
+        constraints = [
+            # A person is merged into at most one representative at a time.
+            models.UniqueConstraint(
+                fields=["merged"],
+                condition=models.Q(unmerged_at__isnull=True),
+                name="merge_open_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id}->{self.representative_id}"
+
+    @property
+    def automatic(self) -> bool:
+        return self.cause == self.Cause.INDIVIDUAL_NUMBER
+
+
+class ReviewItem(models.Model):
+    """名寄せ候補一覧 (SPEC 10.3-10.4): a pair of persons a clerk should look at."""
+
+    class Kind(models.TextChoices):
+        POSSIBLE_DUPLICATE = "possible_duplicate", _("同一人の可能性")
+        AUTOMATIC_MERGE = "automatic_merge", _("自動名寄せの確認")
+        DUPLICATE_ADDRESS_NUMBER = "duplicate_address_number", _("同一番号体系の宛名番号が複数")
+
+    class State(models.TextChoices):
+        NEW = "new", _("未着手")
+        IN_REVIEW = "in_review", _("確認中")
+        CLOSED = "closed", _("完了")
+
+    class Outcome(models.TextChoices):
+        MERGED = "merged", _("名寄せした")
+        DIFFERENT = "different", _("別人")
+        CONFIRMED = "confirmed", _("確認した")
+        UNMERGED = "unmerged", _("名寄せを解除した")
+
+    kind = models.CharField(_("種別"), max_length=30, choices=Kind.choices)
+    state = models.CharField(_("状態"), max_length=10, choices=State.choices, default=State.NEW)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="review_items", verbose_name=_("宛名")
+    )
+    other = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("相手の宛名"),
+    )
+    number_system = models.CharField(_("番号体系"), max_length=2, blank=True)
+    score = models.PositiveSmallIntegerField(_("スコア"), null=True, blank=True)
+    agreement = models.JSONField(_("項目ごとの一致"), default=dict, blank=True)
+    merge = models.ForeignKey(
+        PersonMerge, on_delete=models.PROTECT, null=True, blank=True, related_name="review_items"
+    )
+    outcome = models.CharField(_("結果"), max_length=10, choices=Outcome.choices, blank=True)
+    note = models.CharField(_("メモ"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    closed_by = models.CharField(_("完了した者"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("名寄せ候補")
+        verbose_name_plural = _("名寄せ候補")
+        ordering = ["state", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "kind"], name="review_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.person_id}/{self.other_id}"
+
+
+class MatchingWeights(models.Model):
+    """An estimate of the matching's m and u per field and level (SPEC 10.3), made by
+    `manage.py matching_weights` from this installation's persons; the newest is used."""
+
+    weights = models.JSONField(_("重み"))
+    method = models.CharField(_("推定方法"), max_length=40)
+    pairs = models.PositiveIntegerField(_("推定に使った組数"))
+    estimated_at = models.DateTimeField(_("推定日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("照合の重み")
+        verbose_name_plural = _("照合の重み")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.estimated_at:%Y-%m-%d}"
+
+
 class AccessAction(models.TextChoices):
     """What an access record records (特定個人情報の利用の記録)."""
 
@@ -536,6 +693,10 @@ class AccessAction(models.TextChoices):
     SIGN_IN_FAILED = "sign_in_failed", _("サインインの失敗")
     API_AUTH_FAILED = "api_auth_failed", _("API認証の失敗")
     PURGE = "purge", _("保存期間経過による個人番号の削除")
+    CANDIDATE_SEARCH = "candidate_search", _("名寄せ候補照会")
+    MERGE = "merge", _("名寄せ")
+    UNMERGE = "unmerge", _("名寄せ解除")
+    REVIEW = "review", _("名寄せ候補の処理")
 
 
 class AccessOutcome(models.TextChoices):

@@ -25,6 +25,8 @@ _CLERK_PERMISSIONS = [
     "linkage.view_businessinformation",
     "linkage.view_coderequest",
     "linkage.correct_person",
+    "linkage.view_reviewitem",
+    "linkage.view_personmerge",
 ]
 _SUPERVISOR_PERMISSIONS = [
     *_CLERK_PERMISSIONS,
@@ -32,6 +34,7 @@ _SUPERVISOR_PERMISSIONS = [
     "linkage.export_person",
     "linkage.retry_coderequest",
     "linkage.view_accessrecord",
+    "linkage.merge_person",
 ]
 _CRUD = ("add", "change", "delete", "view")
 # Separation of duties: an administrator runs the system (users and groups, the business

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -27,33 +27,42 @@ from .models import (
 
 @dataclass(frozen=True)
 class PersonCurrent:
-    """A person with its current version (宛名情報テーブル 33 as the seed's figure 3 shows it)."""
+    """A person with its current version (宛名情報テーブル 33 as the seed's figure 3 shows it).
+    For a representative (SPEC 10.4), `links` include those of the persons merged into it,
+    and `merged` names them."""
 
     person: Person
     version: AddressVersion
     links: list[CrossReference]
     code_request_status: str
+    merged: list[str] = field(default_factory=list)
+
+
+def representative_of(person: Person) -> Person:
+    """The person a merged person resolves to (itself when not merged)."""
+    return person.merged_into if person.merged_into_id is not None else person  # type: ignore[return-value]
 
 
 def person_current_for_number_system(
     *, integrated_number: str, number_system: str
 ) -> PersonCurrent | None:
-    """The person with this integrated number, if it is linked to the given number system."""
-    person = (
-        Person.objects.filter(
-            integrated_number=integrated_number,
-            pk__in=CrossReference.objects.filter(number_system=number_system).values("person_id"),
-        )
-        .select_related("code_request")
-        .prefetch_related(
-            Prefetch(
-                "cross_references",
-                queryset=CrossReference.objects.order_by("number_system", "address_number"),
-            ),
-        )
+    """The person with this integrated number (its representative if merged: SPEC 7.1), if
+    it or a person merged into it is linked to the given number system."""
+    found = (
+        Person.objects.filter(integrated_number=integrated_number)
+        .select_related("code_request", "merged_into", "merged_into__code_request")
         .first()
     )
-    if person is None:
+    if found is None:
+        return None
+    person = representative_of(found)
+    links = list(
+        CrossReference.objects.filter(Q(person=person) | Q(person__merged_into=person))
+        .select_related("person")
+        .order_by("number_system", "address_number")
+    )
+    merged = sorted({link.person.integrated_number for link in links if link.person != person})
+    if not any(link.number_system == number_system for link in links):
         return None
     # The current basic items (SPEC 10.5: 住基's for a person linked to it), else the newest.
     version = (
@@ -65,8 +74,9 @@ def person_current_for_number_system(
     return PersonCurrent(
         person=person,
         version=version,
-        links=list(person.cross_references.all()),
+        links=links,
         code_request_status=code_request_status_of(person),
+        merged=merged,
     )
 
 

@@ -23,7 +23,8 @@ CSV_COLUMNS = (
 )
 # Columns a file may add after the thirteen, in this order: SPEC 7.1's later field, and the
 # integrated number an existing system gave the person (a migration keeps it).
-OPTIONAL_COLUMNS = ("record_status", "integrated_number")
+# `resolution` (SPEC 7.1): "new", or the integrated number of the person to link ("link").
+OPTIONAL_COLUMNS = ("record_status", "integrated_number", "resolution")
 PERSON_COLUMNS = ("name", "name_kana", "birth_date", "sex", "address")
 ENCODINGS = {"utf-8": "utf-8", "cp932": "cp932"}
 FORMATS = ("csv", "jsonl")

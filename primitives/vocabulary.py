@@ -36,3 +36,5 @@ class NoticeEvent(models.TextChoices):
     INTEGRATED_NUMBER_ASSIGNED = "integrated_number.assigned", _("統合宛名番号の付番")
     ADDRESS_UPDATED = "address.updated", _("宛名情報の更新")
     SERIAL_ISSUED = "code_request.serial_issued", _("処理通番の発行")
+    PERSON_MERGED = "person.merged", _("名寄せ")
+    PERSON_UNMERGED = "person.unmerged", _("名寄せ解除")

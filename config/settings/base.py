@@ -219,6 +219,18 @@ CURRENT_ITEMS_PRECEDENCE = [
     if number_system.strip()
 ]
 
+# Matching of persons without an individual number (SPEC 10.3, docs/matching.md): a
+# candidate scores 0-100; at or above `review` it is a candidate (and a new person created
+# while one exists gets a review item, with at most `review_candidates` of them); `blocking`
+# bounds the persons compared per search. `mj_map`: the IPA's MJ縮退マップ file, where the
+# municipality supplies it (CC BY-SA, not shipped).
+MATCHING: dict[str, Any] = {
+    "review": int(os.environ.get("MATCHING_REVIEW_THRESHOLD", "50")),
+    "review_candidates": int(os.environ.get("MATCHING_REVIEW_CANDIDATES", "5")),
+    "blocking": int(os.environ.get("MATCHING_BLOCKING_LIMIT", "500")),
+    "mj_map": os.environ.get("MATCHING_MJ_MAP", ""),
+}
+
 # --- Code acquisition (request unit 38, confirmation 42) -----------------------------------
 
 # Where S34 sends (processing serial number, individual number): "jyuki" for the 住基 system

@@ -18,6 +18,7 @@ from .fields import (
     CodeField,
     DigitsField,
     IndividualNumberField,
+    IntegratedNumberField,
     KatakanaField,
     NameField,
     OffsetDateTimeField,
@@ -80,15 +81,44 @@ class BusinessInputSerializer(ClosedSerializer):
         return value
 
 
+class ResolutionInputSerializer(ClosedSerializer):
+    """The sender's decision after a candidate search (SPEC 7.1)."""
+
+    mode = CodeField(choices=["new", "link"])
+    integrated_number = IntegratedNumberField(required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data["mode"] == "link" and not data.get("integrated_number"):
+            raise serializers.ValidationError(
+                {
+                    "integrated_number": serializers.ErrorDetail(
+                        "is required when mode is link", code="required"
+                    )
+                }
+            )
+        if data["mode"] == "new" and data.get("integrated_number"):
+            raise serializers.ValidationError(
+                {
+                    "integrated_number": serializers.ErrorDetail(
+                        "must be left out when mode is new", code="not_allowed"
+                    )
+                }
+            )
+        return data
+
+
 class AddressChangeInputSerializer(ClosedSerializer):
     event_id = StrictCharField(min_length=1, max_length=64, trim_whitespace=False)
     number_system = DigitsField(min_digits=2, max_digits=2)
     address_number = DigitsField(min_digits=1, max_digits=15)
-    individual_number = IndividualNumberField()
+    # Optional (SPEC 7.1): absent or null for a person the sender knows only by its own
+    # address number; an empty string is still refused.
+    individual_number = IndividualNumberField(required=False, allow_null=True)
     changed_at = OffsetDateTimeField()
     person = PersonInputSerializer()
     business = BusinessInputSerializer(required=False)
     record_status = CodeField(choices=RecordStatus.values, required=False)
+    resolution = ResolutionInputSerializer(required=False)
 
     def validate_number_system(self, value: str) -> str:
         if value not in settings.NUMBER_SYSTEMS:
@@ -112,6 +142,11 @@ class AddressChangeOutputSerializer(serializers.Serializer):
     address_number = serializers.CharField()
     history_seq = serializers.IntegerField()
     code_request_status = serializers.CharField()
+    possible_duplicates = serializers.IntegerField(
+        required=False,
+        help_text="a new person without an individual number: how many candidates above the "
+        "review threshold it has (a review item was opened for the clerks)",
+    )
 
 
 class LinkSerializer(serializers.Serializer):
@@ -138,6 +173,9 @@ class PersonOutputSerializer(CurrentVersionSerializer):
     # once it was purged after the retention period (SPEC 7.1).
     has_individual_number = serializers.BooleanField()
     links = LinkSerializer(many=True)
+    # The persons merged into this one (SPEC 10.4): a caller holding one of their numbers
+    # is answered this record.
+    merged_integrated_numbers = serializers.ListField(child=serializers.CharField())
 
 
 class CodeRequestOutputSerializer(serializers.Serializer):

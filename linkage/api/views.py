@@ -98,6 +98,10 @@ class AddressChangeCreateApi(BackboneApiView):
                 client=self.client, change=serializer.to_address_change()
             )
         except AddressChangeError as error:
+            if error.status == 400:
+                raise serializers.ValidationError(
+                    {error.field: serializers.ErrorDetail(error.message, code=error.code)}
+                ) from None
             raise Conflict(field=error.field, code=error.code, message=error.message) from None
         return Response(result.body, status=201 if result.registered else 200)
 
@@ -141,8 +145,9 @@ class PersonDetailApi(BackboneApiView):
             "history_seq": version.history_seq,
             "registered_at": version.registered_at,
             "code_request_status": current.code_request_status,
-            "has_individual_number": current.person.purged_at is None,
+            "has_individual_number": current.person.has_individual_number,
             "links": current.links,
+            "merged_integrated_numbers": current.merged,
         }
         _read_recorded(request, integrated_numbers=[integrated_number])
         return Response(PersonOutputSerializer(data).data)

@@ -44,7 +44,7 @@ def check(validator: RowValidator, row: SourceRow) -> CheckedRow:
         checked,
         [],
         digest=checked.digest(),
-        index=blind_index(checked.individual_number),
+        index=blind_index(checked.individual_number) if checked.individual_number else "",
     )
 
 

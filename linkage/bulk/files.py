@@ -80,6 +80,11 @@ def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
     }
     body["person"] = {name: record[name] for name in PERSON_COLUMNS if record[name] != ""}
     body |= {name: record[name] for name in OPTIONAL_COLUMNS if record.get(name)}
+    if "resolution" in body:
+        chosen = body["resolution"]
+        body["resolution"] = (
+            {"mode": "new"} if chosen == "new" else {"mode": "link", "integrated_number": chosen}
+        )
     if record["data_type"] or record["confirmed_at"] or record["items"]:
         business: dict[str, Any] = {
             name: record[name] for name in ("data_type", "confirmed_at") if record[name] != ""

@@ -22,6 +22,7 @@ from ..api.serializers import (
     AddressChangeInputSerializer,
     BusinessInputSerializer,
     PersonInputSerializer,
+    ResolutionInputSerializer,
 )
 from ..masking import field_name_shown
 from ..services.address_changes import AddressChange, address_change_of
@@ -80,8 +81,9 @@ class RowValidator:
         self.top_fields = {
             name: field
             for name, field in self.top.fields.items()
-            if name not in ("person", "business")
+            if name not in ("person", "business", "resolution")
         }
+        self.resolution = ResolutionInputSerializer()
         # A file (not the API) may carry the integrated number an existing 統合宛名 system
         # gave the person: a migration keeps it (docs/bulk-import.md).
         self.top_fields["integrated_number"] = IntegratedNumberField(required=False)
@@ -95,7 +97,7 @@ class RowValidator:
         checks: dict[str, Any],
     ) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        unknown = set(data) - set(fields) - {"person", "business"}
+        unknown = set(data) - set(fields) - {"person", "business", "resolution"}
         for name in sorted({field_name_shown(name) for name in unknown}):
             errors.append(RowError(f"{prefix}{name}", "unknown_field", UNKNOWN_FIELD))
         for name, field in fields.items():
@@ -160,6 +162,28 @@ class RowValidator:
             {"data_type": self.business.validate_data_type},
             required=False,
         )
+        resolution = self._resolution(errors, body)
         if errors or person is None:
             return errors
-        return address_change_of({**top, "person": person, "business": business}, sent=body)
+        return address_change_of(
+            {**top, "person": person, "business": business, "resolution": resolution}, sent=body
+        )
+
+    def _resolution(self, errors: list[RowError], body: dict[str, Any]) -> dict[str, Any] | None:
+        """`resolution` as the API checks it (the serializer's own rules included)."""
+        if "resolution" not in body:
+            return None
+        try:
+            value: dict[str, Any] = self.resolution.run_validation(body["resolution"])
+        except serializers.ValidationError as error:
+            detail: Any = error.detail
+            if not isinstance(detail, dict):
+                errors.extend(_errors_of("resolution", error))
+                return None
+            for name, items in detail.items():
+                place = "resolution" if name == "non_field_errors" else f"resolution.{name}"
+                errors += [
+                    RowError(place, str(getattr(i, "code", "invalid")), str(i)) for i in items
+                ]
+            return None
+        return value

@@ -17,10 +17,12 @@ from primitives.vocabulary import RecordStatus
 
 
 class AddressChangeError(Exception):
-    """An address change that cannot be accepted; `field` and `code` name the reason."""
+    """An address change that cannot be accepted; `field` and `code` name the reason, and
+    `status` the HTTP status the API answers with (a conflict with what is stored, or 400)."""
 
     field: str = ""
     code: str = ""
+    status: int = 409
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -52,6 +54,37 @@ class IntegratedNumberDiffers(AddressChangeError):
     code = "integrated_number_differs"
 
 
+class UnknownPerson(AddressChangeError):
+    """`resolution.link` names no person that can take a link (SPEC 7.1)."""
+
+    field = "resolution.integrated_number"
+    code = "unknown_person"
+    status = 400
+
+
+class IndividualNumberMismatch(AddressChangeError):
+    """`resolution.link` names a person holding another individual number (SPEC 7.1)."""
+
+    field = "individual_number"
+    code = "individual_number_mismatch"
+
+
+def unknown_person(integrated_number: str, *, merged: bool = False) -> UnknownPerson:
+    if merged:
+        return UnknownPerson(
+            f"integrated number {integrated_number} was merged into another person; "
+            "link to its representative (GET /api/v1/persons/<integrated_number> names it)"
+        )
+    return UnknownPerson(f"no person has integrated number {integrated_number}")
+
+
+def individual_number_mismatch(integrated_number: str) -> IndividualNumberMismatch:
+    return IndividualNumberMismatch(
+        f"the person {integrated_number} named in resolution holds a different individual "
+        "number than the one sent: check the candidate, or send resolution new"
+    )
+
+
 def event_id_conflict() -> EventIdConflict:
     return EventIdConflict(
         "this event_id was already accepted with a different body; "
@@ -63,6 +96,16 @@ def address_number_conflict(number_system: str, address_number: str) -> AddressN
     return AddressNumberConflict(
         f"address number {address_number} of number system {number_system} "
         "already belongs to another individual number"
+    )
+
+
+def individual_number_not_replaced(
+    number_system: str, address_number: str
+) -> AddressNumberConflict:
+    return AddressNumberConflict(
+        f"address number {address_number} of number system {number_system} "
+        "already belongs to another individual number; an individual number is never "
+        "replaced by another"
     )
 
 
@@ -99,19 +142,29 @@ class BusinessData:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """The sender's decision after a candidate search (SPEC 7.1, 10.2): `new`, or `link` to
+    the person with `integrated_number`."""
+
+    mode: Literal["new", "link"]
+    integrated_number: str = ""
+
+
+@dataclass(frozen=True)
 class AddressChange:
     """宛名異動データ: one message from a backbone system, validated and normalised."""
 
     event_id: str
     number_system: str
     address_number: str
-    individual_number: str
+    individual_number: str  # "" when the sender does not know it (SPEC 7.1, 10)
     changed_at: datetime.datetime
     person: BasicItems
     business: BusinessData | None = None
     record_status: str = RecordStatus.ACTIVE
     # The number an existing 統合宛名 system gave the person (a migration's import only).
     integrated_number: str = ""
+    resolution: Resolution | None = None
     # The name and kana in the form stored before names' spaces were normalised (SPEC 7.1),
     # when that form differs: a repeat of a change accepted then still matches its receipt.
     names_before: tuple[str, str] | None = None
@@ -128,12 +181,15 @@ class AddressChange:
             **vars(self),
             "person": vars(person or self.person),
             "business": vars(self.business) if self.business is not None else None,
+            "resolution": vars(self.resolution) if self.resolution is not None else None,
         }
         # The defaults are left out: digests from before these fields stay as they were.
         if self.record_status == RecordStatus.ACTIVE:
             del content["record_status"]
         if not self.integrated_number:
             del content["integrated_number"]
+        if self.resolution is None:
+            del content["resolution"]
         del content["names_before"]
         return json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()
 
@@ -168,11 +224,12 @@ def address_change_of(data: dict[str, Any], *, sent: Any = None) -> AddressChang
     """An AddressChange from validated values shaped like the API body (the serializer's
     validated data, or a bulk-import row checked by the same fields)."""
     business = data.get("business")
+    resolution = data.get("resolution")
     return AddressChange(
         event_id=data["event_id"],
         number_system=data["number_system"],
         address_number=data["address_number"],
-        individual_number=data["individual_number"],
+        individual_number=data.get("individual_number") or "",
         changed_at=data["changed_at"],
         person=BasicItems(**data["person"]),
         business=BusinessData(
@@ -184,6 +241,11 @@ def address_change_of(data: dict[str, Any], *, sent: Any = None) -> AddressChang
         else None,
         record_status=data.get("record_status") or RecordStatus.ACTIVE,
         integrated_number=data.get("integrated_number", ""),
+        resolution=Resolution(
+            mode=resolution["mode"], integrated_number=resolution.get("integrated_number", "")
+        )
+        if resolution is not None
+        else None,
         names_before=names_before(sent.get("person")) if isinstance(sent, dict) else None,
     )
 
@@ -199,6 +261,9 @@ class AddressChangeResult:
     address_number: str
     history_seq: int
     code_request_status: str
+    # How many candidates above the review threshold a new person without an individual
+    # number has (SPEC 10.3); left out of the answer when not screened.
+    possible_duplicates: int | None = None
 
     @property
     def registered(self) -> bool:
@@ -206,9 +271,12 @@ class AddressChangeResult:
 
     @property
     def body(self) -> dict[str, Any]:
-        return vars(self).copy()
+        body = vars(self).copy()
+        if self.possible_duplicates is None:
+            del body["possible_duplicates"]
+        return body
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> AddressChangeResult:
         """The result a receipt stored (its `response`)."""
-        return cls(**{name: body[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: body[name] for name in cls.__dataclass_fields__ if name in body})

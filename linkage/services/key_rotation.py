@@ -147,9 +147,9 @@ def persons_under_old_blind_index() -> Any:
     """Persons still holding a number indexed under an older key than the newest."""
     from ..models import Person
 
-    return Person.objects.filter(purged_at__isnull=True).exclude(
-        individual_number_index_key=keyring().blind_index_key_id
-    )
+    return Person.objects.filter(
+        purged_at__isnull=True, individual_number_index__isnull=False
+    ).exclude(individual_number_index_key=keyring().blind_index_key_id)
 
 
 def blind_index_key_rotate(*, batch: int = BATCH) -> BlindIndexReport:
@@ -211,10 +211,10 @@ def blind_index_verify() -> int:
     from ..models import Person
 
     wrong = 0
-    for person in Person.objects.filter(purged_at__isnull=True).iterator(chunk_size=BATCH):
-        number = decrypt_individual_number(
-            person.individual_number_encrypted, index=person.individual_number_index
-        )
-        if blind_index(number) != person.individual_number_index:
+    holders = Person.objects.filter(purged_at__isnull=True, individual_number_index__isnull=False)
+    for person in holders.iterator(chunk_size=BATCH):
+        index = person.individual_number_index or ""
+        number = decrypt_individual_number(person.individual_number_encrypted, index=index)
+        if blind_index(number) != index:
             wrong += 1
     return wrong

@@ -22,7 +22,7 @@ serialised by a row lock on the person, taken by determination.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ from primitives.crypto import (
 from primitives.vocabulary import NoticeEvent, RecordStatus
 
 from ..events import notices_due, persons_numbered
+from ..matching.search import candidates_find
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
@@ -49,6 +50,8 @@ from ..models import (
     CrossReference,
     Notice,
     Person,
+    PersonMerge,
+    ReviewItem,
 )
 from ..selectors import code_request_status_of
 from ..tables import build, insert
@@ -57,18 +60,20 @@ from .address_changes import (
     AddressChangeError,
     AddressChangeResult,
     BusinessData,
-    address_number_conflict,
     event_id_conflict,
+    individual_number_mismatch,
+    individual_number_not_replaced,
     integrated_number_differs,
     integrated_number_taken,
+    unknown_person,
 )
+from .merges import person_merge
 from .notices import basic_items_changed, link_data, receivers_by_number_system, update_data
 from .numbering import (
     integrated_number_sequence_raise,
     integrated_number_serial,
     integrated_numbers_issue,
 )
-from .retention import PURGED_INDEX_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +83,16 @@ REGISTERED = "person_registered"
 RACE_RETRIES = 3
 
 Pair = tuple[str, str]  # (number system, address number)
+# PersonPlan keys: a stored person's, and a new person's without an individual number.
+STORED = "pk:"
+NEW_WITHOUT_NUMBER = "new:"
 
 
 @dataclass(frozen=True)
 class Incoming:
     """A validated change as the pipeline takes it: where it came from (`line` of a file, 0
     for the API), who sent it (the receipt's client), its body digest and the blind index of
-    its individual number under the newest key."""
+    its individual number under the newest key ("" when it carries none)."""
 
     change: AddressChange
     client_id: int
@@ -98,23 +106,28 @@ class Incoming:
             change=change,
             client_id=client.pk,
             digest=change.digest(),
-            index=blind_index(change.individual_number),
+            index=blind_index(change.individual_number) if change.individual_number else "",
         )
 
 
 @dataclass
 class PersonPlan:
-    """What the batch knows of one individual number while determination walks the changes in
-    order: the stored person (None until numbered), its newest version, its code request
-    status and its links (number system -> address numbers)."""
+    """What the batch knows of one person while determination walks the changes in order.
 
-    index: str
-    individual_number: str
+    `key` names it in the batch: `pk:<id>` for a stored person, the blind index for a new
+    person with an individual number, `new:<number system>:<address number>` for a new one
+    without. `holds_number`: the person has an individual number (stored, new or attached by
+    this batch); `index` and `individual_number` are set when this batch brings it."""
+
+    key: str
     person: Person | None
-    history_seq: int
-    latest: Any  # the newest basic items (a stored version's or the batch's), or None
-    code_request_status: str
-    links: dict[str, list[str]] = field(default_factory=dict)
+    holds_number: bool
+    index: str = ""
+    individual_number: str = ""
+    history_seq: int = 0
+    latest: Any = None  # the current basic items (a stored version's or the batch's), or None
+    code_request_status: str = CodeRequestStatus.NOT_REQUESTED
+    links: dict[str, list[str]] = field(default_factory=dict)  # number system -> numbers
     # Each number system's latest basic items, and the current business items by data type:
     # what a change must differ from to store anything (SPEC 7.1 "unchanged").
     latest_by_system: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +135,12 @@ class PersonPlan:
     stores: int = 0  # how many of the batch's changes store a version of this person
     # The number an existing system gave a new person, kept instead of a new one (migration).
     kept_number: str = ""
+    # The batch brings the individual number of a stored person who had none (SPEC 10.1).
+    attach: bool = False
+    # Merged into this representative by the batch (an individual number arrived on one of
+    # this person's links that another person holds: SPEC 10.1, cause individual_number).
+    merged_into: PersonPlan | None = None
+    own_links: dict[str, list[str]] = field(default_factory=dict)  # before any merge
 
     @property
     def integrated_number(self) -> str:
@@ -174,12 +193,21 @@ class Store(Decision):
     notify: list[tuple[str, list[str]]]
     # Whether the version becomes the person's current basic items (SPEC 10.5).
     current: bool = True
+    # A second address number of this number system on the person (a review item, 10.3).
+    second_address_number: bool = False
+    # Candidates above the review threshold, for a new person without a number (10.3).
+    candidates: list[Any] = field(default_factory=list)
     answer: AddressChangeResult | None = None  # once stored
     version: AddressVersion | None = None  # once stored
 
 
 class NewPerson(Store):
-    """The individual number is unknown: numbering issues an integrated number."""
+    """The person is unknown: numbering issues an integrated number."""
+
+    @property
+    def screened(self) -> bool:
+        """A new person without an individual number is screened for duplicates (10.1 d)."""
+        return not self.person.holds_number
 
 
 class Update(Store):
@@ -189,7 +217,7 @@ class Update(Store):
 @dataclass
 class Plan:
     decisions: list[Decision]
-    persons: dict[str, PersonPlan]  # by blind index
+    persons: dict[str, PersonPlan]  # by key
     # Existing links whose record status a change moves, with the batch's last word on each.
     link_statuses: dict[Pair, str]
     numbered: list[Person] = field(default_factory=list)
@@ -199,6 +227,12 @@ class Plan:
 
     def unchanged(self) -> list[Unchanged]:
         return [decision for decision in self.decisions if isinstance(decision, Unchanged)]
+
+    def attached(self) -> list[PersonPlan]:
+        return [state for state in self.persons.values() if state.attach]
+
+    def merged(self) -> list[PersonPlan]:
+        return [state for state in self.persons.values() if state.merged_into is not None]
 
 
 # --- the entry points ------------------------------------------------------------------------
@@ -239,6 +273,7 @@ def changes_store(
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 plan = determination(batch, check_receipts=attempt > 1 or not first_try)
                 numbering(plan)
+                screening(plan)
                 storing(plan)
                 after(plan, cause=cause, receivers=receivers)
                 return plan.decisions
@@ -252,12 +287,27 @@ def changes_store(
 # --- determination (36) ----------------------------------------------------------------------
 
 
+@dataclass
+class _Stored:
+    """What determination reads once for a batch (see _stored_read)."""
+
+    persons: dict[str, PersonPlan]  # by key
+    holders: dict[str, str]  # blind index (newest key) -> key of the person holding it
+    owners: dict[Pair, str]  # link -> key of its person (the representative if merged)
+    ended: set[Pair]
+    targets: dict[str, str]  # a resolution's integrated number -> key (persons not merged)
+    merged_targets: set[str]  # a resolution's integrated numbers merged into another
+
+
 def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> Plan:
+    """A Decision per change, in the order of SPEC 10.1: (a) a linked address number is its
+    person's (the representative's, if merged); (b) an individual number is its holder's, else
+    a new person's; (c) `resolution.link` names the person; (d) otherwise a new person,
+    screened for duplicates after numbering."""
     fresh = _repeats_decide(batch) if check_receipts else {}
     accepted = [incoming for position, incoming in enumerate(batch) if position not in fresh]
-    persons, owners, ended = _stored_read(accepted)
-    if _returning_numbers_attach(accepted, persons, owners):
-        persons, owners, ended = _stored_read(accepted)
+    stored = _stored_read(accepted)
+    persons, owners, ended = stored.persons, stored.owners, stored.ended
 
     holders = _kept_numbers_read(accepted)
     link_statuses: dict[Pair, str] = {}
@@ -267,18 +317,17 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
             decisions.append(fresh[position])
             continue
         change = incoming.change
-        state = persons[incoming.index]
         pair = (change.number_system, change.address_number)
-        owner = owners.get(pair)
-        if owner is not None and owner != incoming.index:
-            error = address_number_conflict(change.number_system, change.address_number)
-            decisions.append(Refused(incoming, error))
+        found = _person_determine(incoming, stored)
+        if isinstance(found, AddressChangeError):
+            decisions.append(Refused(incoming, found))
             continue
+        state = found
         if change.integrated_number and (refusal := _number_kept(state, change, holders)):
             decisions.append(Refused(incoming, refusal))
             continue
-        new_link = owner is None
-        owners[pair] = incoming.index
+        new_link = pair not in owners
+        owners[pair] = state.key
         ends = change.record_status == RecordStatus.ENDED
         moves_status = not new_link and (pair in ended) != ends
         if not new_link and not moves_status and _brings_nothing_new(state, change):
@@ -287,8 +336,11 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         if moves_status:
             link_statuses[pair] = change.record_status
         (ended.add if ends else ended.discard)(pair)
+        second = False
         if new_link:
-            state.links.setdefault(change.number_system, []).append(change.address_number)
+            same_system = state.links.setdefault(change.number_system, [])
+            second = any((change.number_system, number) not in ended for number in same_system)
+            same_system.append(change.address_number)
         current = _becomes_current(state, change)
         notify = (
             [
@@ -307,8 +359,272 @@ def determination(batch: Sequence[Incoming], *, check_receipts: bool = True) -> 
         state.latest_by_system[change.number_system] = change.person
         if change.business is not None:
             state.business[change.business.data_type] = change.business.items
-        decisions.append(kind(incoming, state, state.history_seq, new_link, notify, current))
+        decisions.append(
+            kind(incoming, state, state.history_seq, new_link, notify, current, second)
+        )
     return Plan(decisions=decisions, persons=persons, link_statuses=link_statuses)
+
+
+def _person_determine(incoming: Incoming, stored: _Stored) -> PersonPlan | AddressChangeError:
+    """The person a change is about (SPEC 10.1), creating the batch's plan of a new one, or
+    why it is refused. Attaches an arriving individual number, and merges a person who had
+    none into the number's holder, on the plans (storing writes them)."""
+    change = incoming.change
+    pair = (change.number_system, change.address_number)
+    persons, holders = stored.persons, stored.holders
+    owner = stored.owners.get(pair)
+    if owner is not None:  # (a)
+        state = persons[owner]
+        if not change.individual_number:
+            return state
+        holder = holders.get(incoming.index)
+        if holder == owner:
+            return state
+        if state.holds_number or not _may_be_its_number(state, change.individual_number):
+            return individual_number_not_replaced(*pair)
+        if holder is None:
+            _attach(state, incoming, holders)
+            return state
+        return _merge_into(persons[holder], state, stored)
+    target = _resolution_target(change, stored)
+    if isinstance(target, AddressChangeError):
+        return target
+    if change.individual_number:  # (b), with a resolution checked against the holder
+        holder = holders.get(incoming.index)
+        if target is not None:
+            if (holder is not None and holder != target.key) or (
+                holder is None and target.holds_number
+            ):
+                return individual_number_mismatch(target.integrated_number)
+            if holder is None:
+                _attach(target, incoming, holders)
+            return target
+        if holder is not None:
+            return persons[holder]
+        state = PersonPlan(
+            key=incoming.index,
+            person=None,
+            holds_number=True,
+            index=incoming.index,
+            individual_number=change.individual_number,
+            code_request_status=CodeRequestStatus.REQUESTING,
+        )
+        persons[state.key] = state
+        holders[incoming.index] = state.key
+        return state
+    if target is not None:  # (c)
+        return target
+    state = PersonPlan(
+        key=f"{NEW_WITHOUT_NUMBER}{pair[0]}:{pair[1]}", person=None, holds_number=False
+    )
+    persons[state.key] = state  # (d)
+    return state
+
+
+def _may_be_its_number(state: PersonPlan, individual_number: str) -> bool:
+    """Whether a number may be that of a person without one: any number, for a person whose
+    number nobody sent; for a person whose number was purged, one ending in the four digits
+    kept of it (an individual number is never replaced by another, SPEC 10.1)."""
+    person = state.person
+    if person is None or person.purged_at is None or not person.individual_number_last4:
+        return True
+    return individual_number.endswith(person.individual_number_last4)
+
+
+def _resolution_target(
+    change: AddressChange, stored: _Stored
+) -> PersonPlan | AddressChangeError | None:
+    resolution = change.resolution
+    if resolution is None or resolution.mode != "link":
+        return None
+    number = resolution.integrated_number
+    key = stored.targets.get(number)
+    if key is None:
+        return unknown_person(number, merged=number in stored.merged_targets)
+    target = stored.persons[key]
+    while target.merged_into is not None:  # merged by this very batch
+        target = target.merged_into
+    return target
+
+
+def _attach(state: PersonPlan, incoming: Incoming, holders: dict[str, str]) -> None:
+    """A stored person who had no individual number (or whose number was purged) gets the
+    one a change brings; the code request starts unless one was made before (claim 2)."""
+    state.holds_number = True
+    state.attach = True
+    state.index = incoming.index
+    state.individual_number = incoming.change.individual_number
+    holders[incoming.index] = state.key
+    if state.code_request_status == CodeRequestStatus.NOT_REQUESTED:
+        state.code_request_status = CodeRequestStatus.REQUESTING
+
+
+def _merge_into(representative: PersonPlan, merged: PersonPlan, stored: _Stored) -> PersonPlan:
+    """SPEC 10.1: the number arrived on a link of a person without one, and another person
+    holds it: they are one individual, merged with the holder as representative."""
+    merged.merged_into = representative
+    merged.own_links = {system: list(numbers) for system, numbers in merged.links.items()}
+    for pair, key in stored.owners.items():
+        if key == merged.key:
+            stored.owners[pair] = representative.key
+    for number_system, numbers in merged.links.items():
+        representative.links.setdefault(number_system, []).extend(numbers)
+    return representative
+
+
+def _stored_read(batch: Sequence[Incoming]) -> _Stored:
+    """What is stored of the batch's persons and address numbers: the persons holding the
+    batch's individual numbers, owning its address numbers or named by its resolutions (each
+    locked, its representative if merged), their versions, links and current business items.
+    Three reads when every person is found by its number (the common case), a few more when
+    address numbers or resolutions lead to other persons."""
+    numbers = {
+        incoming.index: incoming.change.individual_number
+        for incoming in batch
+        if incoming.change.individual_number
+    }
+    # A blind-index rotation may be under way: persons still indexed under an older key are
+    # found by that key's index (computed only while there is more than one key).
+    newest_of = {index: index for index in numbers}
+    for index, number in numbers.items():
+        for older in blind_indexes(number)[1:]:
+            newest_of[older] = index
+    locked = Person.objects.select_for_update(of=("self",)).select_related("code_request")
+    found: dict[int, Person] = {
+        person.pk: person for person in locked.filter(individual_number_index__in=newest_of)
+    }
+    holders = {
+        newest_of[person.individual_number_index or ""]: _key(person.pk)
+        for person in found.values()
+    }
+
+    pairs = Q()
+    for number_system in {incoming.change.number_system for incoming in batch}:
+        pairs |= Q(
+            number_system=number_system,
+            address_number__in=[
+                incoming.change.address_number
+                for incoming in batch
+                if incoming.change.number_system == number_system
+            ],
+        )
+    link_rows = _links_read(pairs | _of_persons(found.keys()))
+    wanted = {
+        incoming.change.resolution.integrated_number
+        for incoming in batch
+        if incoming.change.resolution is not None and incoming.change.resolution.mode == "link"
+    }
+    targets: dict[str, str] = {}
+    merged_targets: set[str] = set()
+    if wanted:
+        for person in locked.filter(integrated_number__in=wanted):
+            if person.merged_into_id is not None:
+                merged_targets.add(person.integrated_number)
+            else:
+                found[person.pk] = person
+                targets[person.integrated_number] = _key(person.pk)
+    missing = {row.representative for row in link_rows} - found.keys()
+    if missing:
+        found |= {person.pk: person for person in locked.filter(pk__in=missing)}
+    if missing or targets:
+        known = {(row.number_system, row.address_number) for row in link_rows}
+        link_rows += [
+            row
+            for row in _links_read(
+                _of_persons(missing | {int(key[3:]) for key in targets.values()})
+            )
+            if (row.number_system, row.address_number) not in known
+        ]
+
+    # Every version of these persons, the newest kept: driven by the index on person_id. (A
+    # "history_seq = newest" subquery made PostgreSQL scan the whole version table.)
+    latest: dict[int, AddressVersion] = {}
+    by_system: dict[int, dict[str, AddressVersion]] = {}
+    current_of: dict[int, AddressVersion] = {}
+    if found:
+        for version in AddressVersion.objects.filter(person_id__in=list(found)).only(
+            "person_id",
+            "history_seq",
+            "number_system",
+            "name",
+            "name_kana",
+            "birth_date",
+            "sex",
+            "address",
+            "is_current",
+        ):
+            known_version = latest.get(version.person_id)
+            if known_version is None or known_version.history_seq < version.history_seq:
+                latest[version.person_id] = version
+            if version.is_current:
+                current_of[version.person_id] = version
+            systems = by_system.setdefault(version.person_id, {})
+            known_version = systems.get(version.number_system)
+            if known_version is None or known_version.history_seq < version.history_seq:
+                systems[version.number_system] = version
+    business = _current_business_read(batch, found)
+
+    links: dict[int, dict[str, list[str]]] = {}
+    owners: dict[Pair, str] = {}
+    ended: set[Pair] = set()
+    for row in sorted(link_rows, key=lambda row: (row.number_system, row.address_number)):
+        pair = (row.number_system, row.address_number)
+        owners[pair] = _key(row.representative)
+        if row.status == RecordStatus.ENDED:
+            ended.add(pair)
+        links.setdefault(row.representative, {}).setdefault(row.number_system, []).append(
+            row.address_number
+        )
+
+    persons: dict[str, PersonPlan] = {}
+    for pk, person in found.items():
+        newest = latest.get(pk)
+        persons[_key(pk)] = PersonPlan(
+            key=_key(pk),
+            person=person,
+            holds_number=person.has_individual_number,
+            history_seq=newest.history_seq if newest is not None else 0,
+            # The current basic items, what a new version is compared with (S120).
+            latest=current_of.get(pk, newest),
+            code_request_status=code_request_status_of(person),
+            links=links.get(pk, {}),
+            latest_by_system=dict(by_system.get(pk, {})),
+            business=business.get(pk, {}),
+        )
+    return _Stored(persons, holders, owners, ended, targets, merged_targets)
+
+
+@dataclass(frozen=True)
+class _LinkRow:
+    number_system: str
+    address_number: str
+    representative: int  # the person's id, or its representative's if merged
+    status: str
+
+
+def _key(person_id: int) -> str:
+    return f"{STORED}{person_id}"
+
+
+def _of_persons(person_ids: Iterable[int]) -> Q:
+    """The links of these persons and of the persons merged into them."""
+    ids = sorted(person_ids)
+    return Q(person_id__in=ids) | Q(person__merged_into_id__in=ids) if ids else Q(pk__in=[])
+
+
+def _links_read(wanted: Q) -> list[_LinkRow]:
+    return [
+        _LinkRow(number_system, address_number, merged_into or person_id, status)
+        for number_system, address_number, person_id, merged_into, status in (
+            CrossReference.objects.filter(wanted).values_list(
+                "number_system",
+                "address_number",
+                "person_id",
+                "person__merged_into_id",
+                "record_status",
+            )
+        )
+    ]
 
 
 def _becomes_current(state: PersonPlan, change: AddressChange) -> bool:
@@ -333,15 +649,16 @@ def _brings_nothing_new(state: PersonPlan, change: AddressChange) -> bool:
 
 def _kept_numbers_read(batch: Sequence[Incoming]) -> dict[str, str]:
     """The persons holding the integrated numbers a migration's changes bring: number -> the
-    holder's blind index."""
+    holder's key."""
     given = {incoming.change.integrated_number for incoming in batch} - {""}
     if not given:
         return {}
-    return dict(
-        Person.objects.filter(integrated_number__in=given).values_list(
-            "integrated_number", "individual_number_index"
+    return {
+        number: _key(pk)
+        for number, pk in Person.objects.filter(integrated_number__in=given).values_list(
+            "integrated_number", "pk"
         )
-    )
+    }
 
 
 def _number_kept(
@@ -356,10 +673,10 @@ def _number_kept(
     if held:
         return integrated_number_differs(held, given) if held != given else None
     holder = holders.get(given)
-    if holder is not None and holder != state.index:
+    if holder is not None and holder != state.key:
         return integrated_number_taken(given)
     state.kept_number = given
-    holders[given] = state.index
+    holders[given] = state.key
     return None
 
 
@@ -396,171 +713,20 @@ def _repeats_decide(batch: Sequence[Incoming]) -> dict[int, Decision]:
     return decided
 
 
-def _stored_read(
-    batch: Sequence[Incoming],
-) -> tuple[dict[str, PersonPlan], dict[Pair, str], set[Pair]]:
-    """What is stored of the batch's persons and address numbers, in three reads: the persons
-    (locked), their versions, and the links of those persons or of the batch's address
-    numbers. Returns the persons by blind index, the owner of each link (the blind index of its
-    person, or PURGED_INDEX_PREFIX + pk for a person whose number was purged) and the ended
-    links."""
-    numbers = {incoming.index: incoming.change.individual_number for incoming in batch}
-    # A blind-index rotation may be under way: persons still indexed under an older key are
-    # found by that key's index (computed only while there is more than one key).
-    newest_of = {index: index for index in numbers}
-    for index, number in numbers.items():
-        for older in blind_indexes(number)[1:]:
-            newest_of[older] = index
-    persons = {
-        newest_of[person.individual_number_index]: person
-        for person in Person.objects.select_for_update(of=("self",))
-        .select_related("code_request")
-        .filter(individual_number_index__in=newest_of)
-    }
-    # Every version of these persons, the newest kept: driven by the index on person_id. (A
-    # "history_seq = newest" subquery made PostgreSQL scan the whole version table.)
-    latest: dict[int, AddressVersion] = {}
-    by_system: dict[int, dict[str, AddressVersion]] = {}
-    current_of: dict[int, AddressVersion] = {}
-    if persons:
-        for version in AddressVersion.objects.filter(
-            person_id__in=[person.pk for person in persons.values()]
-        ).only(
-            "person_id",
-            "history_seq",
-            "number_system",
-            "name",
-            "name_kana",
-            "birth_date",
-            "sex",
-            "address",
-            "is_current",
-        ):
-            known = latest.get(version.person_id)
-            if known is None or known.history_seq < version.history_seq:
-                latest[version.person_id] = version
-            if version.is_current:
-                current_of[version.person_id] = version
-            systems = by_system.setdefault(version.person_id, {})
-            known = systems.get(version.number_system)
-            if known is None or known.history_seq < version.history_seq:
-                systems[version.number_system] = version
-    business = _current_business_read(batch, persons)
-
-    wanted = Q(person_id__in=[person.pk for person in persons.values()]) if persons else Q()
-    for number_system in {incoming.change.number_system for incoming in batch}:
-        wanted |= Q(
-            number_system=number_system,
-            address_number__in=[
-                incoming.change.address_number
-                for incoming in batch
-                if incoming.change.number_system == number_system
-            ],
-        )
-    links: dict[int, dict[str, list[str]]] = {}
-    owners: dict[Pair, str] = {}
-    ended: set[Pair] = set()
-    for number_system, address_number, person_id, index, status in (
-        CrossReference.objects.filter(wanted)
-        .order_by("number_system", "address_number")
-        .values_list(
-            "number_system",
-            "address_number",
-            "person_id",
-            "person__individual_number_index",
-            "record_status",
-        )
-    ):
-        pair = (number_system, address_number)
-        owners[pair] = newest_of.get(index, index)
-        if status == RecordStatus.ENDED:
-            ended.add(pair)
-        links.setdefault(person_id, {}).setdefault(number_system, []).append(address_number)
-
-    states: dict[str, PersonPlan] = {}
-    for index, number in numbers.items():
-        person = persons.get(index)
-        newest = latest.get(person.pk) if person is not None else None
-        states[index] = PersonPlan(
-            index=index,
-            individual_number=number,
-            person=person,
-            history_seq=newest.history_seq if newest is not None else 0,
-            # The current basic items, what a new version is compared with (S120).
-            latest=current_of.get(person.pk, newest) if person is not None else None,
-            code_request_status=(
-                code_request_status_of(person)
-                if person is not None
-                else CodeRequestStatus.REQUESTING
-            ),
-            links=links.get(person.pk, {}) if person is not None else {},
-            latest_by_system=dict(by_system.get(person.pk, {})) if person is not None else {},
-            business=business.get(person.pk, {}) if person is not None else {},
-        )
-    return states, owners, ended
-
-
 def _current_business_read(
-    batch: Sequence[Incoming], persons: dict[str, Person]
+    batch: Sequence[Incoming], persons: dict[int, Person]
 ) -> dict[int, dict[str, Any]]:
-    """The current business items by data type (the newest of each) of the stored persons
-    whose changes in the batch carry business items: person id -> data type -> items."""
-    wanted = {
-        persons[incoming.index].pk
-        for incoming in batch
-        if incoming.change.business is not None and incoming.index in persons
-    }
+    """The current business items by data type (the newest of each) of the stored persons,
+    when the batch's changes carry business items: person id -> data type -> items."""
     current: dict[int, dict[str, Any]] = {}
-    if wanted:
+    if persons and any(incoming.change.business is not None for incoming in batch):
         for person_id, data_type, items in (
-            BusinessInformation.objects.filter(person_id__in=wanted)
+            BusinessInformation.objects.filter(person_id__in=list(persons))
             .order_by("pk")
             .values_list("person_id", "data_type", "items")
         ):
             current.setdefault(person_id, {})[data_type] = items  # the newest last
     return current
-
-
-def _returning_numbers_attach(
-    batch: Sequence[Incoming], persons: dict[str, PersonPlan], owners: dict[Pair, str]
-) -> bool:
-    """A change on the link of a person whose number was purged, with a number nobody holds:
-    the same person returns, and gets its number attached again (SPEC 10.1). Once per number;
-    whether anything was attached."""
-    attached: set[str] = set()
-    for incoming in batch:
-        owner = owners.get((incoming.change.number_system, incoming.change.address_number), "")
-        purged = owner.startswith(PURGED_INDEX_PREFIX)
-        if purged and persons[incoming.index].person is None and incoming.index not in attached:
-            person = Person.objects.get(pk=int(owner.removeprefix(PURGED_INDEX_PREFIX)))
-            individual_number_reattach(person, incoming.change.individual_number)
-            attached.add(incoming.index)
-    return bool(attached)
-
-
-def individual_number_reattach(person: Person, individual_number: str) -> Person:
-    """Give a purged person its individual number again (encrypted, blind-indexed), when it
-    returns on one of its links. Its code was requested once already: nothing is requested
-    again (claim 2)."""
-    locked = Person.objects.select_for_update(of=("self",)).select_related("code_request")
-    person = locked.get(pk=person.pk)
-    index = blind_index(individual_number)
-    person.individual_number_index = index
-    person.individual_number_encrypted = encrypt_individual_number(individual_number, index=index)
-    person.individual_number_index_key = blind_index_key_id()
-    person.individual_number_last4 = ""
-    person.purged_at = None
-    # The unique index settles a race with a concurrent first arrival of the same number.
-    person.save(
-        update_fields=[
-            "individual_number_index",
-            "individual_number_encrypted",
-            "individual_number_index_key",
-            "individual_number_last4",
-            "purged_at",
-        ]
-    )
-    return person
 
 
 # --- numbering (37) --------------------------------------------------------------------------
@@ -581,10 +747,7 @@ def numbering(plan: Plan) -> None:
         build(
             Person,
             integrated_number=state.kept_number or next(issued),
-            individual_number_index=state.index,
-            individual_number_encrypted=encrypt_individual_number(
-                state.individual_number, index=state.index
-            ),
+            **_number_values(state),
         )
         for state in new
     ]
@@ -592,6 +755,48 @@ def numbering(plan: Plan) -> None:
     for state, person in zip(new, persons, strict=True):
         state.person = person
     plan.numbered = persons
+
+
+def _number_values(state: PersonPlan) -> dict[str, Any]:
+    """Person's individual-number columns for a number the batch brings (none: SPEC 10)."""
+    if not state.individual_number:
+        return {
+            "individual_number_index": None,
+            "individual_number_encrypted": "",
+            "individual_number_index_key": "",
+        }
+    return {
+        "individual_number_index": state.index,
+        "individual_number_encrypted": encrypt_individual_number(
+            state.individual_number, index=state.index
+        ),
+        "individual_number_index_key": blind_index_key_id(),
+        "individual_number_last4": "",
+        "purged_at": None,
+    }
+
+
+def numbers_attach(plan: Plan) -> None:
+    """The individual numbers that arrived for stored persons who had none, or whose number
+    was purged (SPEC 10.1): encrypted and blind-indexed on the person. The unique index
+    settles a race with a concurrent first arrival of the same number (the retry merges)."""
+    for state in plan.attached():
+        person = state.person
+        assert person is not None  # noqa: S101 (a stored person)
+        values = _number_values(state)
+        Person.objects.filter(pk=person.pk).update(**values)
+        for name, value in values.items():
+            setattr(person, name, value)
+
+
+def screening(plan: Plan) -> None:
+    """Duplicate screening of the new persons without an individual number (SPEC 10.1 d,
+    10.3): the stored persons above the review threshold, at most REVIEW_CANDIDATES each."""
+    for decision in plan.stores():
+        if isinstance(decision, NewPerson) and decision.screened:
+            decision.candidates = candidates_find(
+                decision.change.person, limit=settings.MATCHING["review_candidates"]
+            )
 
 
 # --- storing (39) ----------------------------------------------------------------------------
@@ -612,6 +817,9 @@ def answer_of(decision: Store | Unchanged) -> AddressChangeResult:
         address_number=decision.change.address_number,
         history_seq=decision.history_seq,
         code_request_status=decision.person.code_request_status,
+        possible_duplicates=len(decision.candidates)
+        if isinstance(decision, NewPerson) and decision.screened
+        else None,
     )
 
 
@@ -655,8 +863,10 @@ def business_values(business: BusinessData, number_system: str) -> dict[str, Any
 
 
 def storing(plan: Plan) -> None:
-    """The receipt and the new version of every stored change, the new links, the moved link
-    statuses and the business items: one set-wise insert per table."""
+    """The individual numbers that arrived, the receipt and the new version of every stored
+    change, the new links, the moved link statuses and the business items: one set-wise
+    insert per table."""
+    numbers_attach(plan)
     stores = plan.stores()
     # The stored changes' receipts first: the versions below are zipped with them.
     answered: list[Store | Unchanged] = [*stores, *plan.unchanged()]
@@ -749,8 +959,20 @@ def after(
     opens their code requests, claim 2), and the notices of the whole batch are written:
     integrated_number.assigned for each new link (S27), address.updated to every other linked
     system when the basic items changed (S120). Each notice is sent after commit."""
-    if plan.numbered:
-        persons_numbered.send(sender=Person, persons=plan.numbered, cause=cause)
+    numbered = [person for person in plan.numbered if person.individual_number_index] + [
+        state.person for state in plan.attached() if state.person is not None
+    ]
+    if numbered:
+        persons_numbered.send(sender=Person, persons=numbered, cause=cause)
+    for state in plan.merged():
+        assert state.person is not None and state.merged_into is not None  # noqa: S101
+        assert state.merged_into.person is not None  # noqa: S101
+        person_merge(
+            representative=state.merged_into.person,
+            merged=state.person,
+            cause=PersonMerge.Cause.INDIVIDUAL_NUMBER,
+        )
+    review_items_open(plan)
     stores = plan.stores()
     wanted = {
         number_system
@@ -786,6 +1008,37 @@ def after(
     insert(notices)
     if notices:
         notices_due.send(sender=Notice, notice_ids=[notice.pk for notice in notices])
+
+
+def review_items_open(plan: Plan) -> None:
+    """名寄せ候補 for the clerks (SPEC 10.3): a new person without an individual number with
+    candidates above the review threshold, and a second address number of one number system
+    on a person (a duplicate inside that business system)."""
+    items = []
+    for decision in plan.stores():
+        person = decision.person.person
+        assert person is not None  # noqa: S101 (numbered)
+        items += [
+            build(
+                ReviewItem,
+                kind=ReviewItem.Kind.POSSIBLE_DUPLICATE,
+                person_id=person.pk,
+                other_id=candidate.person_id,
+                score=candidate.score,
+                agreement=candidate.agreement,
+            )
+            for candidate in decision.candidates
+        ]
+        if decision.second_address_number:
+            items.append(
+                build(
+                    ReviewItem,
+                    kind=ReviewItem.Kind.DUPLICATE_ADDRESS_NUMBER,
+                    person_id=person.pk,
+                    number_system=decision.change.number_system,
+                )
+            )
+    insert(items)
 
 
 def _notices(

@@ -152,6 +152,7 @@ def test_person_is_readable_by_a_linked_system_only(
             {"number_system": "01", "address_number": "11"},
             {"number_system": "02", "address_number": "22"},
         ],
+        "merged_integrated_numbers": [],
     }
     assert someone.individual_number not in seen.content.decode()
 

@@ -60,8 +60,8 @@ CASES: list[tuple[str, Callable[[Body], None], str, str]] = [
     ("letters", setting("individual_number", "98320567321A"), "individual_number", "digits"),
     ("arabic-indic digits", setting("individual_number", "٩٨٣٢٠٥٦٧٣٢١٤"), "individual_number", "digits"),
     ("number for a string", setting("individual_number", 983205673214), "individual_number", "wrong_type"),
-    ("null individual number", setting("individual_number", None), "individual_number", "null"),
-    ("missing individual number", removing("individual_number"), "individual_number", "required"),
+    # Absent or null is a person without a number (SPEC 7.1): tests/linkage/api/test_without_number.py.
+    ("empty individual number", setting("individual_number", ""), "individual_number", "blank"),
     ("2023-02-30", setting("person.birth_date", "2023-02-30"), "person.birth_date", "not_a_date"),
     ("future birth date", lambda b: b["person"].update(birth_date=tomorrow()), "person.birth_date", "future_date"),
     ("slashed date", setting("person.birth_date", "2001/02/03"), "person.birth_date", "format"),

@@ -1,0 +1,142 @@
+"""Candidate search (名寄せ候補照会, SPEC 10.2-10.3): the stored persons who may be the person
+described, best first, each with its score explained field by field.
+
+Blocking keeps a search bounded (at most MATCHING["blocking"] persons compared): the persons
+born on the date given; born on a date one typing error away (blocking.birth_date_typos)
+whose name or kana agrees once normalised; and, whatever the date, those whose name or kana
+is the same once normalised. Merged persons are never candidates: their representative is.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from ..models import AddressVersion
+from .forms import address_normalised, birth_date_typos, normalised
+from .scoring import FIELDS, Comparison, Weights, compare, default_weights
+
+
+@dataclass(frozen=True)
+class Query:
+    """What is known of the person sought; any item may be missing ("" or None)."""
+
+    name: str = ""
+    name_kana: str = ""
+    birth_date: datetime.date | None = None
+    sex: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    version: AddressVersion  # the candidate's current version (person loaded)
+    comparison: Comparison
+
+    @property
+    def person_id(self) -> int:
+        return self.version.person_id
+
+    @property
+    def score(self) -> int:
+        return self.comparison.score
+
+    @property
+    def agreement(self) -> dict[str, str]:
+        return self.comparison.agreement
+
+
+def current_weights() -> Weights:
+    """The newest estimate stored by `manage.py matching_weights`, else the defaults."""
+    from ..models import MatchingWeights
+
+    estimate = MatchingWeights.objects.order_by("-estimated_at", "-pk").first()
+    if estimate is None:
+        return default_weights()
+    return Weights.of(estimate.weights, f"estimated {estimate.estimated_at:%Y-%m-%d}")
+
+
+def _blocks(query: Query) -> list[Q]:
+    name_key = normalised(query.name) if query.name else ""
+    kana_key = normalised(query.name_kana) if query.name_kana else ""
+    names = Q(pk__in=[])
+    if name_key:
+        names |= Q(name_key__startswith=f"{name_key}\n")
+    if kana_key:
+        names |= Q(name_key__endswith=f"\n{kana_key}")
+    blocks = []
+    if query.birth_date is not None:
+        blocks.append(Q(birth_date=query.birth_date))
+        blocks.append(Q(birth_date__in=sorted(birth_date_typos(query.birth_date))) & names)
+    blocks.append(names)
+    return blocks
+
+
+def _compared(query: Query, exclude: set[int]) -> QuerySet[AddressVersion]:
+    return (
+        AddressVersion.objects.current()
+        .filter(person__merged_into__isnull=True)
+        .exclude(person_id__in=exclude)
+        .select_related("person")
+    )
+
+
+def candidates_find(
+    query: Any,
+    *,
+    limit: int = 20,
+    threshold: int | None = None,
+    match: dict[str, str] | None = None,
+    exclude: set[int] | None = None,
+    weights: Weights | None = None,
+) -> list[Candidate]:
+    """The persons scoring at or above `threshold` (default MATCHING["review"]), best first,
+    at most `limit`. `match` narrows a field to `exact` (agreeing once normalised) or
+    `partial` (the stored value contains the one given)."""
+    query = Query(**{name: getattr(query, name, None) or _empty(name) for name in FIELDS})
+    minimum: int = settings.MATCHING["review"] if threshold is None else threshold
+    weights = weights or current_weights()
+    budget: int = settings.MATCHING["blocking"]
+    seen: dict[int, AddressVersion] = {}
+    for block in _blocks(query):
+        if len(seen) >= budget:
+            break
+        for version in _compared(query, (exclude or set()) | set(seen)).filter(block)[
+            : budget - len(seen)
+        ]:
+            seen[version.person_id] = version
+    found = []
+    for version in seen.values():
+        if match and not _narrowed(query, version, match):
+            continue
+        comparison = compare(query, version, weights)
+        if comparison.score >= minimum:
+            found.append(Candidate(version, comparison))
+    found.sort(key=lambda candidate: (-candidate.comparison.total, candidate.version.person_id))
+    return found[:limit]
+
+
+def _empty(name: str) -> Any:
+    return None if name == "birth_date" else ""
+
+
+def _narrowed(query: Query, version: AddressVersion, match: dict[str, str]) -> bool:
+    for name, mode in match.items():
+        given = getattr(query, name)
+        if given in (None, ""):
+            continue
+        stored = getattr(version, name)
+        if name == "birth_date" or name == "sex":
+            if stored != given:
+                return False
+            continue
+        form = address_normalised if name == "address" else normalised
+        if mode == "exact" and form(stored) != form(given):
+            return False
+        if mode == "partial" and form(given) not in form(stored):
+            return False
+    return True
