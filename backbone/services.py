@@ -347,6 +347,18 @@ def _apply(
             **items, updated_at=timezone.now()
         )
         return f"{count} record(s) updated to history_seq {data.get('history_seq')}"
+    if event in (NoticeEvent.PERSON_MERGED, NoticeEvent.PERSON_UNMERGED):
+        # 名寄せ: this system's address numbers of the merged person now resolve to the
+        # representative (merged), or to the merged person again (unmerged).
+        merged = event == NoticeEvent.PERSON_MERGED
+        number = data.get("integrated_number" if merged else "merged_integrated_number")
+        address_numbers = data.get("address_numbers")
+        if not isinstance(number, str) or not isinstance(address_numbers, list):
+            raise NoticeRefused(400, "malformed", f"{event} lacks its integrated numbers")
+        count = model.objects.filter(address_number__in=address_numbers).update(
+            integrated_number=number, updated_at=timezone.now()
+        )
+        return f"{count} record(s) now under integrated number {number}"
     if event == NoticeEvent.SERIAL_ISSUED and system.number_system == "01":
         serial = data.get("processing_serial_number")
         if not isinstance(serial, str) or not serial or not isinstance(individual_number, str):

@@ -19,6 +19,7 @@ from primitives.forms import (
     checked,
 )
 from primitives.text import date_in_range
+from primitives.vocabulary import Sex
 
 
 class CorrectionForm(BasicItemsForm):
@@ -58,3 +59,42 @@ class ChangedResidentsForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", _("開始日より前の日付は指定できません。"))
         return data
+
+
+class CandidateSearchForm(BasicItemsForm):
+    """名寄せ候補照会 on screen (SPEC 10.2): name or kana, the rest optional."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("name", "birth_date", "sex", "address"):
+            self.fields[name].required = False
+        sex = self.fields["sex"]
+        assert isinstance(sex, forms.ChoiceField)  # noqa: S101
+        sex.choices = [("", _("指定なし")), *Sex.choices]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("name") and not cleaned.get("name_kana"):
+            raise forms.ValidationError(_("氏名か氏名カナのどちらかを入力してください。"))
+        return cleaned
+
+    def clean_birth_date(self) -> Any:
+        if self.cleaned_data.get("birth_date") is None:
+            return None
+        return super().clean_birth_date()
+
+
+class ReviewActionForm(forms.Form):
+    """What a clerk decides on a review item (名寄せ候補)."""
+
+    ACTIONS = [
+        ("merge", _("名寄せする")),
+        ("different", _("別人")),
+        ("later", _("保留（確認中）")),
+        ("confirm", _("確認した")),
+        ("undo", _("名寄せを解除")),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    # For "merge": whose integrated number stays (代表宛名).
+    representative = forms.CharField(required=False, max_length=15)
+    reason = TextField(label=_("理由"), max_length=200, required=False)

@@ -22,6 +22,7 @@ from .models import (
     CrossReference,
     Notice,
     Person,
+    PersonMerge,
 )
 
 
@@ -102,8 +103,13 @@ def code_requests_failed() -> QuerySet[CodeRequest]:
 
 def persons_current() -> QuerySet[AddressVersion]:
     """Every person as its current version, with what the result lists show: the rows that
-    search filters (linkage.filters.PersonSearchFilter) narrow down."""
-    return AddressVersion.objects.current().select_related("person", "person__code_request")
+    search filters (linkage.filters.PersonSearchFilter) narrow down. A person merged into
+    another is not listed: its representative is (SPEC 10.4)."""
+    return (
+        AddressVersion.objects.current()
+        .filter(person__merged_into__isnull=True)
+        .select_related("person", "person__code_request")
+    )
 
 
 def person_by_individual_number(individual_number: str) -> Person | None:
@@ -130,13 +136,17 @@ class PersonDetail:
     business: dict[str, list[BusinessInformation]]  # data type -> arrivals, newest first
     code_request: CodeRequest | None
     transitions: list[CodeRequestTransition]
+    # 名寄せ (SPEC 10.4): every merge and unmerge this person took part in, newest first, and
+    # the links of the persons now merged into it (they resolve to it).
+    merges: list[PersonMerge] = field(default_factory=list)
+    merged_links: list[CrossReference] = field(default_factory=list)
 
 
 def person_detail(integrated_number: str) -> PersonDetail | None:
     """Everything the person page shows, in a fixed number of queries."""
     person = (
         Person.objects.filter(integrated_number=integrated_number)
-        .select_related("code_request")
+        .select_related("code_request", "merged_into")
         .prefetch_related(
             Prefetch(
                 "versions",
@@ -190,6 +200,16 @@ def person_detail(integrated_number: str) -> PersonDetail | None:
         business=business,
         code_request=code_request,
         transitions=transitions,
+        merges=list(
+            PersonMerge.objects.filter(Q(representative=person) | Q(merged=person))
+            .select_related("representative", "merged")
+            .order_by("-merged_at", "-pk")
+        ),
+        merged_links=list(
+            CrossReference.objects.filter(person__merged_into=person)
+            .select_related("person")
+            .order_by("number_system", "address_number")
+        ),
     )
 
 
@@ -210,7 +230,7 @@ def changed_residents(
     )
     return (
         AddressVersion.objects.current()
-        .filter(Exists(in_period))
+        .filter(Exists(in_period), person__merged_into__isnull=True)
         .annotate(
             changed_in_period=Subquery(
                 in_period.order_by("-registered_at").values("registered_at")[:1]

@@ -6,7 +6,7 @@ from django.urls import path, register_converter
 
 from primitives.converters import IntegratedNumberConverter
 
-from . import views
+from . import review, views
 
 register_converter(IntegratedNumberConverter, "integrated")
 
@@ -32,6 +32,9 @@ urlpatterns = [
     path("changed-residents/", views.changed_resident_list, name="changed_residents"),
     path("changed-residents/export", views.changed_resident_export, name="changed_resident_export"),
     path("code-requests/errors/", views.code_request_errors, name="code_request_errors"),
+    path("candidates/", review.candidate_search, name="candidate_search"),
+    path("review/", review.review_list, name="review_list"),
+    path("review/<int:item_id>/act", review.review_act, name="review_act"),
     path("audit/", views.access_records, name="access_records"),
     path(
         "code-requests/errors/retry",

@@ -251,3 +251,89 @@ class MovedResidentsQuerySerializer(serializers.Serializer):
 
 class IndividualNumberLookupSerializer(serializers.Serializer):
     individual_number = IndividualNumberField()
+
+
+MATCH_MODES = ["exact", "partial"]
+
+
+class CandidatePersonSerializer(ClosedSerializer):
+    """What is known of the person sought (SPEC 10.2): name or kana, the rest optional."""
+
+    name = NameField(max_length=100, required=False, allow_blank=True)
+    name_kana = KatakanaField(max_length=100, required=False, allow_blank=True)
+    birth_date = StrictDateField(allow_future=False, required=False)
+    sex = CodeField(choices=sorted(SEX_CODES), required=False)
+    address = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not data.get("name") and not data.get("name_kana"):
+            raise serializers.ValidationError(
+                {"name": serializers.ErrorDetail("name or name_kana is required", code="required")}
+            )
+        return data
+
+
+class CandidateMatchSerializer(ClosedSerializer):
+    """Per field: `exact` (equal once normalised) or `partial` (contains); default: the
+    linkage's matching (SPEC 10.3)."""
+
+    name = CodeField(choices=MATCH_MODES, required=False)
+    name_kana = CodeField(choices=MATCH_MODES, required=False)
+    birth_date = CodeField(choices=["exact"], required=False)
+    sex = CodeField(choices=["exact"], required=False)
+    address = CodeField(choices=MATCH_MODES, required=False)
+
+
+class CandidateQuerySerializer(ClosedSerializer):
+    person = CandidatePersonSerializer()
+    match = CandidateMatchSerializer(required=False)
+
+
+class CandidatePersonOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    name_kana = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.CharField()
+    address = serializers.CharField()
+
+
+class CandidateSerializer(serializers.Serializer):
+    integrated_number = serializers.CharField()
+    score = serializers.IntegerField(min_value=0, max_value=100)
+    agreement = serializers.DictField(
+        child=serializers.ChoiceField(
+            choices=["exact", "normalised", "variant", "similar", "different", "missing"]
+        ),
+        help_text="per basic item, how the candidate's agrees with the one sent",
+    )
+    weights = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="per basic item, the Fellegi-Sunter weight (log2 m/u) its agreement added",
+    )
+    person = CandidatePersonOutputSerializer()
+    has_individual_number = serializers.BooleanField()
+    number_systems = serializers.ListField(child=serializers.CharField())
+
+
+class CandidatesOutputSerializer(serializers.Serializer):
+    candidates = CandidateSerializer(many=True)
+
+
+class MergeInputSerializer(ClosedSerializer):
+    merged_integrated_number = IntegratedNumberField()
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class UnmergeInputSerializer(ClosedSerializer):
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class MergeOutputSerializer(serializers.Serializer):
+    integrated_number = serializers.CharField(source="representative.integrated_number")
+    merged_integrated_number = serializers.CharField(source="merged.integrated_number")
+    cause = serializers.CharField()
+    reason = serializers.CharField()
+    links = LinkSerializer(many=True)
+    merged_at = serializers.DateTimeField()
+    merged_by = serializers.CharField()
+    unmerged_at = serializers.DateTimeField(allow_null=True)

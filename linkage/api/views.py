@@ -20,7 +20,16 @@ from rest_framework.views import APIView
 from primitives.numbers import is_valid_integrated_number
 
 from ..filters import CodeRequestFilter, PersonSearchFilter
-from ..models import AccessAction, AccessOutcome, AddressVersion, BackboneClient, CodeRequest
+from ..matching.search import Query, candidates_described, candidates_find
+from ..models import (
+    AccessAction,
+    AccessOutcome,
+    AddressVersion,
+    BackboneClient,
+    CodeRequest,
+    Person,
+    PersonMerge,
+)
 from ..paging import SEARCH_COUNT_CAP, CappedPaginator
 from ..selectors import (
     changed_residents,
@@ -31,19 +40,25 @@ from ..selectors import (
 )
 from ..services.address_changes import AddressChangeError
 from ..services.audit import GIVEN, access_record, criteria_of
+from ..services.merges import MergeRefused, person_merge, person_unmerge
 from ..services.pipeline import address_change_receive
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
 from .exceptions import PROBLEM_CONTENT_TYPE, Conflict
 from .serializers import (
     AddressChangeInputSerializer,
     AddressChangeOutputSerializer,
+    CandidateQuerySerializer,
+    CandidatesOutputSerializer,
     CodeRequestOutputSerializer,
     IndividualNumberLookupSerializer,
+    MergeInputSerializer,
+    MergeOutputSerializer,
     MovedResidentSerializer,
     MovedResidentsQuerySerializer,
     PersonOutputSerializer,
     PersonSummarySerializer,
     ProblemSerializer,
+    UnmergeInputSerializer,
 )
 
 _PROBLEM = OpenApiResponse(ProblemSerializer, description="a problem (RFC 9457)")
@@ -104,6 +119,37 @@ class AddressChangeCreateApi(BackboneApiView):
                 ) from None
             raise Conflict(field=error.field, code=error.code, message=error.message) from None
         return Response(result.body, status=201 if result.registered else 200)
+
+
+class CandidateSearchApi(BackboneApiView):
+    """名寄せ候補照会 (SPEC 10.2; the standard's 住登外者宛名基本情報照会): before numbering a
+    person without an individual number, the persons it may be, best first, at most 20, each
+    score explained field by field. Every search is an access record."""
+
+    @extend_schema(
+        operation_id="candidates_search",
+        summary="Search the candidates for a person without an individual number",
+        request=CandidateQuerySerializer,
+        responses={200: CandidatesOutputSerializer, **problems(400, 401, 413, 415, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        query = CandidateQuerySerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        person = query.validated_data["person"]
+        match = query.validated_data.get("match") or {}
+        candidates = candidates_find(Query(**person), limit=20, match=match)
+        data = {"candidates": candidates_described(candidates)}
+        access_record(
+            action=AccessAction.CANDIDATE_SEARCH,
+            outcome=AccessOutcome.OK,
+            request=request,
+            criteria={
+                **criteria_of(person),
+                **{f"match.{name}": mode for name, mode in sorted(match.items())},
+            },
+            integrated_numbers=[c["integrated_number"] for c in data["candidates"]],
+        )
+        return Response(CandidatesOutputSerializer(data).data)
 
 
 class PersonDetailApi(BackboneApiView):
@@ -318,3 +364,87 @@ class MovedResidentListApi(AuditedListMixin, StaffApiView, ListAPIView):
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+def _person_of(integrated_number: str, field: str = "integrated_number") -> Person:
+    if not is_valid_integrated_number(integrated_number):
+        raise serializers.ValidationError(
+            {
+                field: serializers.ErrorDetail(
+                    "must be 15 digits with a valid check digit", code="invalid"
+                )
+            }
+        )
+    person = Person.objects.filter(integrated_number=integrated_number).first()
+    if person is None:
+        raise exceptions.NotFound(
+            f"no person has integrated number {integrated_number}", code="not_found"
+        )
+    return person
+
+
+class PersonMergeApi(StaffApiView):
+    """名寄せ (SPEC 10.4): merge person B into representative A (permission merge_person)."""
+
+    required_permission = "linkage.merge_person"
+
+    @extend_schema(
+        operation_id="person_merge",
+        summary="Merge a person into this one (staff)",
+        request=MergeInputSerializer,
+        responses={201: MergeOutputSerializer, **problems(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request: Request, integrated_number: str) -> Response:
+        representative = _person_of(integrated_number)
+        given = MergeInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        merged = _person_of(
+            given.validated_data["merged_integrated_number"], field="merged_integrated_number"
+        )
+        try:
+            record = person_merge(
+                representative=representative,
+                merged=merged,
+                cause=PersonMerge.Cause.MANUAL,
+                by=request.user.get_username(),
+                reason=given.validated_data.get("reason", ""),
+                request=request,
+            )
+        except MergeRefused as refusal:
+            raise Conflict(
+                field=refusal.field, code=refusal.code, message=refusal.message
+            ) from None
+        return Response(MergeOutputSerializer(record).data, status=201)
+
+
+class PersonUnmergeApi(StaffApiView):
+    """名寄せ解除 (SPEC 10.4): B resolves to itself again, with exactly the links it had."""
+
+    required_permission = "linkage.merge_person"
+
+    @extend_schema(
+        operation_id="person_unmerge",
+        summary="Undo the merge of a person into this one (staff)",
+        request=UnmergeInputSerializer,
+        responses={204: None, **problems(400, 401, 403, 404, 409, 429)},
+    )
+    def delete(
+        self, request: Request, integrated_number: str, merged_integrated_number: str
+    ) -> Response:
+        representative = _person_of(integrated_number)
+        merged = _person_of(merged_integrated_number, field="merged_integrated_number")
+        given = UnmergeInputSerializer(data=request.data or {})
+        given.is_valid(raise_exception=True)
+        try:
+            person_unmerge(
+                representative=representative,
+                merged=merged,
+                by=request.user.get_username(),
+                reason=given.validated_data.get("reason", ""),
+                request=request,
+            )
+        except MergeRefused as refusal:
+            raise Conflict(
+                field=refusal.field, code=refusal.code, message=refusal.message
+            ) from None
+        return Response(status=204)

@@ -140,3 +140,34 @@ def _narrowed(query: Query, version: AddressVersion, match: dict[str, str]) -> b
         if mode == "partial" and form(given) not in form(stored):
             return False
     return True
+
+
+def candidates_described(candidates: list[Candidate]) -> list[dict[str, Any]]:
+    """The candidates as the API answers them and the screens show them (SPEC 10.2): with
+    each person's number systems (its own links and those of persons merged into it)."""
+    from ..models import CrossReference
+
+    ids = [candidate.person_id for candidate in candidates]
+    systems: dict[int, set[str]] = {person_id: set() for person_id in ids}
+    for person_id, merged_into, number_system in CrossReference.objects.filter(
+        Q(person_id__in=ids) | Q(person__merged_into_id__in=ids)
+    ).values_list("person_id", "person__merged_into_id", "number_system"):
+        systems[merged_into or person_id].add(number_system)
+    return [
+        {
+            "integrated_number": candidate.version.person.integrated_number,
+            "score": candidate.score,
+            "agreement": candidate.agreement,
+            "weights": candidate.comparison.weights,
+            "person": {
+                "name": candidate.version.name,
+                "name_kana": candidate.version.name_kana,
+                "birth_date": candidate.version.birth_date,
+                "sex": candidate.version.sex,
+                "address": candidate.version.address,
+            },
+            "has_individual_number": candidate.version.person.has_individual_number,
+            "number_systems": sorted(systems[candidate.person_id]),
+        }
+        for candidate in candidates
+    ]

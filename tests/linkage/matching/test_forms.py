@@ -1,0 +1,120 @@
+"""SPEC 10.3's normal forms and comparisons, field by field."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from linkage.matching import forms
+from linkage.matching.forms import address_normalised, birth_date_typos, normalised, variant
+from linkage.matching.scoring import compare, default_weights
+from linkage.matching.search import Query
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("髙橋", "高橋"),
+        ("山﨑", "山崎"),
+        ("渡邊", "渡辺"),
+        ("渡邉", "渡辺"),
+        ("齋藤", "斎藤"),
+        ("齊藤", "斎藤"),
+        ("澤田", "沢田"),
+        ("濱口", "浜口"),
+        ("櫻井", "桜井"),
+        ("廣瀬", "広瀬"),
+        ("國分", "国分"),
+        ("嶋田", "島田"),
+        ("峯岸", "峰岸"),
+        ("黑田", "黒田"),
+        ("眞鍋", "真鍋"),
+        ("德永", "徳永"),
+        ("藏本", "蔵本"),
+        ("淺野", "浅野"),
+        ("瀧本", "滝本"),
+        ("關", "関"),
+        ("𠮷田", "吉田"),
+    ],
+)
+def test_old_and_variant_forms_fold_to_the_form_used_today(old: str, new: str) -> None:
+    assert variant(old) == variant(new) == new
+
+
+def test_two_common_kanji_are_never_folded_into_one() -> None:
+    assert variant("埼") != variant("崎")
+    assert variant("斉藤") != variant("斎藤")
+
+
+def test_the_normalised_form_ignores_width_spaces_and_kana_kind() -> None:
+    assert normalised("ﾔﾏﾀﾞ ﾀﾛｳ") == normalised("やまだ　たろう") == normalised("ヤマダタロウ")
+    assert normalised("キョウコ") == normalised("キヨウコ")  # small kana as large
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "横浜市中区一丁目2-3",
+        "横浜市中区1丁目2番3号",
+        "横浜市中区１丁目２番地３",
+        "横浜市中区1-2-3",
+        "横浜市 中区 一丁目二番三号",
+    ],
+)
+def test_address_forms_are_one_address(written: str) -> None:
+    assert address_normalised(written) == "横浜市中区1-2-3"
+
+
+def test_a_kanji_number_with_units_is_read_as_a_number() -> None:
+    assert address_normalised("本町二十三番地") == "本町23"
+
+
+def test_birth_date_typos_are_one_field_away() -> None:
+    typos = birth_date_typos(datetime.date(1986, 3, 21))
+    assert datetime.date(1968, 3, 21) in typos  # digits swapped
+    assert datetime.date(1986, 8, 21) in typos  # month
+    assert datetime.date(1986, 3, 12) in typos  # day
+    assert datetime.date(1987, 4, 21) not in typos  # two fields
+    assert datetime.date(1986, 3, 21) not in typos
+
+
+def test_each_field_gets_its_level_and_weight() -> None:
+    weights = default_weights()
+    stored = Query(
+        "髙橋　一郎", "タカハシ　イチロウ", datetime.date(1986, 3, 21), "1", "横浜市中区1丁目2番3号"
+    )
+    sought = Query("高橋一郎", "ﾀｶﾊｼ ｲﾁﾛｳ", datetime.date(1986, 3, 12), "1", "横浜市中区一丁目2-3")
+    result = compare(sought, stored, weights)
+    assert result.agreement == {
+        "name": "variant",
+        "name_kana": "normalised",
+        "birth_date": "similar",
+        "sex": "exact",
+        "address": "normalised",
+    }
+    assert all(weight > 0 for weight in result.weights.values())
+    assert result.score >= 90
+    other = compare(
+        Query("佐藤花子", "サトウハナコ", datetime.date(1990, 1, 1), "2", "川崎市"), stored, weights
+    )
+    assert other.score == 0 and all(w < 0 for w in other.weights.values())
+
+
+def test_a_missing_field_adds_nothing() -> None:
+    weights = default_weights()
+    stored = Query("山田太郎", "ヤマダタロウ", datetime.date(1980, 1, 1), "1", "横浜市")
+    result = compare(Query(name="山田太郎"), stored, weights)
+    assert result.agreement["birth_date"] == "missing" and result.weights["birth_date"] == 0
+
+
+def test_the_mj_map_is_loaded_where_the_municipality_supplies_it(tmp_path: Path, settings) -> None:
+    mj = tmp_path / "mj.csv"
+    mj.write_text("U+5D8C,U+5CF6\n", encoding="utf-8")  # 嶌 -> 島
+    settings.MATCHING = {**settings.MATCHING, "mj_map": str(mj)}
+    forms.variant_table.cache_clear()
+    try:
+        assert variant("嶌田") == "島田"
+    finally:
+        forms.variant_table.cache_clear()

@@ -1,0 +1,128 @@
+"""The clerk screens of 名寄せ: the candidate search, the review list and its actions, the
+person page's merge records (SPEC 10.2-10.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from linkage.models import AccessAction, AccessRecord, Person, PersonMerge, ReviewItem
+from tests.conftest import post_change
+from tests.factories import KeyedClient, address_change_body, resident
+from tests.residents import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def numberless(keyed: KeyedClient, someone: Any, **overrides: Any) -> dict[str, Any]:
+    body = address_change_body(number_system=keyed.number_system, resident=someone, **overrides)
+    del body["individual_number"]
+    answer = post_change(keyed, body)
+    assert answer.status_code == 201, answer.content
+    return dict(answer.json())
+
+
+def test_the_candidate_screen_explains_each_field_in_japanese(
+    jyuki: KeyedClient, clerk: Any
+) -> None:
+    person = {
+        "name": "髙橋　一郎",
+        "name_kana": "タカハシ　イチロウ",
+        "birth_date": "1986-03-21",
+        "sex": "1",
+        "address": "横浜市中区本町1丁目2番3号",
+    }
+    number = post_change(jyuki, address_change_body(person=person)).json()["integrated_number"]
+    page = signed_in(clerk).get(
+        "/candidates/",
+        {
+            "name": "高橋一郎",
+            "name_kana": "ﾀｶﾊｼｲﾁﾛｳ",
+            "birth_date": "1986-03-21",
+            "address": "横浜市中区本町一丁目2-3",
+        },
+    )
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert number in text
+    assert "氏名: 異体字一致" in text and "住所: 表記ゆれ一致" in text and "生年月日: 一致" in text
+    assert AccessRecord.objects.filter(
+        action=AccessAction.CANDIDATE_SEARCH, integrated_numbers=[number]
+    ).exists()
+
+
+def test_the_candidate_screen_asks_for_a_name(clerk: Any) -> None:
+    page = signed_in(clerk).get("/candidates/", {"birth_date": "1986-03-21"})
+    assert page.status_code == 400
+    assert "氏名か氏名カナのどちらかを入力してください。" in page.content.decode()
+
+
+def test_a_supervisor_merges_a_possible_duplicate_from_the_review_list(
+    tax: KeyedClient, supervisor: Any
+) -> None:
+    someone = resident()
+    first = numberless(tax, someone)
+    second = numberless(tax, someone)
+    item = ReviewItem.objects.get(kind=ReviewItem.Kind.POSSIBLE_DUPLICATE)
+    assert item.person.integrated_number == second["integrated_number"]
+    browser = signed_in(supervisor)
+    listing = browser.get("/review/").content.decode()
+    assert "同一人の可能性" in listing and first["integrated_number"] in listing
+    answer = browser.post(
+        f"/review/{item.pk}/act",
+        {"action": "merge", "representative": first["integrated_number"], "reason": "窓口で確認"},
+    )
+    assert answer.status_code == 302
+    item.refresh_from_db()
+    assert (item.state, item.outcome) == (ReviewItem.State.CLOSED, ReviewItem.Outcome.MERGED)
+    merged = Person.objects.get(integrated_number=second["integrated_number"])
+    assert (
+        merged.merged_into is not None
+        and merged.merged_into.integrated_number == first["integrated_number"]
+    )
+    record = PersonMerge.objects.get()
+    assert (record.merged_by, record.reason) == ("supervisor-1", "窓口で確認")
+    # Both persons' pages show the merge; the merged one points to its representative.
+    page = browser.get(f"/persons/{second['integrated_number']}/").content.decode()
+    assert "名寄せされています" in page and "名寄せの記録" in page
+    page = browser.get(f"/persons/{first['integrated_number']}/").content.decode()
+    assert "名寄せの記録" in page and "名寄せされた宛名の宛名番号" in page
+    # A merged person is no longer listed by the search: its representative is.
+    search = browser.get("/persons/", {"name": someone.name}).content.decode()
+    assert first["integrated_number"] in search and second["integrated_number"] not in search
+
+
+def test_a_clerk_marks_different_and_may_not_merge(tax: KeyedClient, clerk: Any) -> None:
+    someone = resident()
+    numberless(tax, someone)
+    numberless(tax, someone)
+    item = ReviewItem.objects.get()
+    browser = signed_in(clerk)
+    assert browser.post(f"/review/{item.pk}/act", {"action": "merge"}).status_code == 403
+    assert not PersonMerge.objects.exists()
+    assert browser.post(f"/review/{item.pk}/act", {"action": "later"}).status_code == 302
+    item.refresh_from_db()
+    assert item.state == ReviewItem.State.IN_REVIEW
+    browser.post(f"/review/{item.pk}/act", {"action": "different"})
+    item.refresh_from_db()
+    assert (item.state, item.outcome, item.closed_by) == (
+        ReviewItem.State.CLOSED,
+        ReviewItem.Outcome.DIFFERENT,
+        "clerk",
+    )
+    # A closed item is not acted on twice.
+    browser.post(f"/review/{item.pk}/act", {"action": "later"})
+    item.refresh_from_db()
+    assert item.state == ReviewItem.State.CLOSED
+
+
+def test_a_person_without_a_number_says_so(tax: KeyedClient, clerk: Any) -> None:
+    number = numberless(tax, resident())["integrated_number"]
+    page = signed_in(clerk).get(f"/persons/{number}/").content.decode()
+    assert "未取得" in page and "符号は取得できません" in page
+
+
+def test_an_administrator_sees_no_review_list(administrator: Any) -> None:
+    assert signed_in(administrator).get("/review/").status_code == 403
+    assert signed_in(administrator).get("/candidates/", {"name": "山田"}).status_code == 403
