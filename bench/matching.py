@@ -165,6 +165,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--namesakes", type=float, default=0.2)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database (its settings are printed)"
+    )
     options = parser.parse_args()
     rng = random.Random(2026)
 
@@ -247,6 +250,16 @@ def main() -> None:
     from django.db import connection
 
     connection.close()
+    if options.keep:
+        keys = (
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "FIELD_ENCRYPTION_KEYS",
+            "BLIND_INDEX_KEY",
+            "AUDIT_LOG_KEY",
+        )
+        print("kept: " + " ".join(f"{name}={env[name]}" for name in keys))
+        return
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     shutil.rmtree(folder)

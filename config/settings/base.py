@@ -225,7 +225,7 @@ CURRENT_ITEMS_PRECEDENCE = [
 # bounds the persons compared per search. `mj_map`: the IPA's MJ縮退マップ file, where the
 # municipality supplies it (CC BY-SA, not shipped).
 MATCHING: dict[str, Any] = {
-    "review": int(os.environ.get("MATCHING_REVIEW_THRESHOLD", "50")),
+    "review": int(os.environ.get("MATCHING_REVIEW_THRESHOLD", "90")),
     "review_candidates": int(os.environ.get("MATCHING_REVIEW_CANDIDATES", "5")),
     "blocking": int(os.environ.get("MATCHING_BLOCKING_LIMIT", "500")),
     "mj_map": os.environ.get("MATCHING_MJ_MAP", ""),

@@ -139,6 +139,13 @@ def compare(
     query: Basic, stored: Basic, weights: Weights, fields: tuple[str, ...] = FIELDS
 ) -> Comparison:
     agreement = {name: COMPARATORS[name](query, stored) for name in fields}
+    # A name in kanji one letter off is a typing error only when its reading agrees: 一郎 and
+    # 市郎 read イチロウ alike, while 佐藤翔 and 佐藤蓮 are two persons.
+    if agreement.get("name") == "similar" and agreement.get("name_kana") not in (
+        "exact",
+        "normalised",
+    ):
+        agreement["name"] = "different"
     field_weights = {
         name: round(weights.weight(name, level), 2) for name, level in agreement.items()
     }

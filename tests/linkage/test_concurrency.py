@@ -158,3 +158,72 @@ def test_concurrent_http_requests_never_fail(live_server: Any) -> None:
     assert errors == []
     assert sorted(status for statuses in results for status in statuses) == [201] * 48
     assert Person.objects.count() == 48
+
+
+def _without_number(body: dict[str, Any]) -> dict[str, Any]:
+    del body["individual_number"]
+    return body
+
+
+def test_concurrent_first_arrivals_without_a_number_link_to_one_person() -> None:
+    """SPEC 10.1 (c): 税, 国保 and 福祉 each link their own address number of one person,
+    without its individual number, at the same moment. The person's row lock serialises them:
+    one person, three links, history_seq 2, 3, 4 each once."""
+    jyuki = backbone_client(number_system="01")
+    someone = resident()
+    known = address_change_receive(
+        client=jyuki.client, change=change_of(jyuki, address_change_body(resident=someone))
+    )
+    systems = [backbone_client(number_system=ns) for ns in ("02", "03", "04")]
+    resolution = {"mode": "link", "integrated_number": known.integrated_number}
+    results, errors = run_together(
+        [
+            receive_job(
+                keyed,
+                _without_number(
+                    address_change_body(
+                        number_system=keyed.number_system, resident=someone, resolution=resolution
+                    )
+                ),
+            )
+            for keyed in systems
+        ]
+    )
+    assert errors == []
+    assert [r.result for r in results] == ["updated"] * 3
+    assert {r.integrated_number for r in results} == {known.integrated_number}
+    assert Person.objects.count() == 1
+    assert CrossReference.objects.count() == 4
+    assert sorted(AddressVersion.objects.values_list("history_seq", flat=True)) == [1, 2, 3, 4]
+
+
+def test_concurrent_arrivals_of_one_number_on_two_numberless_persons_merge_once() -> None:
+    """Two persons without a number; the same individual number arrives on both at once. One
+    attaches it; the other meets the unique index, retries, and is merged into the first."""
+    tax, nhi = backbone_client(number_system="02"), backbone_client(number_system="03")
+    someone = resident()
+    bodies = []
+    for keyed in (tax, nhi):
+        first = _without_number(
+            address_change_body(
+                number_system=keyed.number_system, resident=someone, resolution={"mode": "new"}
+            )
+        )
+        address_change_receive(client=keyed.client, change=change_of(keyed, first))
+        bodies.append(
+            (
+                keyed,
+                address_change_body(
+                    number_system=keyed.number_system,
+                    resident=someone,
+                    address_number=first["address_number"],
+                ),
+            )
+        )
+    results, errors = run_together([receive_job(keyed, body) for keyed, body in bodies])
+    assert errors == []
+    assert len({r.integrated_number for r in results}) == 1
+    holders = Person.objects.filter(individual_number_index__isnull=False)
+    assert holders.count() == 1
+    assert Person.objects.filter(merged_into=holders.get()).count() == 1
+    assert CodeRequest.objects.count() == 1
