@@ -19,8 +19,15 @@ class ResidentForm(BasicItemsForm):
     )
     field_order = ["individual_number"]
 
-    def __init__(self, *args: Any, registering: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, registering: bool = True, number_required: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["individual_number"].required = number_required
+        if not number_required:
+            self.fields["individual_number"].help_text = _(
+                "分からないときは空欄のまま。連携サーバーで同じ方がいないか照会してから登録します。"
+            )
         if not registering:
             # The individual number of a record never changes: another number is another
             # person, registered as such.

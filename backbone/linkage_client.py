@@ -57,6 +57,10 @@ class LinkageApiClient:
     def address_change_send(self, change: dict[str, Any]) -> LinkageAnswer:
         return self._call("POST", "/api/v1/address-changes", change)
 
+    def candidates_search(self, person: dict[str, Any]) -> LinkageAnswer:
+        """名寄せ候補照会 (SPEC 10.2): who the person without a number may be."""
+        return self._call("POST", "/api/v1/candidates", {"person": person})
+
     def person_get(self, integrated_number: str) -> LinkageAnswer:
         return self._call("GET", f"/api/v1/persons/{integrated_number}")
 

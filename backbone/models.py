@@ -66,6 +66,16 @@ class ResidentRecord(EncryptedIndividualNumber):
     DATA_TYPE: ClassVar[str]
     BUSINESS_FIELDS: ClassVar[tuple[str, ...]]
 
+    # A system other than 住基 may hold a resident whose individual number it does not know
+    # (住登外者, SPEC 10): no index then, and linkage numbers the person after a candidate
+    # search (the JP standard's flow).
+    # NULL, not "": the one-record-per-person constraint ignores NULLs only.
+    individual_number_index = models.CharField(  # type: ignore[assignment]  # noqa: DJ001
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
+    individual_number_encrypted = models.CharField(
+        max_length=128, blank=True, default="", editable=False
+    )
     address_number = models.CharField(_("宛名番号"), max_length=15, unique=True)
     name = models.CharField(_("氏名"), max_length=100)
     name_kana = models.CharField(_("氏名カナ"), max_length=100, blank=True)
@@ -91,7 +101,13 @@ class ResidentRecord(EncryptedIndividualNumber):
         return self.address_number
 
     @property
+    def has_individual_number(self) -> bool:
+        return self.individual_number_index is not None
+
+    @property
     def individual_number_masked(self) -> str:
+        if not self.has_individual_number:
+            return ""
         return mask_individual_number(self.individual_number)
 
     def business_items(self) -> dict[str, Any]:

@@ -167,7 +167,9 @@ def _change_body(record: ResidentRecord) -> dict[str, Any]:
     }
 
 
-def _submission_create(record: ResidentRecord, kind: str) -> Submission:
+def _submission_create(
+    record: ResidentRecord, kind: str, *, resolution: Mapping[str, str] | None = None
+) -> Submission:
     # An older change not yet accepted is replaced: this one carries the record as it is now,
     # and sending the older one later would make linkage store stale items as the newest.
     Submission.objects.filter(
@@ -178,7 +180,7 @@ def _submission_create(record: ResidentRecord, kind: str) -> Submission:
         address_number=record.address_number,
         event_id=f"{record.NUMBER_SYSTEM}-{uuid.uuid4()}",
         kind=kind,
-        body=_change_body(record),
+        body={**_change_body(record), **({"resolution": dict(resolution)} if resolution else {})},
     )
 
 
@@ -189,22 +191,42 @@ class Outcome:
 
 
 def resident_register(
-    *, system: BusinessSystem, individual_number: str, items: Mapping[str, Any]
+    *,
+    system: BusinessSystem,
+    individual_number: str,
+    items: Mapping[str, Any],
+    resolution: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """S11-S16: store a new resident under a new address number and send it to linkage."""
+    """S11-S16: store a new resident under a new address number and send it to linkage. A
+    resident without an individual number ("") carries the clerk's `resolution` after a
+    candidate search: `{"mode": "new"}` or `{"mode": "link", "integrated_number": ...}`."""
     model = RECORD_MODELS[system.number_system]
-    index = blind_index(individual_number, key=simulator_index_key())
     with transaction.atomic():
-        existing = model.objects.filter(individual_number_index=index).first()
-        if existing is not None:
-            raise AlreadyRegistered(existing.address_number)
+        number: dict[str, Any] = {"individual_number_index": None}
+        if individual_number:
+            index = blind_index(individual_number, key=simulator_index_key())
+            existing = model.objects.filter(individual_number_index=index).first()
+            if existing is not None:
+                raise AlreadyRegistered(existing.address_number)
+            number = sealed(individual_number, index_key=simulator_index_key())
         record = model.objects.create(
-            address_number=address_number_issue(system),
-            **sealed(individual_number, index_key=simulator_index_key()),
-            **items,
+            address_number=address_number_issue(system), **number, **items
         )
-        submission = _submission_create(record, Submission.Kind.REGISTER)
+        submission = _submission_create(record, Submission.Kind.REGISTER, resolution=resolution)
     return Outcome(record, submission_send(submission=submission, system=system, record=record))
+
+
+def candidates_search(*, system: BusinessSystem, items: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The candidates linkage knows for these basic items (SPEC 10.2), best first."""
+    person = {
+        name: items[name].isoformat() if name == "birth_date" else items[name]
+        for name in BASIC_ITEMS
+        if items.get(name)
+    }
+    answer = linkage_client_of(system).candidates_search(person)
+    if not answer.ok:
+        raise LinkageUnavailable(f"linkage answered {answer.status}: {_problem(answer.body)}")
+    return list(answer.body.get("candidates", []))
 
 
 def resident_change(
@@ -231,11 +253,9 @@ def submission_send(
     """S14, and S16 on success. Sent only while pending or unreachable; returns it updated."""
     if submission.status not in (Submission.Status.PENDING, Submission.Status.UNREACHABLE):
         return submission
-    change = {
-        "event_id": submission.event_id,
-        **submission.body,
-        "individual_number": record.individual_number,
-    }
+    change = {"event_id": submission.event_id, **submission.body}
+    if record.has_individual_number:
+        change["individual_number"] = record.individual_number
     submission.attempts += 1
     submission.sent_at = timezone.now()
     try:

@@ -3,6 +3,8 @@ endpoint each one receives linkage's notices on (S27, S120, S34)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -16,8 +18,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from primitives.faults import injected_fault
+from primitives.numbers import is_valid_integrated_number
 
 from .forms import BUSINESS_FORMS, ResidentForm
+from .linkage_client import LinkageUnavailable
 from .models import (
     RECEIVERS,
     RECORD_MODELS,
@@ -30,6 +34,7 @@ from .models import (
 from .services import (
     AlreadyRegistered,
     NoticeRefused,
+    candidates_search,
     notice_receive,
     resident_change,
     resident_register,
@@ -105,14 +110,47 @@ def resident_list(request: HttpRequest, number_system: str) -> HttpResponse:
 @permission_required(OPERATE, raise_exception=True)
 def resident_new(request: HttpRequest, number_system: str) -> HttpResponse:
     system = _system(number_system)
-    form = ResidentForm(request.POST or None)
+    # 住基 always knows the number; another system may register a resident without it, after
+    # asking linkage whether the person is known already (名寄せ候補照会, the JP standard).
+    number_required = number_system == settings.RESIDENT_REGISTER_NUMBER_SYSTEM
+    form = ResidentForm(request.POST or None, number_required=number_required)
     business = BUSINESS_FORMS[number_system](request.POST or None, prefix="business")
+    candidates: list[dict[str, Any]] | None = None
     if request.method == "POST" and form.is_valid() and business.is_valid():
         items = {**form.cleaned_data, **business.cleaned_data}
-        individual_number = items.pop("individual_number")
+        individual_number = items.pop("individual_number") or ""
+        chosen = request.POST.get("resolution", "")
+        resolution: dict[str, str] | None = None
+        if not individual_number:
+            if chosen == "new":
+                resolution = {"mode": "new"}
+            elif is_valid_integrated_number(chosen):
+                resolution = {"mode": "link", "integrated_number": chosen}
+            else:
+                try:
+                    candidates = candidates_search(system=system, items=items)
+                except LinkageUnavailable as error:
+                    messages.error(
+                        request, _("連携サーバーに照会できませんでした: %(e)s") % {"e": error}
+                    )
+                    candidates = []
+                return render(
+                    request,
+                    "backbone/resident_form.html",
+                    {
+                        "system": system,
+                        "form": form,
+                        "business": business,
+                        "record": None,
+                        "candidates": candidates,
+                    },
+                )
         try:
             outcome = resident_register(
-                system=system, individual_number=individual_number, items=items
+                system=system,
+                individual_number=individual_number,
+                items=items,
+                resolution=resolution,
             )
         except AlreadyRegistered as already:
             form.add_error(
