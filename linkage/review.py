@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from .forms import CandidateSearchForm, ReviewActionForm
 from .matching.scoring import FIELDS
 from .matching.search import Query, candidates_described, candidates_find, current_weights
-from .models import AccessAction, AccessOutcome, PersonMerge, ReviewItem
+from .models import AccessAction, AccessOutcome, AddressVersion, PersonMerge, ReviewItem
 from .services.audit import access_record, criteria_of
 from .services.merges import MergeRefused, person_merge, person_unmerge
 from .views import _page, audited_permission
@@ -101,8 +101,12 @@ def review_list(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = _page(request, items)
+    ids = {pid for item in page for pid in (item.person_id, item.other_id) if pid is not None}
+    current = {v.person_id: v for v in AddressVersion.objects.current().filter(person_id__in=ids)}
     for item in page:
         item.explained = _explained(item.agreement) if item.agreement else []
+        item.person_current = current.get(item.person_id)
+        item.other_current = current.get(item.other_id) if item.other_id else None
     counts = dict(
         ReviewItem.objects.order_by()
         .values_list("state")
