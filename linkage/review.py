@@ -57,6 +57,13 @@ def _explained(
     ]
 
 
+def _weights_label() -> str:
+    source = current_weights().source
+    if source == "default":
+        return _("既定値")
+    return _("この団体のデータから推定（%(day)s）") % {"day": source.removeprefix("estimated ")}
+
+
 @login_required
 @audited_permission("linkage.view_person", AccessAction.CANDIDATE_SEARCH)
 def candidate_search(request: HttpRequest) -> HttpResponse:
@@ -84,7 +91,7 @@ def candidate_search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "linkage/candidates.html",
-        {"form": form, "candidates": candidates, "weights": current_weights()},
+        {"form": form, "candidates": candidates, "weights": _weights_label()},
         status=400 if form.is_bound and form.errors else 200,
     )
 
