@@ -126,3 +126,20 @@ def test_a_person_without_a_number_says_so(tax: KeyedClient, clerk: Any) -> None
 def test_an_administrator_sees_no_review_list(administrator: Any) -> None:
     assert signed_in(administrator).get("/review/").status_code == 403
     assert signed_in(administrator).get("/candidates/", {"name": "山田"}).status_code == 403
+
+
+def test_the_review_screens_are_complete_in_english(tax: KeyedClient, supervisor: Any) -> None:
+    someone = resident()
+    numberless(tax, someone)
+    numberless(tax, someone)
+    browser = signed_in(supervisor)
+    browser.cookies["django_language"] = "en"
+    listing = browser.get("/review/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Possible duplicate" in listing and "Merge" in listing and "Different persons" in listing
+    page = browser.get(
+        "/candidates/",
+        {"name": someone.name, "birth_date": someone.birth_date.isoformat()},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+    assert "Candidates (2)" in page and "exact" in page
+    assert "件" not in page and "一致" not in page
