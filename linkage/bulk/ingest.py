@@ -47,7 +47,8 @@ class BlindIndexRotationUnderWay(Exception):
 class Importer:
     """Imports chunks for one run; caches what does not change during a run."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, screen: bool = True) -> None:
+        self.screen = screen
         if persons_under_old_blind_index().exists():
             raise BlindIndexRotationUnderWay(
                 "some persons are still indexed under an older blind-index key: "
@@ -91,7 +92,11 @@ class Importer:
         if not batch:
             return result
         for decision in changes_store(
-            batch, cause=CODE_REQUEST_CAUSE, receivers=self.receivers, immediate_constraints=True
+            batch,
+            cause=CODE_REQUEST_CAUSE,
+            receivers=self.receivers,
+            immediate_constraints=True,
+            screen=self.screen,
         ):
             if isinstance(decision, Repeat):
                 result.duplicates += 1

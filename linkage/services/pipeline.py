@@ -256,6 +256,7 @@ def changes_store(
     receivers: dict[str, list[BackboneClient]] | None = None,
     first_try: bool = False,
     immediate_constraints: bool = False,
+    screen: bool = True,
 ) -> list[Decision]:
     """Decide and store a batch in one transaction; a Decision per change, in order.
 
@@ -264,7 +265,8 @@ def changes_store(
     address_change_receive). `immediate_constraints` checks each foreign key as its row is
     written (PostgreSQL): a large batch otherwise queues thousands of deferred checks, and
     every history trigger's exception block rescans that queue, so a chunk's cost grew with
-    its own size."""
+    its own size. `screen` False skips the duplicate screening of new persons without a number
+    (the initial load, whose indexes are deferred)."""
     for attempt in range(1, RACE_RETRIES + 1):
         try:
             with transaction.atomic():
@@ -273,7 +275,8 @@ def changes_store(
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 plan = determination(batch, check_receipts=attempt > 1 or not first_try)
                 numbering(plan)
-                screening(plan)
+                if screen:
+                    screening(plan)
                 storing(plan)
                 after(plan, cause=cause, receivers=receivers)
                 return plan.decisions

@@ -113,7 +113,9 @@ class Command(BaseCommand):
         except FileLayoutError as error:
             raise CommandError(str(error)) from error
         try:
-            run = _Run(Importer(), chunk_size)
+            # The initial load defers the indexes duplicate screening needs: screening each
+            # person without a number would scan the versions (docs/bulk-import.md).
+            run = _Run(Importer(screen=not initial_load), chunk_size)
         except BlindIndexRotationUnderWay as error:
             raise CommandError(str(error)) from error
         load = None

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from linkage.models import CodeRequest, CrossReference, Person, PersonMerge, ReviewItem
 from primitives.layout import CSV_COLUMNS, OPTIONAL_COLUMNS, csv_record
@@ -118,3 +120,28 @@ def test_a_number_arriving_in_a_file_attaches_or_merges(tmp_path: Path) -> None:
     assert record.representative.individual_number == held.individual_number
     assert ReviewItem.objects.filter(kind=ReviewItem.Kind.AUTOMATIC_MERGE).count() == 1
     assert CodeRequest.objects.count() == 2  # held's, and alone's once its number came
+
+
+def test_an_initial_load_leaves_screening_to_screen_persons(tmp_path: Path) -> None:
+    backbone_client(number_system="02")
+    someone = resident()
+    rows = [
+        _without(
+            address_change_body(number_system="02", address_number=str(700 + n), resident=someone)
+        )
+        for n in range(2)
+    ]
+    summary = run_import(_csv(tmp_path / "tax.csv", rows), "--initial-load")
+    assert "registered 2" in summary, summary
+    assert not ReviewItem.objects.exists()  # the initial load does not screen
+    out = StringIO()
+    call_command("screen_persons", stdout=out)
+    assert "screened 2 persons without an individual number; 1 review items opened" in (
+        out.getvalue()
+    )
+    assert ReviewItem.objects.filter(kind=ReviewItem.Kind.POSSIBLE_DUPLICATE).count() == 1
+    # Screened once: a second run opens nothing; --all finds the pairs already listed.
+    for args in ((), ("--all",)):
+        out = StringIO()
+        call_command("screen_persons", *args, stdout=out)
+        assert " 0 review items opened" in out.getvalue()
