@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from .forms import CandidateSearchForm, ReviewActionForm
-from .matching.scoring import FIELDS
+from .matching.scoring import FIELDS, LEVELS
 from .matching.search import Query, candidates_described, candidates_find, current_weights
 from .models import AccessAction, AccessOutcome, AddressVersion, PersonMerge, ReviewItem
 from .services.audit import access_record, criteria_of
@@ -52,6 +52,24 @@ def _explained(
             "level": agreement.get(name, "missing"),
             "label": AGREEMENT_LABELS[agreement.get(name, "missing")],
             "weight": (weights or {}).get(name),
+        }
+        for name in FIELDS
+    ]
+
+
+def _weight_table() -> list[dict[str, Any]]:
+    """The weights in use, per item and level, as the screen shows them (SPEC 10.3)."""
+    weights = current_weights()
+    levels = [level for level in LEVELS if level != "missing"]
+    return [
+        {
+            "field": FIELD_LABELS[name],
+            "weights": [
+                weights.weight(name, level)
+                if level in weights.m[name] and weights.m[name][level] > 0.001
+                else None
+                for level in levels
+            ],
         }
         for name in FIELDS
     ]
@@ -91,7 +109,12 @@ def candidate_search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "linkage/candidates.html",
-        {"form": form, "candidates": candidates, "weights": _weights_label()},
+        {
+            "form": form,
+            "candidates": candidates,
+            "weights": _weights_label(),
+            "weight_table": _weight_table(),
+        },
         status=400 if form.is_bound and form.errors else 200,
     )
 

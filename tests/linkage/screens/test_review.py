@@ -47,6 +47,8 @@ def test_the_candidate_screen_explains_each_field_in_japanese(
     assert page.status_code == 200
     assert number in text
     assert "氏名: 異体字一致" in text and "住所: 表記ゆれ一致" in text and "生年月日: 一致" in text
+    # The weights in use are shown: the default for an exact birth date is log2(0.945/0.00004).
+    assert "使っている重み（既定値）" in text and "14.5" in text
     assert AccessRecord.objects.filter(
         action=AccessAction.CANDIDATE_SEARCH, integrated_numbers=[number]
     ).exists()
