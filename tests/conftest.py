@@ -20,6 +20,16 @@ ADDRESS_CHANGES_URL = "/api/v1/address-changes"
 
 
 @pytest.fixture(autouse=True)
+def matching_weights_read_again() -> Iterator[None]:
+    """Each test's candidate searches read the weights its own database holds."""
+    from linkage.matching.search import current_weights_forget
+
+    current_weights_forget()
+    yield
+    current_weights_forget()
+
+
+@pytest.fixture(autouse=True)
 def close_peer_connections() -> Iterator[None]:
     """Kept-alive connections to the live server would keep its threads, and their database
     sessions, alive past the test, and the test database could not be dropped."""

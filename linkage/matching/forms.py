@@ -7,8 +7,6 @@ forms, so that 一丁目2-3 and 1丁目2番3号 are one address.
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import functools
 import re
 import unicodedata
@@ -16,11 +14,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from primitives.text import search_key, today_in_japan
+from primitives.text import search_key
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@functools.lru_cache(maxsize=65536)
 def normalised(value: str) -> str:
     """NFKC, width, no spaces, hiragana as katakana, small kana as large, case folded."""
     return search_key(value)
@@ -64,6 +63,7 @@ def mj_map_read(path: Path) -> dict[str, str]:
     return pairs
 
 
+@functools.lru_cache(maxsize=65536)
 def variant(value: str) -> str:
     """The normalised form with every 異体字 and 旧字体 folded."""
     table = variant_table()
@@ -103,6 +103,7 @@ def _kanji_number(match: re.Match[str]) -> str:
     return str(total + digit)
 
 
+@functools.lru_cache(maxsize=65536)
 def address_normalised(value: str) -> str:
     """An address with its numerals as digits and 丁目/番地/番/号/の/hyphens as one hyphen:
     東京都千代田区一丁目2-3, １丁目２番３号 and 1-2-3 all end in 1-2-3."""
@@ -110,30 +111,4 @@ def address_normalised(value: str) -> str:
     value = _KANJI_NUMBER.sub(_kanji_number, value)
     value = _BLOCK_WORDS.sub("-", value)
     value = re.sub(r"-+", "-", value).strip("-")
-    # A hyphen between two digits only: 大字 names keep their letters.
     return value.casefold()
-
-
-def birth_date_typos(value: datetime.date) -> set[datetime.date]:
-    """The dates that differ from `value` in exactly one of year, month or day (a typing
-    error), or have month and day swapped: what blocking looks up besides the date itself."""
-    found: set[datetime.date] = set()
-    digits = f"{value.year:04d}"
-    years = set(range(value.year - 10, value.year + 11))
-    years |= {int(digits[:at] + d + digits[at + 1 :]) for at in range(4) for d in "0123456789"}
-    years |= {int(digits[:at] + digits[at + 1] + digits[at] + digits[at + 2 :]) for at in range(3)}
-    for year in years:
-        if 1868 <= year <= today_in_japan().year:
-            _add(found, year, value.month, value.day)
-    for month in range(1, 13):
-        _add(found, value.year, month, value.day)
-    for day in range(1, 32):
-        _add(found, value.year, value.month, day)
-    _add(found, value.year, value.day, value.month)
-    found.discard(value)
-    return found
-
-
-def _add(found: set[datetime.date], year: int, month: int, day: int) -> None:
-    with contextlib.suppress(ValueError):
-        found.add(datetime.date(year, month, day))

@@ -2,14 +2,15 @@
 described, best first, each with its score explained field by field.
 
 Blocking keeps a search bounded (at most MATCHING["blocking"] persons compared): the persons
-born on the date given; born on a date one typing error away (blocking.birth_date_typos)
-whose name or kana agrees once normalised; and, whatever the date, those whose name or kana
-is the same once normalised. Merged persons are never candidates: their representative is.
+born on the date given, and, whatever the date, those whose name or kana is the same once
+normalised (each read through its index). Merged persons are never candidates: their
+representative is.
 """
 
 from __future__ import annotations
 
 import datetime
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.db.models import F, Func, Q, QuerySet, TextField
 from django.db.models.lookups import Exact
 
 from ..models import AddressVersion
-from .forms import address_normalised, birth_date_typos, normalised
+from .forms import address_normalised, normalised
 from .scoring import FIELDS, Comparison, Weights, compare, default_weights
 
 
@@ -52,14 +53,32 @@ class Candidate:
         return self.comparison.agreement
 
 
+WEIGHTS_TTL = 60.0  # seconds a process keeps the weights before it looks for a newer estimate
+_weights_read: tuple[float, Weights] | None = None
+
+
 def current_weights() -> Weights:
-    """The newest estimate stored by `manage.py matching_weights`, else the defaults."""
+    """The newest estimate stored by `manage.py matching_weights`, else the defaults; read
+    at most once a minute per process (a new estimate is in use within a minute)."""
+    global _weights_read
+    if _weights_read is not None and time.monotonic() - _weights_read[0] < WEIGHTS_TTL:
+        return _weights_read[1]
     from ..models import MatchingWeights
 
     estimate = MatchingWeights.objects.order_by("-estimated_at", "-pk").first()
-    if estimate is None:
-        return default_weights()
-    return Weights.of(estimate.weights, f"estimated {estimate.estimated_at:%Y-%m-%d}")
+    weights = (
+        default_weights()
+        if estimate is None
+        else Weights.of(estimate.weights, f"estimated {estimate.estimated_at:%Y-%m-%d}")
+    )
+    _weights_read = (time.monotonic(), weights)
+    return weights
+
+
+def current_weights_forget() -> None:
+    """The next search reads the weights again (after a new estimate in this process)."""
+    global _weights_read
+    _weights_read = None
 
 
 class NamePart(Func):
@@ -87,10 +106,9 @@ def _blocks(query: Query) -> list[Q]:
         names |= _name_block(1, name_key)
     if kana_key:
         names |= _name_block(2, kana_key)
-    blocks = []
-    if query.birth_date is not None:
-        blocks.append(Q(birth_date=query.birth_date))
-        blocks.append(Q(birth_date__in=sorted(birth_date_typos(query.birth_date))) & names)
+    # A birth date one typing error away needs no block of its own: its person is found by
+    # the name or the kana (and a name and kana both unlike are no candidate anyway).
+    blocks = [Q(birth_date=query.birth_date)] if query.birth_date is not None else []
     blocks.append(names)
     return blocks
 
@@ -102,8 +120,24 @@ def _compared(query: Query, exclude: set[int]) -> QuerySet[AddressVersion]:
         AddressVersion.objects.current()
         .exclude(person_id__in=exclude)
         .select_related("person")
+        .only(*COMPARED_COLUMNS)
         .order_by()
     )
+
+
+# What scoring and the answer read of a version and its person: the rest stays on disk.
+COMPARED_COLUMNS = (
+    "person_id",
+    "name",
+    "name_kana",
+    "birth_date",
+    "sex",
+    "address",
+    "person__integrated_number",
+    "person__individual_number_index",
+    "person__purged_at",
+    "person__merged_into_id",
+)
 
 
 def candidates_find(

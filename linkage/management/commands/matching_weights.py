@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from linkage.matching.estimation import weights_estimate
 from linkage.matching.scoring import FIELDS
+from linkage.matching.search import current_weights_forget
 from linkage.models import MatchingWeights
 
 MINIMUM = 100  # fewer labelled pairs of either kind give no estimate worth using
@@ -41,4 +42,8 @@ class Command(BaseCommand):
         MatchingWeights.objects.create(
             weights=weights.as_dict(), method="labelled pairs", pairs=same + different
         )
-        self.stdout.write("stored: candidate search uses these weights from now on")
+        current_weights_forget()
+        self.stdout.write(
+            "stored: candidate search uses these weights from now on (other processes within "
+            "a minute)"
+        )

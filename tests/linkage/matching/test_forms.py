@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from linkage.matching import forms
-from linkage.matching.forms import address_normalised, birth_date_typos, normalised, variant
+from linkage.matching.forms import address_normalised, normalised, variant
 from linkage.matching.scoring import compare, default_weights
 from linkage.matching.search import Query
 
@@ -69,15 +69,6 @@ def test_address_forms_are_one_address(written: str) -> None:
 
 def test_a_kanji_number_with_units_is_read_as_a_number() -> None:
     assert address_normalised("本町二十三番地") == "本町23"
-
-
-def test_birth_date_typos_are_one_field_away() -> None:
-    typos = birth_date_typos(datetime.date(1986, 3, 21))
-    assert datetime.date(1968, 3, 21) in typos  # digits swapped
-    assert datetime.date(1986, 8, 21) in typos  # month
-    assert datetime.date(1986, 3, 12) in typos  # day
-    assert datetime.date(1987, 4, 21) not in typos  # two fields
-    assert datetime.date(1986, 3, 21) not in typos
 
 
 def test_each_field_gets_its_level_and_weight() -> None:
