@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import F, Func, Q, QuerySet, TextField
 from django.db.models.lookups import Exact
 
-from ..models import AddressVersion
+from ..models import AddressVersion, Person
 from .forms import address_normalised, normalised
 from .scoring import FIELDS, Comparison, Weights, compare, default_weights
 
@@ -114,30 +114,20 @@ def _blocks(query: Query) -> list[Q]:
 
 
 def _compared(query: Query, exclude: set[int]) -> QuerySet[AddressVersion]:
-    # Merged persons are dropped after the read (they are rare): a condition on the person in
-    # SQL made PostgreSQL walk every person instead of the block's index.
+    # The persons are read after scoring, for the few candidates above the threshold only
+    # (merged ones are dropped then): a join here read hundreds of persons per search, and a
+    # condition on the person made PostgreSQL walk every person instead of the block's index.
     return (
         AddressVersion.objects.current()
         .exclude(person_id__in=exclude)
-        .select_related("person")
         .only(*COMPARED_COLUMNS)
         .order_by()
     )
 
 
-# What scoring and the answer read of a version and its person: the rest stays on disk.
-COMPARED_COLUMNS = (
-    "person_id",
-    "name",
-    "name_kana",
-    "birth_date",
-    "sex",
-    "address",
-    "person__integrated_number",
-    "person__individual_number_index",
-    "person__purged_at",
-    "person__merged_into_id",
-)
+# What scoring reads of a version: the rest stays on disk.
+COMPARED_COLUMNS = ("person_id", "name", "name_kana", "birth_date", "sex", "address")
+PERSON_COLUMNS = ("integrated_number", "individual_number_index", "purged_at", "merged_into_id")
 
 
 def candidates_find(
@@ -163,8 +153,7 @@ def candidates_find(
         for version in _compared(query, (exclude or set()) | set(seen)).filter(block)[
             : budget - len(seen)
         ]:
-            if version.person.merged_into_id is None:
-                seen[version.person_id] = version
+            seen[version.person_id] = version
     found = []
     for version in seen.values():
         if match and not _narrowed(query, version, match):
@@ -172,6 +161,15 @@ def candidates_find(
         comparison = compare(query, version, weights)
         if comparison.score >= minimum:
             found.append(Candidate(version, comparison))
+    persons = {
+        person.pk: person
+        for person in Person.objects.filter(
+            pk__in=[candidate.person_id for candidate in found], merged_into__isnull=True
+        ).only(*PERSON_COLUMNS)
+    }
+    found = [candidate for candidate in found if candidate.person_id in persons]
+    for candidate in found:
+        candidate.version.person = persons[candidate.person_id]
     found.sort(key=lambda candidate: (-candidate.comparison.total, candidate.version.person_id))
     return found[:limit]
 
