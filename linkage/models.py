@@ -580,6 +580,12 @@ class PersonMerge(models.Model):
     # Persons merged into `merged` before, re-pointed to the representative with it and
     # given back to it on the unmerge (integrated numbers).
     followers = models.JSONField(_("同時に移った宛名"), default=list)
+    # The merged person's current version at the merge: it stops being current (so every
+    # query of current persons leaves the merged person out at no cost) and is current again
+    # after the unmerge.
+    merged_current_version = models.ForeignKey(
+        "AddressVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     merged_at = models.DateTimeField(_("名寄せ日時"), auto_now_add=True)
     merged_by = models.CharField(_("名寄せした者"), max_length=150, blank=True)
     confirmed_at = models.DateTimeField(_("確認日時"), null=True, blank=True)

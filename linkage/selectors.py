@@ -104,12 +104,8 @@ def code_requests_failed() -> QuerySet[CodeRequest]:
 def persons_current() -> QuerySet[AddressVersion]:
     """Every person as its current version, with what the result lists show: the rows that
     search filters (linkage.filters.PersonSearchFilter) narrow down. A person merged into
-    another is not listed: its representative is (SPEC 10.4)."""
-    return (
-        AddressVersion.objects.current()
-        .filter(person__merged_into__isnull=True)
-        .select_related("person", "person__code_request")
-    )
+    another has no current version (linkage.services.merges): its representative is listed."""
+    return AddressVersion.objects.current().select_related("person", "person__code_request")
 
 
 def person_by_individual_number(individual_number: str) -> Person | None:
@@ -192,6 +188,11 @@ def person_detail(integrated_number: str) -> PersonDetail | None:
         if code_request is not None
         else []
     )
+    merges = list(
+        PersonMerge.objects.filter(Q(representative=person) | Q(merged=person))
+        .select_related("representative", "merged")
+        .order_by("-merged_at", "-pk")
+    )
     return PersonDetail(
         person=person,
         current=current,
@@ -200,16 +201,15 @@ def person_detail(integrated_number: str) -> PersonDetail | None:
         business=business,
         code_request=code_request,
         transitions=transitions,
-        merges=list(
-            PersonMerge.objects.filter(Q(representative=person) | Q(merged=person))
-            .select_related("representative", "merged")
-            .order_by("-merged_at", "-pk")
-        ),
+        merges=merges,
+        # Read only for a representative: every other page keeps its number of queries.
         merged_links=list(
             CrossReference.objects.filter(person__merged_into=person)
             .select_related("person")
             .order_by("number_system", "address_number")
-        ),
+        )
+        if any(m.representative_id == person.pk and m.unmerged_at is None for m in merges)
+        else [],
     )
 
 
@@ -230,7 +230,7 @@ def changed_residents(
     )
     return (
         AddressVersion.objects.current()
-        .filter(Exists(in_period), person__merged_into__isnull=True)
+        .filter(Exists(in_period))
         .annotate(
             changed_in_period=Subquery(
                 in_period.order_by("-registered_at").values("registered_at")[:1]

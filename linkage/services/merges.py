@@ -26,6 +26,7 @@ from ..events import notices_due
 from ..models import (
     AccessAction,
     AccessOutcome,
+    AddressVersion,
     CrossReference,
     Notice,
     Person,
@@ -126,6 +127,11 @@ def person_merge(
         Person.objects.filter(pk__in=[merged.pk, *(p.pk for p in followers)]).update(
             merged_into=representative
         )
+        current = AddressVersion.objects.filter(person=merged, is_current=True).first()
+        if current is not None:
+            AddressVersion.objects.filter(pk=current.pk).update(is_current=False)
+            record.merged_current_version = current
+            record.save(update_fields=["merged_current_version"])
         merged.merged_into = representative
         if cause == PersonMerge.Cause.INDIVIDUAL_NUMBER:
             ReviewItem.objects.create(
@@ -166,6 +172,10 @@ def person_unmerge(
                 f"{merged.integrated_number} is not merged into {representative.integrated_number}",
             )
         Person.objects.filter(pk=merged.pk).update(merged_into=None)
+        if record.merged_current_version_id is not None:
+            AddressVersion.objects.filter(pk=record.merged_current_version_id).update(
+                is_current=True
+            )
         Person.objects.filter(integrated_number__in=record.followers).update(merged_into=merged)
         merged.merged_into = None
         record.unmerged_at = timezone.now()
