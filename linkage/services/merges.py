@@ -193,15 +193,13 @@ def person_unmerge(
     return record
 
 
-def merge_payload(record: PersonMerge, number_system: str) -> dict[str, Any]:
+def merge_payload(
+    record: PersonMerge, number_system: str, representative_links: list[tuple[str, str]]
+) -> dict[str, Any]:
     """What `person.merged` / `person.unmerged` tell one number system: the merged person's
     address numbers of that system (they resolve to the representative after a merge, to the
-    merged person again after an unmerge) and the representative's (docs/notices.md)."""
-    representative_links = [
-        address_number
-        for _, ns, address_number in _links_of([record.representative_id])
-        if ns == number_system
-    ]
+    merged person again after an unmerge) and the representative's, from its links
+    `representative_links` ((number system, address number); docs/notices.md)."""
     return {
         "integrated_number": record.representative.integrated_number,
         "merged_integrated_number": record.merged.integrated_number,
@@ -211,7 +209,9 @@ def merge_payload(record: PersonMerge, number_system: str) -> dict[str, Any]:
             for link in record.links
             if link["number_system"] == number_system
         ],
-        "representative_address_numbers": representative_links,
+        "representative_address_numbers": [
+            address_number for ns, address_number in representative_links if ns == number_system
+        ],
         "cause": record.cause,
         "merged_at": record.merged_at.isoformat(),
         "unmerged_at": record.unmerged_at.isoformat() if record.unmerged_at else None,
@@ -222,16 +222,23 @@ def _notify(event: str, record: PersonMerge, person_ids: list[int]) -> None:
     follower_ids = list(
         Person.objects.filter(integrated_number__in=record.followers).values_list("pk", flat=True)
     )
-    systems = sorted({ns for _, ns, _ in _links_of([*person_ids, *follower_ids])})
+    links = _links_of([*person_ids, *follower_ids])
+    representative_links = [
+        (ns, address_number)
+        for person_id, ns, address_number in links
+        if person_id == record.representative_id
+    ]
     notices = [
         build(
             Notice,
             event=event,
             client_id=client.pk,
             person_id=record.representative_id,
-            payload=merge_payload(record, number_system),
+            payload=merge_payload(record, number_system, representative_links),
         )
-        for number_system, clients in receivers_by_number_system(systems).items()
+        for number_system, clients in receivers_by_number_system(
+            sorted({ns for _, ns, _ in links})
+        ).items()
         for client in clients
     ]
     insert(notices)
