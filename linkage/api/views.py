@@ -161,14 +161,7 @@ class PersonDetailApi(BackboneApiView):
         responses={200: PersonOutputSerializer, **problems(400, 401, 404, 429)},
     )
     def get(self, request: Request, integrated_number: str) -> Response:
-        if not is_valid_integrated_number(integrated_number):
-            raise serializers.ValidationError(
-                {
-                    "integrated_number": serializers.ErrorDetail(
-                        "must be 15 digits with a valid check digit", code="invalid"
-                    )
-                }
-            )
+        _integrated_number_checked(integrated_number)
         current = person_current_for_number_system(
             integrated_number=integrated_number, number_system=self.client.number_system
         )
@@ -366,7 +359,8 @@ class MovedResidentListApi(AuditedListMixin, StaffApiView, ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-def _person_of(integrated_number: str, field: str = "integrated_number") -> Person:
+def _integrated_number_checked(integrated_number: str, field: str = "integrated_number") -> None:
+    """An integrated number in a URL path: 400 naming `field` unless it is valid (SPEC 4.3)."""
     if not is_valid_integrated_number(integrated_number):
         raise serializers.ValidationError(
             {
@@ -375,6 +369,10 @@ def _person_of(integrated_number: str, field: str = "integrated_number") -> Pers
                 )
             }
         )
+
+
+def _person_of(integrated_number: str, field: str = "integrated_number") -> Person:
+    _integrated_number_checked(integrated_number, field)
     person = Person.objects.filter(integrated_number=integrated_number).first()
     if person is None:
         raise exceptions.NotFound(
@@ -411,9 +409,7 @@ class PersonMergeApi(StaffApiView):
                 request=request,
             )
         except MergeRefused as refusal:
-            raise Conflict(
-                field=refusal.field, code=refusal.code, message=refusal.message
-            ) from None
+            raise _conflict(refusal) from None
         return Response(MergeOutputSerializer(record).data, status=201)
 
 
@@ -444,7 +440,9 @@ class PersonUnmergeApi(StaffApiView):
                 request=request,
             )
         except MergeRefused as refusal:
-            raise Conflict(
-                field=refusal.field, code=refusal.code, message=refusal.message
-            ) from None
+            raise _conflict(refusal) from None
         return Response(status=204)
+
+
+def _conflict(refusal: MergeRefused) -> Conflict:
+    return Conflict(field=refusal.field, code=refusal.code, message=refusal.message)
