@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Field
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,13 +34,16 @@ AGREEMENT_LABELS = {
     "different": gettext_lazy("不一致"),
     "missing": gettext_lazy("比較なし"),
 }
-FIELD_LABELS = {
-    "name": gettext_lazy("氏名"),
-    "name_kana": gettext_lazy("氏名カナ"),
-    "birth_date": gettext_lazy("生年月日"),
-    "sex": gettext_lazy("性別"),
-    "address": gettext_lazy("住所"),
-}
+
+
+def _label(name: str) -> Any:
+    """An item's name as the version model gives it (氏名, 氏名カナ …)."""
+    field = AddressVersion._meta.get_field(name)
+    assert isinstance(field, Field)  # noqa: S101 (the basic items are concrete fields)
+    return field.verbose_name
+
+
+FIELD_LABELS = {name: _label(name) for name in FIELDS}
 
 
 def _explained(
