@@ -57,15 +57,17 @@ def same_person_pairs(limit: int) -> list[tuple[AddressVersion, AddressVersion]]
     for systems in latest.values():
         versions = list(systems.values())
         pairs += [(versions[0], other) for other in versions[1:]]
-    for merge in PersonMerge.objects.filter(unmerged_at__isnull=True)[:limit]:
-        a = (
-            AddressVersion.objects.filter(person=merge.representative)
-            .order_by("-history_seq")
-            .first()
-        )
-        b = AddressVersion.objects.filter(person=merge.merged).order_by("-history_seq").first()
-        if a is not None and b is not None:
-            pairs.append((a, b))
+    merges = list(
+        PersonMerge.objects.filter(unmerged_at__isnull=True).values_list(
+            "representative_id", "merged_id"
+        )[:limit]
+    )
+    newest: dict[int, AddressVersion] = {}
+    for version in AddressVersion.objects.filter(
+        person_id__in={pk for pair in merges for pk in pair}
+    ).order_by("person_id", "history_seq"):
+        newest[version.person_id] = version  # the newest last
+    pairs += [(newest[a], newest[b]) for a, b in merges if a in newest and b in newest]
     return pairs[:limit]
 
 
@@ -85,13 +87,20 @@ def different_person_pairs(
         a, b = rng.sample(current, 2)
         if a.person_id != b.person_id:
             pairs.append((a, b))
-    for item in ReviewItem.objects.filter(
-        outcome=ReviewItem.Outcome.DIFFERENT, other__isnull=False
-    )[:limit]:
-        one = AddressVersion.objects.current().filter(person=item.person).first()
-        another = AddressVersion.objects.current().filter(person=item.other).first()
-        if one is not None and another is not None:
-            pairs.append((one, another))
+    marked = list(
+        ReviewItem.objects.filter(
+            outcome=ReviewItem.Outcome.DIFFERENT, other__isnull=False
+        ).values_list("person_id", "other_id")[:limit]
+    )
+    current_of = {
+        version.person_id: version
+        for version in AddressVersion.objects.current().filter(
+            person_id__in={pk for pair in marked for pk in pair}
+        )
+    }
+    pairs += [
+        (current_of[a], current_of[b]) for a, b in marked if a in current_of and b in current_of
+    ]
     return pairs
 
 

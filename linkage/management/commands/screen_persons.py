@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db.models import Q
 
 from linkage.matching.search import candidates_find
 from linkage.models import AddressVersion, ReviewItem
@@ -33,18 +32,20 @@ class Command(BaseCommand):
             versions = versions.exclude(
                 person__review_items__kind=ReviewItem.Kind.POSSIBLE_DUPLICATE
             )
+        # Every pair already listed, either way round, read once (not once per person).
+        known = {
+            frozenset(pair)
+            for pair in ReviewItem.objects.filter(other__isnull=False).values_list(
+                "person_id", "other_id"
+            )
+        }
         screened = opened = 0
-        for version in versions.select_related("person").iterator(chunk_size=500):
+        for version in versions.iterator(chunk_size=500):
             screened += 1
             candidates = candidates_find(
                 version,
                 limit=settings.MATCHING["review_candidates"],
                 exclude={version.person_id},
-            )
-            known = set(
-                ReviewItem.objects.filter(
-                    Q(person_id=version.person_id) | Q(other_id=version.person_id)
-                ).values_list("person_id", "other_id")
             )
             items = [
                 build(
@@ -56,9 +57,9 @@ class Command(BaseCommand):
                     agreement=candidate.agreement,
                 )
                 for candidate in candidates
-                if (version.person_id, candidate.person_id) not in known
-                and (candidate.person_id, version.person_id) not in known
+                if frozenset((version.person_id, candidate.person_id)) not in known
             ]
+            known |= {frozenset((version.person_id, c.person_id)) for c in candidates}
             insert(items)
             opened += len(items)
         self.stdout.write(
