@@ -145,3 +145,29 @@ def test_an_initial_load_leaves_screening_to_screen_persons(tmp_path: Path) -> N
         out = StringIO()
         call_command("screen_persons", *args, stdout=out)
         assert " 0 review items opened" in out.getvalue()
+
+
+def test_a_file_row_on_a_merged_persons_address_number_updates_the_representative(
+    tmp_path: Path,
+) -> None:
+    jyuki, tax = backbone_client(number_system="01"), backbone_client(number_system="02")
+    someone = resident()
+    holder = post_change(jyuki, address_change_body(number_system="01", resident=someone)).json()
+    first = _without(
+        address_change_body(number_system="02", address_number="801", resident=someone)
+    )
+    post_change(tax, first)
+    post_change(
+        tax, address_change_body(number_system="02", address_number="801", resident=someone)
+    )
+    assert PersonMerge.objects.count() == 1
+    moved = _without(
+        address_change_body(number_system="02", address_number="801", resident=someone)
+    )
+    moved["person"]["address"] = "横浜市栄区桂町1番地"
+    path = tmp_path / "moved.jsonl"
+    path.write_text(json.dumps(moved) + "\n", encoding="utf-8")
+    summary = run_import(path)
+    assert "updated 1" in summary and "rejected 0" in summary, summary
+    representative = Person.objects.get(integrated_number=holder["integrated_number"])
+    assert representative.versions.filter(address="横浜市栄区桂町1番地").exists()

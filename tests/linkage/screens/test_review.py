@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from linkage.models import AccessAction, AccessRecord, Person, PersonMerge, ReviewItem
 from tests.conftest import post_change
-from tests.factories import KeyedClient, address_change_body, resident
+from tests.factories import KeyedClient, address_change_body, backbone_client, resident
 from tests.residents import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +146,57 @@ def test_the_review_screens_are_complete_in_english(tax: KeyedClient, supervisor
     ).content.decode()
     assert "Candidates (2)" in page and "exact" in page
     assert "件" not in page and "一致" not in page
+
+
+def _automatic_merge(tax: KeyedClient) -> tuple[str, str]:
+    """A 住基 person, and a 税 person without a number whose number then arrives: merged
+    automatically (SPEC 10.1). The representative's and the merged person's numbers."""
+    jyuki = backbone_client(number_system="01")
+    someone = resident()
+    holder = post_change(jyuki, address_change_body(number_system="01", resident=someone)).json()
+    body = address_change_body(number_system="02", resident=someone)
+    del body["individual_number"]
+    merged = post_change(tax, body).json()
+    arrives = address_change_body(
+        number_system="02", resident=someone, address_number=body["address_number"]
+    )
+    assert post_change(tax, arrives).status_code == 200
+    return holder["integrated_number"], merged["integrated_number"]
+
+
+def test_a_clerk_confirms_an_automatic_merge(tax: KeyedClient, clerk: Any) -> None:
+    _automatic_merge(tax)
+    item = ReviewItem.objects.get(kind=ReviewItem.Kind.AUTOMATIC_MERGE)
+    assert signed_in(clerk).post(f"/review/{item.pk}/act", {"action": "confirm"}).status_code == 302
+    item.refresh_from_db()
+    assert (item.state, item.outcome) == (ReviewItem.State.CLOSED, ReviewItem.Outcome.CONFIRMED)
+    record = PersonMerge.objects.get()
+    assert record.confirmed_by == "clerk" and record.confirmed_at is not None
+    assert record.unmerged_at is None
+
+
+def test_a_supervisor_undoes_an_automatic_merge_and_a_clerk_may_not(
+    tax: KeyedClient, clerk: Any, supervisor: Any
+) -> None:
+    _, merged = _automatic_merge(tax)
+    item = ReviewItem.objects.get(kind=ReviewItem.Kind.AUTOMATIC_MERGE)
+    assert signed_in(clerk).post(f"/review/{item.pk}/act", {"action": "undo"}).status_code == 403
+    assert Person.objects.get(integrated_number=merged).merged_into is not None
+    signed_in(supervisor).post(f"/review/{item.pk}/act", {"action": "undo", "reason": "別人"})
+    assert Person.objects.get(integrated_number=merged).merged_into is None
+    item.refresh_from_db()
+    assert (item.state, item.outcome) == (ReviewItem.State.CLOSED, ReviewItem.Outcome.UNMERGED)
+    assert PersonMerge.objects.get().unmerge_reason == "別人"
+
+
+def test_a_merged_person_leaves_the_changed_residents_list(
+    tax: KeyedClient, supervisor: Any
+) -> None:
+    representative, merged = _automatic_merge(tax)
+    today = timezone.localdate().isoformat()
+    listing = (
+        signed_in(supervisor)
+        .get("/changed-residents/", {"date_from": today, "date_to": today})
+        .content.decode()
+    )
+    assert representative in listing and merged not in listing
