@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from primitives.forms import BasicItemsForm, DateInput, IndividualNumberField, TextField
+from primitives.forms import BasicItemsForm, DateField, IndividualNumberField, TextField
 
 
 class ResidentForm(BasicItemsForm):
@@ -39,8 +39,8 @@ class HouseholdForm(forms.Form):
         label=_("世帯番号"), regex=r"^[0-9]{1,15}$", error_messages={"invalid": _("数字15桁以内")}
     )
     relationship = TextField(label=_("続柄"), max_length=20)
-    moved_in_on = forms.DateField(label=_("転入日"), widget=DateInput())
-    moved_out_on = forms.DateField(label=_("転出日"), widget=DateInput(), required=False)
+    moved_in_on = DateField(label=_("転入日"))
+    moved_out_on = DateField(label=_("転出日"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -60,8 +60,8 @@ class NhiForm(forms.Form):
         regex=r"^[0-9]{1,20}$",
         error_messages={"invalid": _("数字20桁以内")},
     )
-    acquired_on = forms.DateField(label=_("資格取得日"), widget=DateInput())
-    lost_on = forms.DateField(label=_("資格喪失日"), widget=DateInput(), required=False)
+    acquired_on = DateField(label=_("資格取得日"))
+    lost_on = DateField(label=_("資格喪失日"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -71,8 +71,8 @@ class NhiForm(forms.Form):
 
 class WelfareForm(forms.Form):
     benefit_type = TextField(label=_("給付種別"), max_length=40)
-    started_on = forms.DateField(label=_("開始日"), widget=DateInput())
-    ended_on = forms.DateField(label=_("終了日"), widget=DateInput(), required=False)
+    started_on = DateField(label=_("開始日"))
+    ended_on = DateField(label=_("終了日"), required=False)
     amount = forms.IntegerField(label=_("月額"), min_value=0, max_value=10**9)
 
     def clean(self) -> dict[str, Any]:

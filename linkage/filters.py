@@ -7,13 +7,14 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import connections
 from django.db.models import CharField, Exists, Func, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from primitives.forms import checked, value_free_messages
+from primitives.forms import DateField, checked, value_free_messages
 from primitives.numbers import is_valid_integrated_number
 from primitives.text import JAPAN, InvalidText, date_in_range, moment_check, search_key
 from primitives.vocabulary import Sex
@@ -42,6 +43,17 @@ def _real_offset(value: datetime.datetime | None) -> None:
             _("1868年1月1日以降の日時を、UTCからの時差±14時間以内で指定してください。"),
             code="out_of_range",
         ) from None
+
+
+class DateFilter(django_filters.DateFilter):
+    """A date as clerks type it (西暦 or 和暦, primitives.forms.DateField)."""
+
+    field_class = DateField
+
+
+def number_system_choices() -> list[tuple[str, str]]:
+    """The configured number systems as a clerk picks them: 01 住基, 02 税, ..."""
+    return [(code, f"{code} {name}") for code, name in settings.NUMBER_SYSTEMS.items()]
 
 
 def _day_in_range(value: datetime.date | None) -> None:
@@ -114,10 +126,22 @@ class SearchForm(forms.Form):
             raise forms.ValidationError(
                 _("検索条件を1つ以上入力してください。"), code="no_criteria"
             )
-        if bool(data.get("number_system")) != bool(data.get("address_number")):
-            raise forms.ValidationError(
-                _("宛名番号で検索するときは番号体系と宛名番号の両方を入力してください。"),
-                code="address_number_pair",
+        # A half-filled pair: the error sits on the missing field and names it alone.
+        if data.get("address_number") and not data.get("number_system"):
+            self.add_error(
+                "number_system",
+                forms.ValidationError(
+                    _("宛名番号で検索するときは番号体系を選んでください。"),
+                    code="address_number_pair",
+                ),
+            )
+        elif data.get("number_system") and not data.get("address_number"):
+            self.add_error(
+                "address_number",
+                forms.ValidationError(
+                    _("番号体系を選んだときは宛名番号を入力してください。"),
+                    code="address_number_pair",
+                ),
             )
         return data
 
@@ -142,10 +166,11 @@ class PersonSearchFilter(ValueFreeFilterSet):
         label=_("統合宛名番号"),
         validators=[_integrated_number],
     )
-    number_system = django_filters.CharFilter(
+    number_system = django_filters.ChoiceFilter(
         method="filter_address_number",
         label=_("番号体系"),
-        validators=[RegexValidator(r"^[0-9]{2}$", _("番号体系は2桁の数字で入力してください。"))],
+        choices=number_system_choices,
+        empty_label=_("指定なし"),
     )
     address_number = django_filters.CharFilter(
         method="filter_address_number",
@@ -155,20 +180,22 @@ class PersonSearchFilter(ValueFreeFilterSet):
         ],
     )
     name = django_filters.CharFilter(method="filter_name", label=_("氏名・カナ"))
-    birth_date = django_filters.DateFilter(label=_("生年月日"), validators=[_day_in_range])
-    birth_date_from = django_filters.DateFilter(
+    birth_date = DateFilter(label=_("生年月日"), validators=[_day_in_range])
+    birth_date_from = DateFilter(
         field_name="birth_date",
         lookup_expr="gte",
         label=_("生年月日(から)"),
         validators=[_day_in_range],
     )
-    birth_date_to = django_filters.DateFilter(
+    birth_date_to = DateFilter(
         field_name="birth_date",
         lookup_expr="lte",
         label=_("生年月日(まで)"),
         validators=[_day_in_range],
     )
-    sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("性別"))
+    sex = django_filters.ChoiceFilter(
+        choices=Sex.choices, label=_("性別"), empty_label=_("指定なし")
+    )
     address = django_filters.CharFilter(method="filter_address", label=_("住所"))
     ordering = django_filters.OrderingFilter(
         fields=[
@@ -230,13 +257,13 @@ class AccessRecordFilter(ValueFreeFilterSet):
     action = django_filters.ChoiceFilter(choices=AccessAction.choices, label=_("操作"))
     outcome = django_filters.ChoiceFilter(choices=AccessOutcome.choices, label=_("結果"))
     username = django_filters.CharFilter(lookup_expr="icontains", label=_("ユーザー名"))
-    date_from = django_filters.DateFilter(
+    date_from = DateFilter(
         field_name="occurred_at",
         lookup_expr="date__gte",
         label=_("開始日"),
         validators=[_day_in_range],
     )
-    date_to = django_filters.DateFilter(
+    date_to = DateFilter(
         field_name="occurred_at",
         lookup_expr="date__lte",
         label=_("終了日"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from primitives.forms import (
     BasicItemsForm,
-    DateInput,
+    DateField,
     IndividualNumberField,
     TextField,
     checked,
@@ -40,7 +40,7 @@ class IndividualNumberSearchForm(forms.Form):
     individual_number = IndividualNumberField()
 
 
-class PeriodDateField(forms.DateField):
+class PeriodDateField(DateField):
     """A day of a period, within the days a query can name (primitives.text.date_in_range)."""
 
     def clean(self, value: Any) -> Any:
@@ -51,8 +51,8 @@ class PeriodDateField(forms.DateField):
 class ChangedResidentsForm(forms.Form):
     """The period of the changed-resident list (list creation 41), both days included."""
 
-    date_from = PeriodDateField(label=_("開始日"), widget=DateInput())
-    date_to = PeriodDateField(label=_("終了日"), widget=DateInput())
+    date_from = PeriodDateField(label=_("開始日"))
+    date_to = PeriodDateField(label=_("終了日"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -7,11 +7,13 @@ the form, in Japanese, next to the field. No message repeats the value typed.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, TypeVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .dates import ACCEPTED_FORMS, date_parse
 from .text import (
     InvalidText,
     birth_date_check,
@@ -61,10 +63,50 @@ class ValueFreeForm(forms.Form):
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """A text box, not the browser's date picker: clerks type 和暦 (S61.3.21) and slashes,
+    which a picker cannot take. A stored date is shown as 1986-03-21."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
+    input_type = "text"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        attrs = {
+            "placeholder": _("例: 1986-03-21 / S61.3.21"),
+            "autocomplete": "off",
+            "size": 16,
+            "class": "date",
+            **(attrs or {}),
+        }
+        super().__init__(attrs=attrs, format="%Y-%m-%d", **kwargs)
+
+
+DATE_MESSAGES = {
+    "format": _("日付は西暦か和暦で入力してください（例: %(forms)s）。"),
+    "not_a_date": _("存在しない日付です。"),
+    "not_in_era": _(
+        "その元号にない日付です。改元の前後は新旧の元号を確かめてください"
+        "（例: 平成31年5月1日は令和元年5月1日）。"
+    ),
+}
+
+
+class DateField(forms.DateField):
+    """A date as clerks type it (primitives.dates: 西暦, 和暦, full-width digits)."""
+
+    widget = DateInput
+
+    def to_python(self, value: Any) -> datetime.date | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return date_parse(str(value))
+        except InvalidText as error:
+            raise forms.ValidationError(
+                DATE_MESSAGES[error.code], code=error.code, params={"forms": ACCEPTED_FORMS}
+            ) from error
 
 
 class TextField(forms.CharField):
@@ -84,6 +126,9 @@ def checked(check: Any, value: Any) -> Any:
         raise forms.ValidationError(MESSAGES[error.code], code=error.code) from error
 
 
+_CARD_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc\uff0d]")
+
+
 class IndividualNumberField(forms.CharField):
     """An individual number: 12 digits (full-width accepted) with a valid check digit. Never
     shown back: the input is a password-style field that is not refilled."""
@@ -98,6 +143,8 @@ class IndividualNumberField(forms.CharField):
 
     def clean(self, value: Any) -> str:
         value = super().clean(value)
+        # Typed as the card prints it: 1234 5678 9018, or with hyphens.
+        value = _CARD_SEPARATORS.sub("", value) if value else value
         return checked(individual_number_normalise, value) if value else value
 
 
@@ -106,7 +153,7 @@ class BasicItemsForm(ValueFreeForm):
 
     name = TextField(label=_("氏名"), max_length=100)
     name_kana = TextField(label=_("氏名カナ"), max_length=100, required=False)
-    birth_date = forms.DateField(label=_("生年月日"), widget=DateInput())
+    birth_date = DateField(label=_("生年月日"))
     sex = forms.ChoiceField(label=_("性別"), choices=Sex.choices)
     address = TextField(label=_("住所"), max_length=200)
 

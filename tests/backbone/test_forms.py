@@ -35,7 +35,8 @@ def backbone_table_counts() -> dict[str, int]:
         ({"name_kana": "やまだ"}, "name_kana", "カタカナ"),
         ({"birth_date": "2999-01-01"}, "birth_date", "未来の日付"),
         ({"birth_date": "1850-01-01"}, "birth_date", "1868年1月1日より前"),
-        ({"birth_date": "2026-02-30"}, "birth_date", "日付を正しく入力してください"),
+        ({"birth_date": "2026-02-30"}, "birth_date", "存在しない日付です"),
+        ({"birth_date": "H1.1.7"}, "birth_date", "その元号にない日付です"),
         ({"name": "山田\u200b太郎"}, "name", "制御文字"),
         ({"name": ""}, "name", "この項目は必須です"),
         ({"sex": "5"}, "sex", "正しく選択してください"),
@@ -163,3 +164,28 @@ def test_a_form_post_without_the_csrf_token_is_refused(
 
     assert answer.status_code == 403
     assert (backbone_table_counts(), linkage_table_counts()) == before
+
+
+def test_dates_in_japanese_eras_and_card_spaced_numbers_are_accepted(
+    systems: dict[str, BusinessSystem], clerk: Client
+) -> None:
+    import datetime
+
+    from backbone.models import HouseholdRecord
+
+    from .conftest import record_of
+
+    someone = resident()
+    number = someone.individual_number
+    register(
+        clerk,
+        "01",
+        someone,
+        individual_number=f"{number[:4]} {number[4:8]} {number[8:]}",
+        birth_date="昭和61年3月21日",
+        **{"business-moved_in_on": "R6.4.1"},
+    )
+    record = record_of("01", someone)
+    assert record.birth_date == datetime.date(1986, 3, 21)
+    assert isinstance(record, HouseholdRecord)
+    assert record.moved_in_on == datetime.date(2024, 4, 1)

@@ -97,6 +97,46 @@ def test_birth_date_exact_and_range_and_sex(residents: dict[str, Registered], cl
     assert sorted(found(client, sex="1", birth_date="1980-04-01")) == both
 
 
+@pytest.mark.parametrize("typed", ["S55.4.1", "昭和55年4月1日", "１９８０／４／１", "19800401"])
+def test_birth_date_is_taken_as_clerks_type_it(
+    residents: dict[str, Registered], clerk: Any, typed: str
+) -> None:
+    client = signed_in(clerk)
+    both = sorted([residents["yamada"].integrated_number, residents["yamamoto"].integrated_number])
+    assert sorted(found(client, birth_date=typed)) == both
+    assert found(client, birth_date_from="H2.1.1", birth_date_to="平成11年12月31日") == [
+        residents["kyoko"].integrated_number
+    ]
+
+
+def test_number_system_is_a_choice_of_the_configured_systems_and_sex_defaults_to_any(
+    clerk: Any,
+) -> None:
+    page = signed_in(clerk).get(SEARCH).content.decode()
+    assert '<option value="01">01 住基</option>' in page
+    assert '<option value="04">04 福祉</option>' in page
+    assert "---------" not in page
+    assert page.count('<option value="" selected>指定なし</option>') == 2  # 番号体系 and 性別
+
+
+def test_the_individual_number_is_taken_as_the_card_prints_it(
+    residents: dict[str, Registered], clerk: Any
+) -> None:
+    number = residents["kyoko"].individual_number
+    for typed in (
+        f"{number[:4]} {number[4:8]} {number[8:]}",
+        f"{number[:4]}-{number[4:8]}-{number[8:]}",
+        f"{number[:4]}　{number[4:8]}　{number[8:]}",
+    ):
+        response = signed_in(clerk).post(
+            reverse("person_search_by_number"), {"individual_number": typed}
+        )
+        assert response.status_code == 302, typed
+        assert response["Location"] == reverse(
+            "person", args=[residents["kyoko"].integrated_number]
+        )
+
+
 def test_integrated_number_and_address_number_are_exact(
     residents: dict[str, Registered], clerk: Any, tax: KeyedClient
 ) -> None:
@@ -166,9 +206,12 @@ def test_a_search_needs_a_criterion_and_valid_values(clerk: Any) -> None:
     for criteria, message in [
         ({"name": " "}, "検索条件を1つ以上入力してください"),
         ({"integrated_number": "123"}, "統合宛名番号は15桁の数字"),
-        ({"birth_date": "2026-02-30"}, "日付"),
-        ({"number_system": "01"}, "番号体系と宛名番号の両方"),
-        ({"number_system": "1", "address_number": "5"}, "番号体系は2桁の数字"),
+        ({"birth_date": "2026-02-30"}, "存在しない日付です"),
+        ({"birth_date": "21.3.1986"}, "西暦か和暦で入力してください（例: 1986-03-21、"),
+        ({"birth_date": "平成31年5月1日"}, "令和元年5月1日"),
+        ({"number_system": "01"}, "番号体系を選んだときは宛名番号を入力してください"),
+        ({"address_number": "5"}, "宛名番号で検索するときは番号体系を選んでください"),
+        ({"number_system": "1", "address_number": "5"}, "正しく選択してください"),
     ]:
         response = client.get(SEARCH, criteria)
         assert response.context["page"] is None, criteria
