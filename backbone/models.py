@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from primitives.crypto import decrypt_secret, mask_individual_number
 from primitives.faults import FaultControl
 from primitives.sealed import EncryptedIndividualNumber, ForwardedPair
-from primitives.vocabulary import Sex
+from primitives.vocabulary import NoticeEvent, Sex
 
 API_KEY_PURPOSE = "backbone-api-key"
 NOTICE_SECRET_PURPOSE = "backbone-notice-secret"  # noqa: S105 (a label, not a secret)
@@ -261,6 +261,14 @@ class ReceivedNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number_system}:{self.event_id}"
+
+    @property
+    def event_label(self) -> str:
+        """The event as a clerk reads it (宛名情報の更新), or as sent if unknown."""
+        try:
+            return str(NoticeEvent(self.event).label)
+        except ValueError:
+            return self.event
 
 
 class SerialNumberNotice(ForwardedPair):

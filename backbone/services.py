@@ -353,7 +353,7 @@ def _apply(
         updated = model.objects.filter(address_number=data.get("address_number", "")).update(
             integrated_number=data.get("integrated_number", "")
         )
-        return "integrated number stored" if updated else "no record with this address number"
+        return "統合宛名番号を記録しました" if updated else "この宛名番号の住民はありません"
     if event == NoticeEvent.ADDRESS_UPDATED:
         person = data.get("person") or {}
         try:
@@ -366,7 +366,7 @@ def _apply(
         count = model.objects.filter(address_number__in=data.get("address_numbers") or []).update(
             **items, updated_at=timezone.now()
         )
-        return f"{count} record(s) updated to history_seq {data.get('history_seq')}"
+        return f"{count} 件の住民を履歴SEQ {data.get('history_seq')} の宛名情報に更新しました"
     if event in (NoticeEvent.PERSON_MERGED, NoticeEvent.PERSON_UNMERGED):
         # 名寄せ: this system's address numbers of the merged person now resolve to the
         # representative (merged), or to the merged person again (unmerged).
@@ -378,7 +378,7 @@ def _apply(
         count = model.objects.filter(address_number__in=address_numbers).update(
             integrated_number=number, updated_at=timezone.now()
         )
-        return f"{count} record(s) now under integrated number {number}"
+        return f"{count} 件の住民を統合宛名番号 {number} に付け替えました"
     if event == NoticeEvent.SERIAL_ISSUED and system.number_system == "01":
         serial = data.get("processing_serial_number")
         if not isinstance(serial, str) or not serial or not isinstance(individual_number, str):
@@ -391,5 +391,5 @@ def _apply(
         )
         if created:
             transaction.on_commit(lambda: serial_number_forward.delay(row.pk))
-        return "passed on to the communication server"
+        return "CS（住基ネット）に転送しました"
     raise NoticeRefused(400, "unknown_event", f"{event!r} is not a notice this system takes")

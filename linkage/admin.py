@@ -17,6 +17,7 @@ from .models import (
     AddressVersion,
     BackboneClient,
     BusinessInformation,
+    BusinessLabel,
     CodeRequest,
     CodeRequestTransition,
     CrossReference,
@@ -90,6 +91,16 @@ class CrossReferenceAdmin(ReadOnlyAdmin):
 class BusinessInformationAdmin(ReadOnlyAdmin):
     list_display = ("person", "data_type", "number_system", "confirmed_at", "registered_at")
     list_select_related = ("person",)
+
+
+@admin.register(BusinessLabel)
+class BusinessLabelAdmin(admin.ModelAdmin):
+    """業務項目の表示名: what the clerk screens call a business system's data types and
+    items, beyond the shipped dictionary (linkage/data/business_labels.json)."""
+
+    list_display = ("kind", "key", "label", "label_en")
+    list_filter = ("kind",)
+    search_fields = ("key", "label")
 
 
 @admin.register(CodeRequest)

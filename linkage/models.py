@@ -669,6 +669,40 @@ class ReviewItem(models.Model):
         return f"{self.kind}:{self.person_id}/{self.other_id}"
 
 
+class BusinessLabel(models.Model):
+    """The label a clerk reads for a business data type or item key (業務項目の表示名),
+    added or overriding the shipped dictionary (linkage/data/business_labels.json)."""
+
+    class Kind(models.TextChoices):
+        DATA_TYPE = "data_type", _("業務情報の種類")
+        ITEM = "item", _("業務項目")
+
+    kind = models.CharField(_("区分"), max_length=10, choices=Kind.choices)
+    key = models.CharField(
+        _("キー"),
+        max_length=64,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9_]*$", _("英小文字・数字・下線で、英字で始めてください。")
+            )
+        ],
+        help_text=_("業務システムが送るキー（例: household_number）"),
+    )
+    label = models.CharField(_("表示名"), max_length=60)
+    label_en = models.CharField(_("表示名（英語）"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("業務項目の表示名")
+        verbose_name_plural = _("業務項目の表示名")
+        ordering = ["kind", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="business_label_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.label}"
+
+
 class MatchingWeights(models.Model):
     """An estimate of the matching's m and u per field and level (SPEC 10.3), made by
     `manage.py matching_weights` from this installation's persons; the newest is used."""

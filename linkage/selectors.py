@@ -94,8 +94,17 @@ def code_requests_list() -> QuerySet[CodeRequest]:
 
 
 def code_requests_failed() -> QuerySet[CodeRequest]:
-    """The error list (confirmation unit 42): failed code requests, newest failure first."""
-    return code_requests_list().filter(status=CodeRequestStatus.ERROR)
+    """The error list (confirmation unit 42): failed code requests, newest failure first,
+    with the person's current name and kana (`current_name`, `current_name_kana`)."""
+    current = AddressVersion.objects.current().filter(person_id=OuterRef("person_id"))
+    return (
+        code_requests_list()
+        .filter(status=CodeRequestStatus.ERROR)
+        .annotate(
+            current_name=Subquery(current.values("name")[:1]),
+            current_name_kana=Subquery(current.values("name_kana")[:1]),
+        )
+    )
 
 
 # The clerk screens and the staff API (online function 40, list creation 41, dashboard).

@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from . import tasks
 from .events import code_acquisition_files_due, code_requests_due, notices_due, persons_numbered
+from .labels import business_labels_forget
 from .middleware import activity_mark
-from .models import AccessAction, AccessOutcome, CodeRequest, Notice, Person
+from .models import AccessAction, AccessOutcome, BusinessLabel, CodeRequest, Notice, Person
 from .services.audit import access_record
 from .services.code_requests import RELEASE_BATCH, code_requests_open
 from .services.enqueueing import enqueue
@@ -79,3 +81,10 @@ def sign_in_starts_activity(
     """The idle timeout counts from the sign-in (saved with it: no extra write later)."""
     if request is not None and hasattr(request, "session"):
         activity_mark(request.session)
+
+
+@receiver(post_save, sender=BusinessLabel, dispatch_uid="linkage.business_label_saved")
+@receiver(post_delete, sender=BusinessLabel, dispatch_uid="linkage.business_label_deleted")
+def business_label_changed(sender: type[BusinessLabel], **kwargs: Any) -> None:
+    """A label saved or deleted in the admin shows at once on every process's screens."""
+    business_labels_forget()

@@ -69,7 +69,10 @@ def test_a_change_in_one_system_reaches_the_other_through_linkage(
     assert tax_record.address == "神奈川県横浜市中区港町1丁目1番1号"
     assert tax_record.integrated_number == jyuki_record.integrated_number
     outcome = ReceivedNotice.objects.get(number_system="02", event=NoticeEvent.ADDRESS_UPDATED)
-    assert outcome.outcome == "1 record(s) updated to history_seq 3"
+    assert outcome.outcome == "1 件の住民を履歴SEQ 3 の宛名情報に更新しました"
+    page = clerk.get(f"/backbone/02/{tax_record.address_number}/").content.decode()
+    assert "宛名情報の更新" in page and "address.updated" not in page
+    assert "更新 · 履歴SEQ 2" in page and "updated ·" not in page
     # Applying a notice is not a clerk's change: nothing is sent back to linkage.
     assert Submission.objects.filter(number_system="02").count() == 1
 

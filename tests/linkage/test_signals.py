@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.test import Client
 
 from linkage.events import (
@@ -184,6 +184,8 @@ def test_migrate_gives_the_roles_back_their_permissions() -> None:
         (user_login_failed, "linkage.sign_in_failed_recorded"),
         (user_logged_in, "linkage.sign_in_starts_activity"),
         (post_migrate, "linkage.roles_sync"),
+        (post_save, "linkage.business_label_saved"),
+        (post_delete, "linkage.business_label_deleted"),
     ],
 )
 def test_every_receiver_is_connected_and_documented(signal: Any, uid: str) -> None:
@@ -204,6 +206,8 @@ def test_the_documented_receivers_are_all_there_are() -> None:
             user_login_failed,
             user_logged_in,
             post_migrate,
+            post_save,
+            post_delete,
         )
         for lookup_key, *_ in signal.receivers
         if isinstance(lookup_key[0], str) and lookup_key[0].startswith("linkage.")

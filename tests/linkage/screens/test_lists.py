@@ -185,7 +185,7 @@ def failed(jyuki: KeyedClient) -> list[Registered]:
     for registered in residents:
         CodeRequest.objects.filter(person=registered.person).update(
             status=CodeRequestStatus.ERROR,
-            last_error="住基ネットに該当する住民がありません",
+            last_error="individual number not registered in the national resident register",
             status_changed_at=timezone.now(),
         )
     return residents
@@ -199,8 +199,25 @@ def test_the_error_list_shows_each_failure_with_its_reason(
     listed = {cr.person.integrated_number for cr in response.context["page"]}
     assert listed == {r.integrated_number for r in failed}
     body = response.content.decode()
-    assert body.count("住基ネットに該当する住民がありません") == 3
+    # The intermediate server's reason in Japanese, with the next step, never in English.
+    assert body.count("住基ネットに未登録の個人番号") == 3
+    assert body.count("住基で個人番号を確認のうえ、再依頼してください。") == 3
+    assert "not registered" not in body
+    for registered in failed:  # name and kana beside the number
+        version = registered.person.versions.get(is_current=True)
+        assert version.name in body and version.name_kana in body
     assert 'name="code_request"' not in body  # a clerk cannot re-request
+    assert "select-all" not in body
+
+
+def test_an_unknown_reason_is_shown_as_sent_with_the_general_next_step(
+    failed: list[Registered], supervisor: Any
+) -> None:
+    CodeRequest.objects.filter(person=failed[0].person).update(last_error="E1234 回線断")
+    body = signed_in(supervisor).get(reverse("code_request_errors")).content.decode()
+    assert "E1234 回線断" in body
+    assert "内容を確認のうえ再依頼してください" in body
+    assert 'data-select-all="code_request"' in body  # a supervisor may select them all
 
 
 def test_a_supervisor_re_requests_chosen_failures(

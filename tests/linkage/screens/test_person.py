@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from linkage.models import AddressVersion, BackboneClient, Notice
 from primitives.vocabulary import NoticeEvent
-from tests.factories import KeyedClient
+from tests.conftest import post_change
+from tests.factories import KeyedClient, address_change_body
 from tests.residents import Registered, change, hanako_registered, signed_in
 
 
@@ -22,6 +23,31 @@ def hanako(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
     registered = hanako_registered(jyuki, tax)
     change(jyuki, registered, address="横浜市港北区綱島西2-2-2")
     return registered
+
+
+def send_business(
+    keyed: KeyedClient,
+    registered: Registered,
+    address_number: str,
+    data_type: str,
+    items: dict[str, Any],
+) -> None:
+    """A change of `registered` from `keyed`'s system carrying business items."""
+    current = registered.person.versions.get(is_current=True)
+    body = address_change_body(
+        number_system=keyed.number_system,
+        address_number=address_number,
+        individual_number=registered.individual_number,
+        person={
+            "name": current.name,
+            "name_kana": current.name_kana,
+            "birth_date": current.birth_date.isoformat(),
+            "sex": current.sex,
+            "address": current.address,
+        },
+        business={"data_type": data_type, "items": items},
+    )
+    assert post_change(keyed, body).status_code in (200, 201)
 
 
 def page_of(client: Any, registered: Registered) -> str:
@@ -52,6 +78,28 @@ def test_the_page_lists_links_business_information_and_the_code_request_timeline
         r"<li><time[^>]*>[^<]*</time>\s*(\S+) → <strong>(\S+)</strong>", body
     )
     assert detail_timeline == [("未依頼", "依頼中")]
+    assert "（新規登録（宛名異動の受信））" in body and "person_registered" not in body
+
+
+def test_a_label_added_in_the_admin_names_an_unknown_item_and_the_key_stays_the_fallback(
+    hanako: Registered, clerk: Any, tax: KeyedClient
+) -> None:
+    from linkage.models import BusinessLabel
+
+    send_business(tax, hanako, "550001", "income", {"fiscal_year": 2026, "special_deduction": 1})
+    client = signed_in(clerk)
+    body = page_of(client, hanako)
+    # The data type and the shipped items by their Japanese names, never by their keys.
+    for label in ("所得・課税", "年度"):
+        assert f">{label}<" in body, label
+    assert ">income<" not in body and "fiscal_year" not in body
+    assert ">special_deduction<" in body  # unknown anywhere: the key as sent
+    added = BusinessLabel.objects.create(
+        kind=BusinessLabel.Kind.ITEM, key="special_deduction", label="特別控除額"
+    )
+    assert ">特別控除額<" in page_of(client, hanako)
+    added.delete()
+    assert ">special_deduction<" in page_of(client, hanako)
 
 
 def test_the_individual_number_is_masked_for_a_clerk_who_cannot_reveal_it(
@@ -222,5 +270,5 @@ def test_business_information_is_shown_per_data_type_newest_first(
     rows = response.context["detail"].business["income"]
     assert [row.items["fiscal_year"] for row in rows] == [2026, 2025]
     text = response.content.decode()
-    assert "<h3>income</h3>" in text
+    assert "<h3>所得・課税</h3>" in text
     assert text.index("4200000") < text.index("3800000")

@@ -1,0 +1,37 @@
+"""Labels clerks read: business items and data types (linkage.labels), a code request's
+causes and errors (linkage.explanations)."""
+
+from __future__ import annotations
+
+from django import template
+
+from ..explanations import cause_label as _cause_label
+from ..explanations import error_explained
+from ..labels import label_of
+
+register = template.Library()
+
+
+@register.filter
+def item_label(key: str) -> str:
+    return label_of("item", key)
+
+
+@register.filter
+def data_type_label(key: str) -> str:
+    return label_of("data_type", key)
+
+
+@register.filter
+def cause_label(cause: str) -> str:
+    return _cause_label(cause)
+
+
+@register.filter
+def error_reason(error: str) -> str:
+    return error_explained(error).reason
+
+
+@register.filter
+def error_action(error: str) -> str:
+    return error_explained(error).action
