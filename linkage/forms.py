@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from primitives.forms import (
@@ -38,6 +39,22 @@ class IndividualNumberSearchForm(forms.Form):
     """Search by individual number: sent by POST, so the number is in no URL or access log."""
 
     individual_number = IndividualNumberField()
+
+
+class RevealForm(forms.Form):
+    """Why the number is shown (利用目的): one of the configured purposes, recorded."""
+
+    purpose = forms.ChoiceField(label=_("利用目的"), choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        purpose = self.fields["purpose"]
+        assert isinstance(purpose, forms.ChoiceField)  # noqa: S101
+        purpose.choices = [("", _("選択してください")), *settings.REVEAL_PURPOSES.items()]
+        purpose.error_messages = {
+            "required": _("表示する前に利用目的を選んでください。"),
+            "invalid_choice": _("利用目的を一覧から選んでください。"),
+        }
 
 
 class PeriodDateField(DateField):

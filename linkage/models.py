@@ -229,6 +229,13 @@ class AddressVersion(models.Model):
         self.search_keys_fill()
         super().save(*args, **kwargs)
 
+    @classmethod
+    def item_label(cls, name: str) -> Any:
+        """A basic item's name as clerks read it (氏名, 氏名カナ …): the field's own."""
+        field = cls._meta.get_field(name)
+        assert isinstance(field, models.Field)  # noqa: S101 (the basic items are fields)
+        return field.verbose_name
+
     def search_keys_fill(self) -> None:
         self.name_key = name_search_key(self.name, self.name_kana)
         self.address_key = search_key(self.address)

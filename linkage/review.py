@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Field
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,14 +36,7 @@ AGREEMENT_LABELS = {
 }
 
 
-def _label(name: str) -> Any:
-    """An item's name as the version model gives it (氏名, 氏名カナ …)."""
-    field = AddressVersion._meta.get_field(name)
-    assert isinstance(field, Field)  # noqa: S101 (the basic items are concrete fields)
-    return field.verbose_name
-
-
-FIELD_LABELS = {name: _label(name) for name in FIELDS}
+FIELD_LABELS = {name: AddressVersion.item_label(name) for name in FIELDS}
 
 
 def _explained(

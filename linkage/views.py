@@ -29,17 +29,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from primitives.vocabulary import BASIC_ITEMS
+from primitives.vocabulary import BASIC_ITEMS, Sex
 
 from .exports import (
     CHANGED_RESIDENT_ENCODINGS,
+    XLSX,
+    XLSX_CONTENT_TYPE,
     Unencodable,
     changed_residents_csv_cp932,
     changed_residents_csv_utf8,
+    changed_residents_xlsx,
 )
 from .filters import AccessRecordFilter, PersonSearchFilter
-from .forms import ChangedResidentsForm, CorrectionForm, IndividualNumberSearchForm
-from .models import AccessAction, AccessOutcome, AccessRecord, CodeRequest, CodeRequestStatus
+from .forms import ChangedResidentsForm, CorrectionForm, IndividualNumberSearchForm, RevealForm
+from .models import (
+    AccessAction,
+    AccessOutcome,
+    AccessRecord,
+    AddressVersion,
+    CodeRequest,
+    CodeRequestStatus,
+)
 from .paging import CappedPaginator
 from .selectors import (
     PersonDetail,
@@ -53,6 +63,7 @@ from .selectors import (
 from .services.audit import GIVEN, access_record, criteria_of
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
 from .services.corrections import CorrectionUnchanged, person_correct
+from .services.notices import receivers_by_number_system
 
 PAGE_SIZE = 50
 View = Callable[..., Any]
@@ -271,6 +282,8 @@ def _person_context(detail: PersonDetail, **extra: Any) -> dict[str, Any]:
         "person": detail.person,
         "basic_items": BASIC_ITEMS,
         "number_systems": settings.NUMBER_SYSTEMS,
+        "reveal_form": RevealForm(),
+        "reveal_seconds": settings.REVEAL_SECONDS,
         **extra,
     }
 
@@ -279,18 +292,35 @@ def _person_context(detail: PersonDetail, **extra: Any) -> dict[str, Any]:
 @audited_permission("linkage.reveal_individual_number", AccessAction.REVEAL)
 @require_POST
 def person_reveal(request: HttpRequest, integrated_number: str) -> HttpResponse:
-    """Show the individual number in full, to a supervisor who asked for it (POST, so the
-    answer is never cached by a link or prefetch). Recorded before it is shown."""
+    """Show the individual number in full, to a supervisor who asked for it with a purpose
+    (利用目的, recorded with the access record) by POST, so the answer is never cached by a
+    link or prefetch. Recorded before it is shown; hidden again by the page after
+    REVEAL_SECONDS and when the page is left."""
     detail = _detail_or_404(integrated_number)
+    form = RevealForm(request.POST)
+    status = 200
     if detail.person.purged_at is not None:
         context = _person_context(detail)  # nothing left to reveal: the template says so
+    elif not form.is_valid():
+        context = _person_context(detail, reveal_form=form)
+        status = 400
     else:
-        _recorded(request, AccessAction.REVEAL, integrated_number)
-        context = _person_context(detail, revealed=detail.person.individual_number)
-    if _htmx(request):
-        response = render(request, "linkage/_individual_number.html", context)
-    else:
-        response = render(request, "linkage/person_detail.html", context)
+        purpose = form.cleaned_data["purpose"]
+        access_record(
+            action=AccessAction.REVEAL,
+            outcome=AccessOutcome.OK,
+            request=request,
+            criteria={"purpose": purpose},
+            integrated_numbers=[integrated_number],
+            result_count=1,
+        )
+        context = _person_context(
+            detail,
+            revealed=detail.person.individual_number,
+            purpose=settings.REVEAL_PURPOSES[purpose],
+        )
+    template = "linkage/_individual_number.html" if _htmx(request) else "linkage/person_detail.html"
+    response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -298,39 +328,103 @@ def person_reveal(request: HttpRequest, integrated_number: str) -> HttpResponse:
 @login_required
 @audited_permission("linkage.correct_person", AccessAction.CORRECTION)
 def person_correction(request: HttpRequest, integrated_number: str) -> HttpResponse:
+    """訂正 in two steps: the form, then a confirmation that shows what changes and which
+    business systems will be told; only the confirmation stores (and notifies)."""
     detail = _detail_or_404(integrated_number)
     current = detail.current
-    if request.method == "POST":
-        form = CorrectionForm(request.POST)
-        if form.is_valid():
-            items = {name: form.cleaned_data[name] for name in BASIC_ITEMS}
-            try:
-                version = person_correct(
-                    person=detail.person,
-                    items=items,
-                    reason=form.cleaned_data["reason"],
-                    corrected_by=request.user,  # type: ignore[arg-type]
-                )
-            except CorrectionUnchanged:
-                form.add_error(
-                    None, _("基本4情報のどれも変わっていません。訂正する項目を変更してください。")
-                )
-            else:
-                _recorded(request, AccessAction.CORRECTION, integrated_number)
-                messages.success(
-                    request,
-                    _("訂正を登録しました(履歴SEQ %(seq)s)。連携している業務システムに通知します。")
-                    % {"seq": version.history_seq},
-                )
-                return redirect("person", integrated_number=integrated_number)
-    else:
+    if request.method != "POST":
         form = CorrectionForm(initial={name: getattr(current, name) for name in BASIC_ITEMS})
+        return _correction_form(request, detail, form)
+    form = CorrectionForm(request.POST)
+    if not form.is_valid():
+        return _correction_form(request, detail, form)
+    items = {name: form.cleaned_data[name] for name in BASIC_ITEMS}
+    changes = [
+        (
+            AddressVersion.item_label(name),
+            _item_shown(name, getattr(current, name)),
+            _item_shown(name, items[name]),
+        )
+        for name in BASIC_ITEMS
+        if items[name] != getattr(current, name)
+    ]
+    if not changes:
+        form.add_error(
+            None, _("基本4情報のどれも変わっていません。訂正する項目を変更してください。")
+        )
+        return _correction_form(request, detail, form)
+    step = request.POST.get("step")
+    if step == "edit":
+        return _correction_form(request, detail, form, status=200)
+    if step != "confirm":
+        return render(
+            request,
+            "linkage/person_correction_confirm.html",
+            _person_context(
+                detail,
+                form=form,
+                changes=changes,
+                told=_correction_told(detail),
+                reason=form.cleaned_data["reason"],
+            ),
+        )
+    try:
+        version = person_correct(
+            person=detail.person,
+            items=items,
+            reason=form.cleaned_data["reason"],
+            corrected_by=request.user,  # type: ignore[arg-type]
+        )
+    except CorrectionUnchanged:  # corrected by someone else meanwhile
+        form.add_error(
+            None, _("基本4情報のどれも変わっていません。訂正する項目を変更してください。")
+        )
+        return _correction_form(request, detail, form)
+    _recorded(request, AccessAction.CORRECTION, integrated_number)
+    messages.success(
+        request,
+        _("訂正を登録しました(履歴SEQ %(seq)s)。連携している業務システムに通知します。")
+        % {"seq": version.history_seq},
+    )
+    return redirect("person", integrated_number=integrated_number)
+
+
+def _item_shown(name: str, value: Any) -> str:
+    """A basic item as the person page shows it (the sex by its name, a date as YYYY-MM-DD)."""
+    if name == "sex":
+        return str(Sex(value).label) if value in Sex.values else str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value or "—")
+
+
+def _correction_form(
+    request: HttpRequest, detail: PersonDetail, form: CorrectionForm, *, status: int | None = None
+) -> HttpResponse:
     return render(
         request,
         "linkage/person_correction.html",
         _person_context(detail, form=form),
-        status=400 if form.errors else 200,
+        status=status or (400 if form.errors else 200),
     )
+
+
+def _correction_told(detail: PersonDetail) -> list[dict[str, Any]]:
+    """Who a correction tells (address.updated to every linked system): each linked number
+    system with the person's address numbers there and whether it takes notices."""
+    numbers: dict[str, list[str]] = {}
+    for link in detail.links:
+        numbers.setdefault(link.number_system, []).append(link.address_number)
+    receivers = receivers_by_number_system(numbers)
+    return [
+        {
+            "number_system": number_system,
+            "name": settings.NUMBER_SYSTEMS.get(number_system, ""),
+            "address_numbers": address_numbers,
+            "takes_notices": bool(receivers.get(number_system)),
+        }
+        for number_system, address_numbers in sorted(numbers.items())
+    ]
 
 
 # Changed-resident list (list creation 41)
@@ -383,7 +477,7 @@ def changed_resident_list(request: HttpRequest) -> HttpResponse:
 def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
     form = ChangedResidentsForm(request.GET)
     encoding = request.GET.get("encoding", "utf-8")
-    if not form.is_valid() or encoding not in CHANGED_RESIDENT_ENCODINGS:
+    if not form.is_valid() or encoding not in (*CHANGED_RESIDENT_ENCODINGS, XLSX):
         messages.error(request, _("期間と文字コードを正しく指定してください。"))
         return redirect(reverse("changed_residents") + "?" + _query_without_page(request))
     date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
@@ -397,9 +491,12 @@ def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
         integrated_numbers=exported,
         result_count=len(exported),
     )
-    filename = f"changed-residents_{date_from:%Y%m%d}-{date_to:%Y%m%d}_{encoding}.csv"
+    stem = f"changed-residents_{date_from:%Y%m%d}-{date_to:%Y%m%d}"
+    filename = f"{stem}.xlsx" if encoding == XLSX else f"{stem}_{encoding}.csv"
     response: HttpResponseBase
-    if encoding == "utf-8":
+    if encoding == XLSX:
+        response = HttpResponse(changed_residents_xlsx(rows), content_type=XLSX_CONTENT_TYPE)
+    elif encoding == "utf-8":
         response = StreamingHttpResponse(
             changed_residents_csv_utf8(rows), content_type="text/csv; charset=utf-8"
         )

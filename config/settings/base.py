@@ -231,6 +231,24 @@ MATCHING: dict[str, Any] = {
     "mj_map": os.environ.get("MATCHING_MJ_MAP", ""),
 }
 
+# --- Revealing an individual number on screen (online function 40) -------------------------
+
+# The purposes (利用目的) a supervisor picks before the number is shown, recorded with the
+# access record: code -> label. REVEAL_PURPOSES in the environment: "code=label;code=label".
+REVEAL_PURPOSES: dict[str, str] = dict(
+    item.split("=", 1)
+    for item in os.environ.get(
+        "REVEAL_PURPOSES",
+        "counter_identity=窓口での本人確認;"
+        "registry_check=住民記録・個人番号の照合;"
+        "inquiry=関係機関からの照会への対応;"
+        "audit=監査・点検",
+    ).split(";")
+    if "=" in item
+)
+# The number hides itself again after this many seconds, and when the page is left.
+REVEAL_SECONDS = int(os.environ.get("REVEAL_SECONDS", "30"))
+
 # --- Code acquisition (request unit 38, confirmation 42) -----------------------------------
 
 # Where S34 sends (processing serial number, individual number): "jyuki" for the 住基 system

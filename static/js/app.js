@@ -28,3 +28,31 @@ document.addEventListener("change", (event) => {
     all.indeterminate = ticked > 0 && ticked < boxes.length;
   }
 });
+
+// A revealed individual number hides itself after its seconds, and when the page is left
+// (another tab, another page, the browser's back-forward cache): the masked view kept in a
+// <template> beside it comes back, with its reveal form.
+function hideRevealed(holder) {
+  const masked = holder.querySelector("template[data-masked-view]");
+  if (!masked) return;
+  holder.replaceChildren(masked.content.cloneNode(true));
+  if (window.htmx) window.htmx.process(holder);
+}
+
+function armRevealed(root) {
+  for (const revealed of root.querySelectorAll("[data-hide-after]:not([data-armed])")) {
+    revealed.dataset.armed = "";
+    const holder = revealed.closest("#individual-number");
+    const seconds = Number(revealed.dataset.hideAfter) || 30;
+    window.setTimeout(() => hideRevealed(holder), seconds * 1000);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => armRevealed(document));
+document.addEventListener("htmx:afterSettle", () => armRevealed(document));
+for (const leaving of ["pagehide", "visibilitychange"]) {
+  window.addEventListener(leaving, () => {
+    if (leaving === "visibilitychange" && document.visibilityState !== "hidden") return;
+    for (const holder of document.querySelectorAll("#individual-number")) hideRevealed(holder);
+  });
+}

@@ -145,6 +145,42 @@ def test_cp932_csv_is_written_for_excel(moved: dict[str, Registered], supervisor
     assert "初日　花子".encode("cp932") in response.content
 
 
+def test_xlsx_keeps_numbers_as_text_dates_as_dates_and_no_formula(
+    moved: dict[str, Registered], jyuki: KeyedClient, supervisor: Any
+) -> None:
+    from openpyxl import load_workbook
+
+    formula = register(jyuki, name="=HYPERLINK(1)　太郎", name_kana="イコール　タロウ")
+    registered_on(formula, TODAY, hour=9)
+    client = signed_in(supervisor)
+    assert "encoding=xlsx" in client.get(CHANGED, period()).content.decode()
+    response = client.get(EXPORT, {**period(), "encoding": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="changed-residents_20261118-20261120.xlsx"' in response["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows())
+    assert [cell.value for cell in rows[0]] == [
+        "統合宛名番号", "氏名", "氏名カナ", "生年月日", "性別", "住所", "異動登録日時",
+    ]  # fmt: skip
+    by_number = {row[0].value: row for row in rows[1:]}
+    assert set(by_number) == {
+        moved["first"].integrated_number,
+        moved["last"].integrated_number,
+        formula.integrated_number,
+    }
+    for number, row in by_number.items():
+        assert (row[0].data_type, row[0].number_format) == ("s", "@"), number  # text, zeros kept
+        assert isinstance(row[3].value, datetime.datetime)  # a date cell
+        assert row[3].number_format == "yyyy-mm-dd"
+    last = by_number[moved["last"].integrated_number]
+    assert last[1].value == "髙橋　𠮷子"  # no CP932 limit in a workbook
+    assert last[6].value == datetime.datetime(2026, 11, 20, 23, 0)  # noqa: DTZ001 (Excel: local, naive)
+    name = by_number[formula.integrated_number][1]
+    assert (name.value, name.data_type) == ("=HYPERLINK(1)　太郎", "s")  # a string, not a formula
+
+
 def test_cp932_refuses_a_character_it_cannot_hold_and_names_it(
     moved: dict[str, Registered], supervisor: Any
 ) -> None:
@@ -163,7 +199,8 @@ def test_a_clerk_sees_the_list_but_cannot_export_it(
     moved: dict[str, Registered], clerk: Any
 ) -> None:
     client = signed_in(clerk)
-    assert "CSV出力" not in client.get(CHANGED, period()).content.decode()
+    page = client.get(CHANGED, period()).content.decode()
+    assert "encoding=xlsx" not in page and "encoding=utf-8" not in page
     assert client.get(EXPORT, {**period(), "encoding": "utf-8"}).status_code == 403
 
 

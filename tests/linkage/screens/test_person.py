@@ -122,16 +122,51 @@ def test_a_supervisor_reveals_it_by_post_and_the_answer_is_not_cached(
     body = page_of(client, hanako)
     assert hanako.individual_number not in body
     assert "表示する" in body
-    assert client.get(reverse("person_reveal", args=[hanako.integrated_number])).status_code == 405
-    full = client.post(reverse("person_reveal", args=[hanako.integrated_number]))
+    url = reverse("person_reveal", args=[hanako.integrated_number])
+    assert client.get(url).status_code == 405
+    full = client.post(url, {"purpose": "counter_identity"})
     assert hanako.individual_number in full.content.decode()
     assert full["Cache-Control"] == "no-store"
-    fragment = client.post(
-        reverse("person_reveal", args=[hanako.integrated_number]), HTTP_HX_REQUEST="true"
-    )
+    fragment = client.post(url, {"purpose": "audit"}, HTTP_HX_REQUEST="true")
     text = fragment.content.decode()
     assert text.strip().startswith('<span id="individual-number">')
     assert hanako.individual_number in text and "<html" not in text
+    assert 'data-hide-after="30"' in text and "利用目的「監査・点検」で表示し" in text
+
+
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        ({}, "表示する前に利用目的を選んでください。"),
+        ({"purpose": "curiosity"}, "利用目的を一覧から選んでください。"),
+    ],
+)
+def test_no_purpose_no_number_and_no_record_of_a_reveal(
+    hanako: Registered, supervisor: Any, sent: dict[str, str], message: str
+) -> None:
+    from linkage.models import AccessAction, AccessRecord
+
+    client = signed_in(supervisor)
+    before = AccessRecord.objects.filter(action=AccessAction.REVEAL).count()
+    answer = client.post(
+        reverse("person_reveal", args=[hanako.integrated_number]), sent, HTTP_HX_REQUEST="true"
+    )
+    assert answer.status_code == 400
+    text = answer.content.decode()
+    assert message in text
+    assert hanako.individual_number not in text and "curiosity" not in text
+    assert AccessRecord.objects.filter(action=AccessAction.REVEAL).count() == before
+
+
+def test_the_purpose_is_recorded_with_the_reveal(hanako: Registered, supervisor: Any) -> None:
+    from linkage.models import AccessAction, AccessRecord
+
+    signed_in(supervisor).post(
+        reverse("person_reveal", args=[hanako.integrated_number]), {"purpose": "inquiry"}
+    )
+    record = AccessRecord.objects.filter(action=AccessAction.REVEAL).latest("pk")
+    assert record.criteria == {"purpose": "inquiry"}
+    assert record.integrated_numbers == [hanako.integrated_number]
 
 
 def test_an_unknown_integrated_number_is_404(clerk: Any) -> None:
@@ -175,8 +210,28 @@ def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
     form = client.get(reverse("person_correction", args=[hanako.integrated_number]))
     assert form.context["form"].initial["address"] == "横浜市港北区綱島西2-2-2"
     updates_before = Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count()
+    versions_before = AddressVersion.objects.count()
+    url = reverse("person_correction", args=[hanako.integrated_number])
 
-    response = client.post(reverse("person_correction", args=[hanako.integrated_number]), CORRECTED)
+    # First the confirmation: what changes, who is told; nothing is stored yet.
+    confirmation = client.post(url, CORRECTED)
+    assert confirmation.status_code == 200
+    text = confirmation.content.decode()
+    assert "訂正内容の確認" in text
+    assert [
+        (str(label), before, after) for label, before, after in confirmation.context["changes"]
+    ] == [
+        ("住所", "横浜市港北区綱島西2-2-2", "横浜市港北区綱島西2-2-20"),
+    ]  # the kana typed half-width is the same kana: not a change
+    assert "01 住基" in text and "02 税" in text and "通知先が未設定" not in text
+    assert AddressVersion.objects.count() == versions_before
+    assert Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == updates_before
+    # Back to the form keeps what was typed.
+    edit = client.post(url, {**CORRECTED, "step": "edit"})
+    assert edit.context["form"]["address"].value() == CORRECTED["address"]
+    assert AddressVersion.objects.count() == versions_before
+
+    response = client.post(url, {**CORRECTED, "step": "confirm"})
 
     assert response.status_code == 302
     version = AddressVersion.objects.get(person=hanako.person, is_current=True)
@@ -191,6 +246,21 @@ def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
     body = client.get(response["Location"]).content.decode()
     assert "訂正を登録しました(履歴SEQ 4)" in body
     assert "住民からの申出により番地の誤記を訂正" in body
+
+
+def test_the_confirmation_says_which_linked_system_takes_no_notices(
+    hanako: Registered, clerk: Any
+) -> None:
+    BackboneClient.objects.filter(number_system="02").update(callback_url="")
+    BackboneClient.objects.filter(number_system="01").update(callback_url="http://192.0.2.1/n")
+    text = (
+        signed_in(clerk)
+        .post(reverse("person_correction", args=[hanako.integrated_number]), CORRECTED)
+        .content.decode()
+    )
+    told = text[text.index("通知する業務システム") :]
+    assert told.count("通知先が未設定のため通知されません") == 1
+    assert told.index("02 税") < told.index("通知先が未設定")
 
 
 @pytest.mark.parametrize(
@@ -209,7 +279,8 @@ def test_an_invalid_correction_says_why_and_changes_nothing(
     versions = AddressVersion.objects.count()
     notices = Notice.objects.count()
     response = signed_in(clerk).post(
-        reverse("person_correction", args=[hanako.integrated_number]), {**CORRECTED, field: value}
+        reverse("person_correction", args=[hanako.integrated_number]),
+        {**CORRECTED, field: value, "step": "confirm"},
     )
     assert response.status_code == 400
     assert message in str(response.context["form"].errors[field])
@@ -222,11 +293,13 @@ def test_a_correction_that_changes_nothing_is_refused(hanako: Registered, clerk:
         "address": "横浜市港北区綱島西2-2-2",
         "name_kana": "スズキ\u3000ハナコ",
     }
-    response = signed_in(clerk).post(
-        reverse("person_correction", args=[hanako.integrated_number]), unchanged
-    )
-    assert response.status_code == 400
-    assert "どれも変わっていません" in response.content.decode()
+    for step in ("", "confirm"):
+        response = signed_in(clerk).post(
+            reverse("person_correction", args=[hanako.integrated_number]),
+            {**unchanged, "step": step},
+        )
+        assert response.status_code == 400
+        assert "どれも変わっていません" in response.content.decode()
     assert AddressVersion.objects.filter(person=hanako.person).count() == 3
 
 
