@@ -64,4 +64,4 @@ bench-search: $(INSTALLED)
 	$(PY) bench/search.py --persons $${PERSONS:-1000000}
 
 clean:
-	rm -rf var/*.sqlite3* var/celery-broker
+	rm -rf var/*.sqlite3* var/celery-broker var/test-broker var/celerybeat-schedule* var/staticfiles

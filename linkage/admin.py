@@ -204,9 +204,25 @@ class HistoryAdmin(ReadOnlyAdmin):
     """The data history (django-pghistory): what each row was after each insert and update,
     with the request's user and path."""
 
-    list_display = ("pgh_created_at", "pgh_label", "pgh_obj", "pgh_context")
+    list_display = ("recorded_at", "operation", "row", "context")
     list_filter = ("pgh_label",)
     list_select_related = ("pgh_context",)
+
+    @admin.display(description=_("記録日時"), ordering="pgh_created_at")
+    def recorded_at(self, event: Any) -> Any:
+        return event.pgh_created_at
+
+    @admin.display(description=_("操作"), ordering="pgh_label")
+    def operation(self, event: Any) -> str:
+        return str({"insert": _("登録"), "update": _("更新")}.get(event.pgh_label, event.pgh_label))
+
+    @admin.display(description=_("対象"))
+    def row(self, event: Any) -> Any:
+        return event.pgh_obj
+
+    @admin.display(description=_("操作した職員・経路"))
+    def context(self, event: Any) -> Any:
+        return event.pgh_context
 
 
 for _tracked_model in (Person, AddressVersion, CrossReference, CodeRequest):

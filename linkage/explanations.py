@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -83,3 +84,53 @@ def error_explained(error: str) -> Explanation:
         if pattern.search(error):
             return Explanation(str(reason), str(action))
     return Explanation(error or gettext("理由不明"), str(_UNKNOWN_ACTION))
+
+
+# The access records' criteria (linkage.services.audit keeps the names the forms and the
+# API use): what each is called on the audit screen.
+_CRITERIA: dict[str, Promise] = {
+    "date_from": _("開始日"),
+    "date_to": _("終了日"),
+    "encoding": _("形式"),
+    "purpose": _("利用目的"),
+    "individual_number": _("個人番号"),
+    "integrated_number": _("統合宛名番号"),
+    "number_system": _("番号体系"),
+    "address_number": _("宛名番号"),
+    "name": _("氏名"),
+    "name_kana": _("氏名カナ"),
+    "birth_date": _("生年月日"),
+    "birth_date_from": _("生年月日(から)"),
+    "birth_date_to": _("生年月日(まで)"),
+    "sex": _("性別"),
+    "address": _("住所"),
+    "ordering": _("並び順"),
+    "page": _("ページ"),
+    "cause": _("原因"),
+    "action": _("操作"),
+    "kind": _("種別"),
+    "code": _("エラーコード"),
+    "retention_days": _("保存日数"),
+    "status": _("状態"),
+    "stage": _("段階"),
+}
+_VALUES: dict[str, dict[str, Promise]] = {
+    "individual_number": {"(given)": _("入力あり（記録しない）")},
+    "encoding": {"utf-8": _("CSV UTF-8"), "cp932": _("CSV Shift_JIS"), "xlsx": _("Excel")},
+}
+
+
+def criteria_labelled(criteria: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, value) for each criterion, the purpose and the number system by name; an
+    unknown criterion keeps its own name."""
+    shown = []
+    for name, value in criteria.items():
+        label = _CRITERIA.get(name)
+        if name == "purpose":
+            value = settings.REVEAL_PURPOSES.get(value, value)
+        elif name == "number_system" and value in settings.NUMBER_SYSTEMS:
+            value = f"{value} {settings.NUMBER_SYSTEMS[value]}"
+        elif name in _VALUES and value in _VALUES[name]:
+            value = str(_VALUES[name][value])
+        shown.append((str(label) if label is not None else name, value))
+    return shown

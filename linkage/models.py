@@ -60,8 +60,14 @@ def _tracked() -> tuple[pghistory.InsertEvent, pghistory.UpdateEvent]:
     return pghistory.InsertEvent(), pghistory.UpdateEvent()
 
 
+def _history_meta(label: Any) -> dict[str, Any]:
+    """The history model's names in the admin: 「統合宛名の変更履歴」, not "Person events"."""
+    return {"verbose_name": label, "verbose_name_plural": label}
+
+
 @pghistory.track(
     *_tracked(),
+    meta=_history_meta(_("統合宛名の変更履歴")),
     exclude=[
         "individual_number_index",
         "individual_number_encrypted",
@@ -78,15 +84,15 @@ class Person(models.Model):
     integrated_number = models.CharField(_("統合宛名番号"), max_length=15, unique=True)
     # None: a person whose individual number nobody sent (住登外者, SPEC 10); unique where set.
     individual_number_index = models.CharField(
-        max_length=64, unique=True, null=True, blank=True, editable=False
+        _("個人番号の検索用索引"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
     individual_number_encrypted = models.CharField(
-        max_length=128, blank=True, default="", editable=False
+        _("個人番号（暗号化）"), max_length=128, blank=True, default="", editable=False
     )
     # The id of the blind-index key the index was made with (rotate_blind_index_key).
     # Existing rows get the key configured when the column is added: the one that made them.
     individual_number_index_key = models.CharField(
-        max_length=8, blank=True, editable=False, default=blind_index_key_id
+        _("索引の鍵"), max_length=8, blank=True, editable=False, default=blind_index_key_id
     )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     # After the retention period (purge_expired): the number, its index and its token are
@@ -153,7 +159,7 @@ class AddressVersionQuerySet(models.QuerySet["AddressVersion"]):
         return self.filter(person_id__in=person_ids, is_current=True).update(is_current=False)
 
 
-@pghistory.track(*_tracked())
+@pghistory.track(*_tracked(), meta=_history_meta(_("宛名情報の変更履歴")))
 class AddressVersion(models.Model):
     """宛名情報テーブル 33 (seed figure 3): one version of a person's basic four items.
 
@@ -167,9 +173,13 @@ class AddressVersion(models.Model):
         ADDRESS_CHANGE = "address_change", _("宛名異動")
         CORRECTION = "correction", _("訂正")
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="versions")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="versions", verbose_name=_("統合宛名")
+    )
     history_seq = models.PositiveIntegerField(_("履歴SEQ"))
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADDRESS_CHANGE)
+    source = models.CharField(
+        _("登録元"), max_length=20, choices=Source.choices, default=Source.ADDRESS_CHANGE
+    )
     number_system = models.CharField(_("番号体系"), max_length=2)
     address_number = models.CharField(_("宛名番号"), max_length=15)
     name = models.CharField(_("氏名"), max_length=100)
@@ -195,12 +205,13 @@ class AddressVersion(models.Model):
         blank=True,
         related_name="versions",
         help_text="the address change this version came from",
+        verbose_name=_("受信記録"),
     )
-    is_current = models.BooleanField(default=True, editable=False)
+    is_current = models.BooleanField(_("現在の版"), default=True, editable=False)
     # Text, not bounded: NFKC can make a key many times longer than what was typed
     # (㍿ -> 株式会社, ﷺ -> 18 letters), and a key must never be refused for its length.
-    name_key = models.TextField(editable=False, default="")
-    address_key = models.TextField(editable=False, default="")
+    name_key = models.TextField(_("氏名の検索キー"), editable=False, default="")
+    address_key = models.TextField(_("住所の検索キー"), editable=False, default="")
 
     objects = AddressVersionQuerySet.as_manager()
 
@@ -241,7 +252,7 @@ class AddressVersion(models.Model):
         self.address_key = search_key(self.address)
 
 
-@pghistory.track(*_tracked())
+@pghistory.track(*_tracked(), meta=_history_meta(_("宛名番号対応の変更履歴")))
 class CrossReference(models.Model):
     """宛名番号の対応: (number_system, address_number) -> person; one address number, one person.
 
@@ -251,8 +262,13 @@ class CrossReference(models.Model):
 
     number_system = models.CharField(_("番号体系"), max_length=2)
     address_number = models.CharField(_("宛名番号"), max_length=15)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cross_references")
-    created_at = models.DateTimeField(auto_now_add=True)
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="cross_references",
+        verbose_name=_("統合宛名"),
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     record_status = models.CharField(
         _("記録の状態"), max_length=6, choices=RecordStatus.choices, default=RecordStatus.ACTIVE
     )
@@ -278,10 +294,16 @@ class BusinessInformation(models.Model):
     """
 
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="business_information"
+        Person,
+        on_delete=models.PROTECT,
+        related_name="business_information",
+        verbose_name=_("統合宛名"),
     )
     address_version = models.ForeignKey(
-        AddressVersion, on_delete=models.PROTECT, related_name="business_information"
+        AddressVersion,
+        on_delete=models.PROTECT,
+        related_name="business_information",
+        verbose_name=_("宛名情報"),
     )
     number_system = models.CharField(_("番号体系"), max_length=2)
     data_type = models.CharField(_("データ種別"), max_length=32)
@@ -298,7 +320,7 @@ class BusinessInformation(models.Model):
         return f"{self.person_id}:{self.data_type}"
 
 
-@pghistory.track(*_tracked())
+@pghistory.track(*_tracked(), meta=_history_meta(_("符号取得依頼の変更履歴")))
 class CodeRequest(models.Model):
     """符号取得依頼: the one code request of a person (claim 2), and the pending-work record.
 
@@ -306,7 +328,9 @@ class CodeRequest(models.Model):
     Its status is the person's 符号依頼状態: there is no second copy on Person.
     """
 
-    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="code_request")
+    person = models.OneToOneField(
+        Person, on_delete=models.PROTECT, related_name="code_request", verbose_name=_("統合宛名")
+    )
     status = models.CharField(
         _("符号依頼状態"),
         max_length=20,
@@ -321,7 +345,9 @@ class CodeRequest(models.Model):
         default=CodeRequestStage.PENDING,
     )
     generation = models.PositiveIntegerField(
-        default=1, help_text="1 for the first request, +1 for each re-request after an error"
+        _("依頼回数"),
+        default=1,
+        help_text="1 for the first request, +1 for each re-request after an error",
     )
     file = models.ForeignKey(
         "CodeAcquisitionFile",
@@ -329,15 +355,18 @@ class CodeRequest(models.Model):
         null=True,
         blank=True,
         related_name="code_requests",
+        verbose_name=_("符号取得依頼ファイル"),
     )
     processing_serial_number = models.CharField(_("処理通番"), max_length=32, blank=True)
     reception_number = models.CharField(_("受付番号"), max_length=32, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    status_changed_at = models.DateTimeField()
-    stage_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    attempts = models.PositiveIntegerField(_("試行回数"), default=0)
+    last_error = models.TextField(_("最後のエラー"), blank=True)
+    status_changed_at = models.DateTimeField(_("状態の変更日時"))
+    stage_changed_at = models.DateTimeField(
+        _("段階の変更日時"), default=timezone.now, db_index=True
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         verbose_name = _("符号取得依頼")
@@ -356,10 +385,12 @@ class CodeAcquisitionFile(models.Model):
     request, and `reception_number` is the intermediate server's 受付番号.
     """
 
-    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    idempotency_key = models.UUIDField(
+        _("冪等キー"), default=uuid.uuid4, unique=True, editable=False
+    )
     reception_number = models.CharField(_("受付番号"), max_length=32, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    fetched_at = models.DateTimeField(_("取得日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("符号取得依頼ファイル")
@@ -373,12 +404,19 @@ class CodeRequestTransition(models.Model):
     """符号依頼状態の遷移: every status change of a code request with its cause and time."""
 
     code_request = models.ForeignKey(
-        CodeRequest, on_delete=models.PROTECT, related_name="transitions"
+        CodeRequest,
+        on_delete=models.PROTECT,
+        related_name="transitions",
+        verbose_name=_("符号取得依頼"),
     )
-    from_status = models.CharField(max_length=20, choices=CodeRequestStatus.choices)
-    to_status = models.CharField(max_length=20, choices=CodeRequestStatus.choices)
-    cause = models.CharField(max_length=200)
-    occurred_at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(
+        _("変更前の状態"), max_length=20, choices=CodeRequestStatus.choices
+    )
+    to_status = models.CharField(
+        _("変更後の状態"), max_length=20, choices=CodeRequestStatus.choices
+    )
+    cause = models.CharField(_("原因"), max_length=200)
+    occurred_at = models.DateTimeField(_("日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("符号依頼状態の遷移")
@@ -412,13 +450,19 @@ class ApiKey(models.Model):
     """
 
     name = models.CharField(_("名称"), max_length=100)
-    key_prefix = models.CharField(max_length=12, editable=False)
-    key_digest = models.CharField(max_length=64, unique=True, editable=False)
-    previous_key_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    previous_key_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    key_prefix = models.CharField(_("キーの先頭"), max_length=12, editable=False)
+    key_digest = models.CharField(
+        _("キーのダイジェスト"), max_length=64, unique=True, editable=False
+    )
+    previous_key_digest = models.CharField(
+        _("旧キーのダイジェスト"), max_length=64, blank=True, db_index=True, editable=False
+    )
+    previous_key_valid_until = models.DateTimeField(
+        _("旧キーの有効期限"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     expires_at = models.DateTimeField(_("有効期限"), null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
     rate_limit = models.CharField(
         _("リクエスト上限"),
         max_length=20,
@@ -445,7 +489,9 @@ class BackboneClient(ApiKey):
         validators=[URLValidator(schemes=["http", "https"])],
         help_text="where linkage sends this system's notices (http or https)",
     )
-    notice_secret_encrypted = models.CharField(max_length=200, blank=True, editable=False)
+    notice_secret_encrypted = models.CharField(
+        _("通知署名鍵（暗号化）"), max_length=200, blank=True, editable=False
+    )
 
     # Sealed secrets and the purpose each is bound to (linkage.services.key_rotation).
     SEALED_SECRETS = {"notice_secret_encrypted": NOTICE_SECRET_PURPOSE}
@@ -472,7 +518,10 @@ class StaffToken(ApiKey):
     """An API key of a staff user (職員): reads the staff endpoints with that user's permissions."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("職員"),
     )
 
     class Meta:
@@ -490,14 +539,21 @@ class AddressChangeReceipt(models.Model):
     body is a conflict, with the same body the stored answer is returned again.
     """
 
-    client = models.ForeignKey(BackboneClient, on_delete=models.PROTECT, related_name="receipts")
-    number_system = models.CharField(max_length=2)
-    event_id = models.CharField(max_length=64)
-    body_digest = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="receipts")
-    received_at = models.DateTimeField(auto_now_add=True)
+    client = models.ForeignKey(
+        BackboneClient,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        verbose_name=_("業務システム"),
+    )
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    event_id = models.CharField(_("イベントID"), max_length=64)
+    body_digest = models.CharField(_("本文のダイジェスト"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("HTTPステータス"))
+    response = models.JSONField(_("応答"))
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("統合宛名")
+    )
+    received_at = models.DateTimeField(_("受信日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("受付記録")
@@ -534,19 +590,26 @@ class Notice(models.Model):
         PENDING = "pending", _("未送達")
         DELIVERED = "delivered", _("送達済")
 
-    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_id = models.UUIDField(_("イベントID"), default=uuid.uuid4, unique=True, editable=False)
     event = models.CharField(_("通知種別"), max_length=40, choices=NoticeEvent.choices)
-    client = models.ForeignKey(BackboneClient, on_delete=models.PROTECT, related_name="notices")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="notices")
-    payload = models.JSONField()
+    client = models.ForeignKey(
+        BackboneClient,
+        on_delete=models.PROTECT,
+        related_name="notices",
+        verbose_name=_("業務システム"),
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="notices", verbose_name=_("統合宛名")
+    )
+    payload = models.JSONField(_("内容"))
     status = models.CharField(
         _("送達状態"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("試行回数"), default=0)
+    last_error = models.CharField(_("最後のエラー"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("次の送信日時"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("送達日時"), null=True, blank=True)
 
     objects = NoticeQuerySet.as_manager()
 
@@ -591,7 +654,12 @@ class PersonMerge(models.Model):
     # query of current persons leaves the merged person out at no cost) and is current again
     # after the unmerge.
     merged_current_version = models.ForeignKey(
-        "AddressVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "AddressVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("名寄せ時の現在の版"),
     )
     merged_at = models.DateTimeField(_("名寄せ日時"), auto_now_add=True)
     merged_by = models.CharField(_("名寄せした者"), max_length=150, blank=True)
@@ -658,7 +726,12 @@ class ReviewItem(models.Model):
     score = models.PositiveSmallIntegerField(_("スコア"), null=True, blank=True)
     agreement = models.JSONField(_("項目ごとの一致"), default=dict, blank=True)
     merge = models.ForeignKey(
-        PersonMerge, on_delete=models.PROTECT, null=True, blank=True, related_name="review_items"
+        PersonMerge,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_items",
+        verbose_name=_("名寄せ"),
     )
     outcome = models.CharField(_("結果"), max_length=10, choices=Outcome.choices, blank=True)
     note = models.CharField(_("メモ"), max_length=200, blank=True)
@@ -800,8 +873,10 @@ class AccessRecord(models.Model):
     criteria = models.JSONField(_("条件"), default=dict, blank=True)
     integrated_numbers = models.JSONField(_("統合宛名番号"), default=list, blank=True)
     result_count = models.PositiveIntegerField(_("件数"), null=True, blank=True)
-    previous_hash = models.CharField(max_length=64, unique=True, editable=False)
-    row_hash = models.CharField(max_length=64, unique=True, editable=False)
+    previous_hash = models.CharField(
+        _("前の記録のハッシュ"), max_length=64, unique=True, editable=False
+    )
+    row_hash = models.CharField(_("この記録のハッシュ"), max_length=64, unique=True, editable=False)
 
     objects = AccessRecordQuerySet.as_manager()
 
@@ -853,7 +928,7 @@ class InitialLoad(models.Model):
     started_at = models.DateTimeField(_("開始日時"), auto_now_add=True)
     # {"indexes": [[table, name, definition]], "constraints": [[table, name, definition]],
     #  "triggers": [[table, name]], "history_written": [table]}
-    deferred = models.JSONField(default=dict, editable=False)
+    deferred = models.JSONField(_("延期した索引・制約"), default=dict, editable=False)
     loaded_at = models.DateTimeField(_("取込完了日時"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
 

@@ -146,16 +146,50 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, template, _dashboard_context())
 
 
+# The 30-day chart's geometry (SVG user units): the plot's left edge, bottom and height.
+CHART_LEFT, CHART_BOTTOM, CHART_HEIGHT, BAR_STEP = 34, 100, 84, 10
+
+
+def _nice_ceiling(value: int) -> int:
+    """The y axis's top: 1, 2 or 5 times a power of ten, at least `value` (at least 1)."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * step >= value:
+                return factor * step
+        step *= 10
+
+
 def _dashboard_context() -> dict[str, Any]:
     figures = dashboard_figures()
     counts = [count for _, count in figures.changes_per_day]
-    highest = max(counts, default=0)
+    top = _nice_ceiling(max(counts, default=0))
     bars = []
+    days = len(figures.changes_per_day)
     for n, (day, count) in enumerate(figures.changes_per_day):
-        height = round(80 * count / highest, 1) if highest else 0
+        height = round(CHART_HEIGHT * count / top, 1)
+        x = CHART_LEFT + BAR_STEP * n + 1
         bars.append(
-            {"day": day, "count": count, "x": 10 * n + 1, "y": 90 - height, "height": height}
+            {
+                "day": day,
+                "count": count,
+                "x": x,
+                "middle": x + 4,
+                "y": CHART_BOTTOM - height,
+                "value_y": round(CHART_BOTTOM - height - 1.5, 1),
+                "height": height,
+                # A day label under every seventh bar and the last (today).
+                "labelled": (days - 1 - n) % 7 == 0,
+            }
         )
+    ticks = [
+        {
+            "value": value,
+            "y": round(CHART_BOTTOM - CHART_HEIGHT * value / top, 1),
+            "label_y": round(CHART_BOTTOM - CHART_HEIGHT * value / top + 2, 1),
+        }
+        for value in (0, top // 2 if top > 1 else 0, top)
+    ]
     return {
         "figures": figures,
         "statuses": [
@@ -163,7 +197,13 @@ def _dashboard_context() -> dict[str, Any]:
             for value, label in CodeRequestStatus.choices
         ],
         "bars": bars,
-        "highest": highest,
+        "ticks": [tick for n, tick in enumerate(ticks) if n == 0 or tick["value"]],
+        "chart": {
+            "left": CHART_LEFT,
+            "right": CHART_LEFT + BAR_STEP * days,
+            "bottom": CHART_BOTTOM,
+            "top": CHART_BOTTOM - CHART_HEIGHT,
+        },
         "total": sum(counts),
         "first_day": figures.changes_per_day[0][0],
         "last_day": figures.changes_per_day[-1][0],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from ..explanations import cause_label as _cause_label
-from ..explanations import error_explained
+from ..explanations import criteria_labelled, error_explained
 from ..labels import label_of
 
 register = template.Library()
@@ -35,3 +35,8 @@ def error_reason(error: str) -> str:
 @register.filter
 def error_action(error: str) -> str:
     return error_explained(error).action
+
+
+@register.filter
+def criteria_shown(criteria: dict[str, str]) -> list[tuple[str, str]]:
+    return criteria_labelled(criteria)

@@ -39,6 +39,31 @@ def test_a_supervisor_filters_the_audit_by_person_and_action(
     assert bad.status_code == 400
 
 
+def test_criteria_are_shown_labelled_in_japanese(
+    jyuki: KeyedClient, tax: KeyedClient, clerk: Any, supervisor: Any
+) -> None:
+    hanako = hanako_registered(jyuki, tax)
+    signed_in(clerk).get(
+        reverse("person_search"), {"name": "山田", "number_system": "02", "address_number": "1"}
+    )
+    browser = signed_in(supervisor)
+    browser.post(reverse("person_reveal", args=[hanako.integrated_number]), {"purpose": "audit"})
+    browser.get(
+        reverse("changed_resident_export"),
+        {"date_from": "2026-11-01", "date_to": "2026-11-30", "encoding": "cp932"},
+    )
+    body = browser.get(AUDIT).content.decode()
+    for shown in (
+        "<dt>氏名</dt><dd>山田</dd>",
+        "<dt>番号体系</dt><dd>02 税</dd>",
+        "<dt>利用目的</dt><dd>監査・点検</dd>",
+        "<dt>開始日</dt><dd>2026-11-01</dd>",
+        "<dt>形式</dt><dd>CSV Shift_JIS</dd>",
+    ):
+        assert shown in body, shown
+    assert "encoding=" not in body and "date_from=" not in body
+
+
 def test_a_clerk_cannot_read_the_audit_and_nobody_edits_it_in_the_admin(
     clerk: Any, administrator: Any
 ) -> None:

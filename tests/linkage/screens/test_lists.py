@@ -348,6 +348,25 @@ def test_the_dashboard_counts_statuses_and_changes_per_day(
     body = response.content.decode()
     assert body.count('class="bar"') == 30
     assert 'hx-trigger="every 30s"' in body
+    # Readable at a glance: a y axis with 0, half and a round top, day labels, each count.
+    import re
+
+    ticks = re.findall(r'<text [^>]*class="tick end">(\d+)</text>', body)
+    assert ticks == ["0", "1", "2"]
+    days_labelled = re.findall(r'class="tick middle">(\d+/\d+)</text>', body)
+    today = timezone.localdate()
+    assert len(days_labelled) == 5 and days_labelled[-1] == f"{today.month}/{today.day}"
+    assert re.findall(r'class="value">(\d+)</text>', body) == ["1", "2"]
+    assert "件数" in body and "日付（今日が右端）" in body
+
+
+@pytest.mark.parametrize(
+    ("highest", "top"), [(0, 1), (1, 1), (3, 5), (25, 50), (100, 100), (101, 200), (4999, 5000)]
+)
+def test_the_charts_top_is_a_round_number_above_the_highest_day(highest: int, top: int) -> None:
+    from linkage.views import _nice_ceiling
+
+    assert _nice_ceiling(highest) == top
 
 
 def test_htmx_refreshes_only_the_figures(clerk: Any) -> None:
