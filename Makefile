@@ -6,6 +6,8 @@ INSTALLED := $(VENV)/.installed
 # The browser tests drive Debian's Chromium through Playwright.
 CHROMIUM ?= /usr/bin/chromium
 
+AXE := node_modules/axe-core/axe.min.js
+
 .PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain bench-batch bench-search clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
@@ -23,15 +25,20 @@ chromium:
 	  apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-ipafont-gothic; }
 
+## axe-core, the accessibility rules the browser tests check every screen against (npm).
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## Run the whole system on SQLite with demo data; prints the URL, logins and API keys.
 demo: $(INSTALLED)
 	$(PY) manage.py demo
 
 ## The test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
-test: $(INSTALLED) chromium
+test: $(INSTALLED) chromium $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(INSTALLED) chromium
+test-postgresql: $(INSTALLED) chromium $(AXE)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/linkage} $(PY) -m pytest
 
 lint: $(INSTALLED)
@@ -45,7 +52,7 @@ format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 
 ## The browser tests again, saving their screenshots under docs/screenshots/.
-screenshots: $(INSTALLED) chromium
+screenshots: $(INSTALLED) chromium $(AXE)
 	LINKAGE_SCREENSHOTS=1 $(PY) -m pytest tests/browser
 
 bench: $(INSTALLED)

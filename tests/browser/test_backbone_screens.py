@@ -86,7 +86,7 @@ def test_a_clerk_registers_in_two_systems_and_a_change_flows_across(
     page.goto(f"{base}/backbone/02/?q={in_tax}")
     expect(page.locator("tbody")).to_contain_text("神奈川県横浜市中区日本大通1番地")
     page.get_by_role("link", name=re.compile(r"^2[0-9]{9}$")).click()
-    expect(page.locator("table").last).to_contain_text("address.updated")
+    expect(page.locator("table").last).to_contain_text("宛名情報の更新")
     expect(page.get_by_label("住所")).to_have_value("神奈川県横浜市中区日本大通1番地")
 
 

@@ -6,6 +6,7 @@ the screens in English."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from linkage.models import CodeRequest, CodeRequestStatus
@@ -32,7 +34,8 @@ def hanako(transactional_db: None, jyuki: KeyedClient, tax: KeyedClient) -> Regi
 def failed(transactional_db: None, jyuki: KeyedClient) -> Registered:
     registered = register(jyuki, name="高田　誠", name_kana="タカダ　マコト")
     CodeRequest.objects.filter(person=registered.person).update(
-        status=CodeRequestStatus.ERROR, last_error="住基ネットに該当する住民がありません"
+        status=CodeRequestStatus.ERROR,
+        last_error="individual number not registered in the national resident register",
     )
     return registered
 
@@ -61,6 +64,7 @@ def test_a_clerk_finds_a_person_by_kana_and_corrects_the_address(
 
     page.get_by_role("link", name="宛名検索").click()
     page.get_by_label("氏名・カナ").fill("すずき　はなこ")  # hiragana, for スズキ　ハナコ
+    page.get_by_label("生年月日", exact=True).fill("S50.6.15")  # 和暦, as clerks type it
     page.get_by_role("button", name="検索", exact=True).click()
     results = page.locator("table.results tbody tr")
     expect(results).to_have_count(1)
@@ -77,7 +81,16 @@ def test_a_clerk_finds_a_person_by_kana_and_corrects_the_address(
     page.get_by_role("link", name="基本4情報を訂正").click()
     page.get_by_label("住所").fill("横浜市港北区日吉1-1-10")
     page.get_by_label("訂正理由").fill("住民からの申出により番地の誤記を訂正")
-    page.get_by_role("button", name="訂正を登録").click()
+    page.get_by_role("button", name="確認へ進む").click()
+    # The confirmation: what changes, who is told; nothing stored until confirmed.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("訂正内容の確認")
+    changes = page.locator("table.correction-changes tbody tr")
+    expect(changes).to_have_count(1)
+    expect(changes).to_contain_text("横浜市港北区日吉1-1-10")
+    expect(page.locator("ul.told")).to_contain_text("01 住基")
+    expect(page.locator("ul.told")).to_contain_text("02 税")
+    screenshot("linkage-correction-confirm")
+    page.get_by_role("button", name="訂正を確定").click()
 
     expect(page.locator("li.message")).to_contain_text("訂正を登録しました(履歴SEQ 3)")
     newest = page.locator("table.versions tbody tr").first
@@ -93,15 +106,34 @@ def test_a_supervisor_reveals_exports_and_re_requests_then_reads_it_in_english(
     failed: Registered,
     supervisor: Any,
     screenshot: Callable[[str], Path],
+    settings: Any,
 ) -> None:
+    settings.REVEAL_SECONDS = 2
     base = live_server.url
     sign_in(page, base, "supervisor-1", PASSWORD, f"/persons/{hanako.integrated_number}/")
 
     masked = "********" + hanako.individual_number[-4:]
     expect(page.locator("#individual-number")).to_contain_text(masked)
+    page.get_by_role("button", name="表示する").click()  # no purpose: refused, said why
+    expect(page.locator("#individual-number")).not_to_contain_text(hanako.individual_number)
+    page.get_by_label("利用目的").select_option(label="窓口での本人確認")
     page.get_by_role("button", name="表示する").click()  # htmx: no page load
     expect(page.locator("[data-revealed]")).to_have_text(hanako.individual_number)
+    expect(page.locator("#individual-number")).to_contain_text("利用目的「窓口での本人確認」")
     assert hanako.individual_number not in page.url
+    # It hides itself after REVEAL_SECONDS (2 here), and the form is back.
+    expect(page.locator("[data-revealed]")).to_have_count(0, timeout=6000)
+    expect(page.locator("#individual-number")).to_contain_text(masked)
+    expect(page.locator("#individual-number")).not_to_contain_text(hanako.individual_number)
+    page.get_by_label("利用目的").select_option(label="監査・点検")
+    page.get_by_role("button", name="表示する").click()
+    expect(page.locator("[data-revealed]")).to_have_text(hanako.individual_number)
+    # Leaving the page (another tab in front) hides it at once.
+    page.evaluate(
+        "Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    expect(page.locator("[data-revealed]")).to_have_count(0)
 
     page.get_by_role("link", name="異動者一覧").click()
     expect(page.locator("tbody")).to_contain_text(hanako.integrated_number)
@@ -118,10 +150,24 @@ def test_a_supervisor_reveals_exports_and_re_requests_then_reads_it_in_english(
     assert cp932.value.suggested_filename.endswith("_cp932.csv")
     text = Path(cp932.value.path()).read_bytes().decode("cp932")
     assert "鈴木　花子" in text and "高田　誠" in text
+    with page.expect_download() as xlsx:
+        page.get_by_role("link", name="Excel (.xlsx)").click()
+    assert xlsx.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(Path(xlsx.value.path()).read_bytes())).active
+    assert sheet is not None
+    numbers = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    cell = numbers[hanako.integrated_number][0]
+    assert (cell.data_type, cell.number_format) == ("s", "@")  # text: Excel keeps its zeros
+    assert isinstance(numbers[hanako.integrated_number][3].value, datetime.datetime)
 
     page.get_by_role("link", name="エラー一覧").click()
-    expect(page.locator("tbody")).to_contain_text("住基ネットに該当する住民がありません")
-    page.get_by_label(f"{failed.integrated_number} を選択").check()
+    expect(page.locator("tbody")).to_contain_text("住基ネットに未登録の個人番号")
+    expect(page.locator("tbody")).to_contain_text(
+        "住基で個人番号を確認のうえ、再依頼してください。"
+    )
+    expect(page.locator("tbody")).to_contain_text("高田　誠")
+    page.get_by_label("このページの宛名をすべて選択").check()
+    expect(page.get_by_label(f"{failed.integrated_number} を選択")).to_be_checked()
     screenshot("linkage-errors")
     page.get_by_role("button", name="選択した宛名を再依頼").click()
     expect(page.locator("li.message")).to_contain_text("1 件の符号取得を再依頼しました")

@@ -63,7 +63,7 @@ def test_a_search_by_individual_number_records_that_one_was_given_not_which(
     ("action", "make_request"),
     [
         ("person_view", lambda c, n: c.get(reverse("person", args=[n]))),
-        ("reveal", lambda c, n: c.post(reverse("person_reveal", args=[n]))),
+        ("reveal", lambda c, n: c.post(reverse("person_reveal", args=[n]), {"purpose": "audit"})),
     ],
 )
 def test_a_view_and_a_reveal_are_recorded(
@@ -110,6 +110,7 @@ def test_a_correction_and_a_re_request_are_recorded(hanako: Registered, supervis
             "sex": "2",
             "address": "横浜市港北区日吉9-9-9",
             "reason": "申出による訂正",
+            "step": "confirm",
         },
     )
     assert (last().action, last().integrated_numbers) == (
@@ -173,7 +174,7 @@ def test_no_record_holds_an_individual_number(
 ) -> None:
     client = signed_in(supervisor)
     client.post(reverse("person_search_by_number"), {"individual_number": hanako.individual_number})
-    client.post(reverse("person_reveal", args=[hanako.integrated_number]))
+    client.post(reverse("person_reveal", args=[hanako.integrated_number]), {"purpose": "audit"})
     bearer(supervisor).post(
         "/api/v1/persons/lookup", {"individual_number": hanako.individual_number}, format="json"
     )

@@ -234,6 +234,7 @@ def test_text_that_nfkc_expands_is_stored_and_found(
             "sex": body["person"]["sex"],
             "address": character * 200,
             "reason": "テスト",
+            "step": "confirm",
         },
     )
     assert corrected.status_code == 302

@@ -53,7 +53,12 @@ ENDPOINTS = [
         lambda r: {"individual_number": r.individual_number},
     ),
     Endpoint("person page", "get", lambda r: f"/persons/{r.integrated_number}/"),
-    Endpoint("reveal", "post", lambda r: f"/persons/{r.integrated_number}/reveal", lambda r: {}),
+    Endpoint(
+        "reveal",
+        "post",
+        lambda r: f"/persons/{r.integrated_number}/reveal",
+        lambda r: {"purpose": "audit"},
+    ),
     Endpoint("correction form", "get", lambda r: f"/persons/{r.integrated_number}/correct"),
     Endpoint("changed residents", "get", lambda r: f"/changed-residents/?{_period()}"),
     Endpoint("export", "get", lambda r: f"/changed-residents/export?{_period()}&encoding=utf-8"),

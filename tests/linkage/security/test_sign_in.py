@@ -86,7 +86,7 @@ def forms(jyuki: KeyedClient, tax: KeyedClient) -> list[tuple[str, dict[str, str
     number = hanako_registered(jyuki, tax).integrated_number
     return [
         (reverse("person_search_by_number"), {"individual_number": "123456789018"}),
-        (reverse("person_reveal", args=[number]), {}),
+        (reverse("person_reveal", args=[number]), {"purpose": "audit"}),
         (reverse("person_correction", args=[number]), {"reason": "x"}),
         (reverse("code_request_errors_retry"), {"code_request": "1"}),
         (reverse("set_language"), {"language": "en"}),
