@@ -369,6 +369,12 @@ SPECTACULAR_SETTINGS = {
         "linkage.api.schema.links_add",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set the strict fields publish (linkage.api.schema).
+    "ENUM_NAME_OVERRIDES": {
+        "SexEnum": ["0", "1", "2", "9"],
+        "TextMatchEnum": ["exact", "partial"],
+        "SexMatchEnum": ["exact"],
+    },
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

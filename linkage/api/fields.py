@@ -116,6 +116,10 @@ class CodeField(StrictCharField):
         return value
 
 
+class SexField(StrictCharField):
+    """性別, an ISO 5218 code (the serializer's validate_sex words the refusal)."""
+
+
 class NameField(StrictCharField):
     """氏名: its spaces as the standard writes them (one full-width space per run)."""
 

@@ -1,10 +1,64 @@
-"""OpenAPI descriptions drf-spectacular cannot infer: the token scheme."""
+"""OpenAPI descriptions drf-spectacular cannot infer: the token scheme, and the strict
+fields' patterns, enums and examples (a vendor's generated client validates what the server
+validates)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.conf import settings
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+
+from primitives.vocabulary import SEX_CODES
+
+from . import fields
+
+
+class DigitsFieldSchema(OpenApiSerializerFieldExtension):
+    """Digit strings: their pattern and length; the number system as the configured enum."""
+
+    target_class = fields.DigitsField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        field = self.target
+        low, high = field.min_digits, field.max_digits
+        digits = f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+        schema: dict[str, Any] = {
+            "type": "string",
+            "pattern": f"^[0-9]{digits}$",
+            "minLength": low,
+            "maxLength": high,
+        }
+        if field.field_name == "number_system":
+            schema["enum"] = list(settings.NUMBER_SYSTEMS)
+        if field.allow_null:
+            schema["nullable"] = True
+        return schema
+
+
+class CodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = fields.CodeField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.target.codes)}
+
+
+class SexFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = fields.SexField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "enum": sorted(SEX_CODES)}
+
+
+class KatakanaFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = fields.KatakanaField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.target.max_length}
 
 
 class BackboneTokenScheme(OpenApiAuthenticationExtension):

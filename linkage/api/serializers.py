@@ -22,6 +22,7 @@ from .fields import (
     KatakanaField,
     NameField,
     OffsetDateTimeField,
+    SexField,
     StrictCharField,
     StrictDateField,
 )
@@ -52,11 +53,28 @@ class ClosedSerializer(serializers.Serializer):
 
 
 class PersonInputSerializer(ClosedSerializer):
-    name = NameField(min_length=1, max_length=100)
-    name_kana = KatakanaField(max_length=100, required=False, allow_blank=True)
-    birth_date = StrictDateField(allow_future=False)
-    sex = StrictCharField()
-    address = StrictCharField(min_length=1, max_length=200)
+    name = NameField(
+        min_length=1,
+        max_length=100,
+        help_text="氏名; each run of half- or full-width spaces is stored as one full-width "
+        "space, none at either end. No control or invisible format characters; private-use "
+        "外字 allowed.",
+    )
+    name_kana = KatakanaField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="氏名カナ: katakana, full- or half-width (stored full-width), spaces as in name.",
+    )
+    birth_date = StrictDateField(
+        allow_future=False,
+        help_text="生年月日, YYYY-MM-DD: a real date, not in the future (Japan time), "
+        "not before 1868-01-01.",
+    )
+    sex = SexField(help_text="性別, ISO 5218: 0 unknown, 1 male, 2 female, 9 not applicable.")
+    address = StrictCharField(
+        min_length=1, max_length=200, help_text="住所, no control characters."
+    )
 
     def validate_sex(self, value: str) -> str:
         if value not in SEX_CODES:
@@ -68,9 +86,19 @@ class PersonInputSerializer(ClosedSerializer):
 
 
 class BusinessInputSerializer(ClosedSerializer):
-    data_type = StrictCharField(max_length=32)
-    confirmed_at = OffsetDateTimeField(required=False)
-    items = BusinessItemsField(required=False)
+    data_type = StrictCharField(
+        max_length=32,
+        help_text="The data type of the items, [a-z][a-z0-9_]{0,31} (household, income, nhi, "
+        "welfare in the sandbox).",
+    )
+    confirmed_at = OffsetDateTimeField(
+        required=False, help_text="When the business system confirmed the items (確定時点)."
+    )
+    items = BusinessItemsField(
+        required=False,
+        help_text="At most 50 items: keys of 1-64 characters, values strings of at most 1000 "
+        "characters or finite numbers within ±2^53.",
+    )
 
     def validate_data_type(self, value: str) -> str:
         if not DATA_TYPE_PATTERN.fullmatch(value):
@@ -84,8 +112,14 @@ class BusinessInputSerializer(ClosedSerializer):
 class ResolutionInputSerializer(ClosedSerializer):
     """The sender's decision after a candidate search (SPEC 7.1)."""
 
-    mode = CodeField(choices=["new", "link"])
-    integrated_number = IntegratedNumberField(required=False)
+    mode = CodeField(
+        choices=["new", "link"],
+        help_text="new: a new integrated number even if candidates exist; link: this address "
+        "number belongs to the person named by integrated_number.",
+    )
+    integrated_number = IntegratedNumberField(
+        required=False, help_text="The candidate's integrated number (mode link only)."
+    )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if data["mode"] == "link" and not data.get("integrated_number"):
@@ -108,16 +142,41 @@ class ResolutionInputSerializer(ClosedSerializer):
 
 
 class AddressChangeInputSerializer(ClosedSerializer):
-    event_id = StrictCharField(min_length=1, max_length=64, trim_whitespace=False)
-    number_system = DigitsField(min_digits=2, max_digits=2)
-    address_number = DigitsField(min_digits=1, max_digits=15)
+    event_id = StrictCharField(
+        min_length=1,
+        max_length=64,
+        trim_whitespace=False,
+        help_text="The sender's id of this change: the same id with the same body is answered "
+        "as the first time (idempotency), with another body it is 409 event_id_reused.",
+    )
+    number_system = DigitsField(
+        min_digits=2,
+        max_digits=2,
+        help_text="番号体系 of the sending business system; must be the key's own (else 403).",
+    )
+    address_number = DigitsField(
+        min_digits=1, max_digits=15, help_text="宛名番号: the person's number in that system."
+    )
     # Optional (SPEC 7.1): absent or null for a person the sender knows only by its own
     # address number; an empty string is still refused.
-    individual_number = IndividualNumberField(required=False, allow_null=True)
-    changed_at = OffsetDateTimeField()
+    individual_number = IndividualNumberField(
+        required=False,
+        allow_null=True,
+        help_text="個人番号, 12 digits with a valid check digit (SPEC 4.1); absent or null for a "
+        "person the sender knows only by its address number (住登外者). Never echoed in any "
+        "answer or error.",
+    )
+    changed_at = OffsetDateTimeField(
+        help_text="When the change happened: ISO 8601 with an offset, from 1868-01-01 (Japan "
+        "time) to one day after now."
+    )
     person = PersonInputSerializer()
     business = BusinessInputSerializer(required=False)
-    record_status = CodeField(choices=RecordStatus.values, required=False)
+    record_status = CodeField(
+        choices=RecordStatus.values,
+        required=False,
+        help_text="active (the default) or ended: the system no longer handles the person.",
+    )
     resolution = ResolutionInputSerializer(required=False)
 
     def validate_number_system(self, value: str) -> str:
@@ -136,12 +195,22 @@ class AddressChangeInputSerializer(ClosedSerializer):
 
 
 class AddressChangeOutputSerializer(serializers.Serializer):
-    result = serializers.ChoiceField(choices=["registered", "updated", "unchanged"])
-    integrated_number = serializers.CharField()
+    result = serializers.ChoiceField(
+        choices=["registered", "updated", "unchanged"],
+        help_text="registered (201): a new integrated number; updated (200): a new version of a "
+        "known person; unchanged (200): nothing new, no version stored (SPEC 7.1).",
+    )
+    integrated_number = serializers.CharField(
+        help_text="統合宛名番号, 15 digits, the last a mod-11 check digit (SPEC 4.3)."
+    )
     number_system = serializers.CharField()
     address_number = serializers.CharField()
-    history_seq = serializers.IntegerField()
-    code_request_status = serializers.CharField()
+    history_seq = serializers.IntegerField(help_text="The person's version number (履歴SEQ).")
+    code_request_status = serializers.ChoiceField(
+        choices=["not_requested", "requesting", "requested", "error"],
+        help_text="The person's code request (符号取得): not_requested for a person without an "
+        "individual number.",
+    )
     possible_duplicates = serializers.IntegerField(
         required=False,
         help_text="a new person without an individual number: how many candidates above the "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
@@ -38,12 +39,12 @@ from ..selectors import (
     person_current_for_number_system,
     persons_current,
 )
-from ..services.address_changes import AddressChangeError
+from ..services.address_changes import AddressChangeError, event_id_conflict
 from ..services.audit import GIVEN, access_record, criteria_of
 from ..services.merges import MergeRefused, person_merge, person_unmerge
 from ..services.pipeline import address_change_receive
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
-from .exceptions import PROBLEM_CONTENT_TYPE, Conflict
+from .exceptions import PROBLEM_CONTENT_TYPE, Conflict, problem
 from .serializers import (
     AddressChangeInputSerializer,
     AddressChangeOutputSerializer,
@@ -61,12 +62,38 @@ from .serializers import (
     UnmergeInputSerializer,
 )
 
-_PROBLEM = OpenApiResponse(ProblemSerializer, description="a problem (RFC 9457)")
+# One example answer per status, shaped by the API's own problem builder: field, code, message.
+_PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: ("individual_number", "check_digit", "the check digit does not match (SPEC 4.1)"),
+    401: ("", "not_authenticated", "Authentication credentials were not provided."),
+    403: ("number_system", "number_system_not_allowed", "this key may only send number system 01"),
+    404: ("", "not_found", "Not found."),
+    409: ("event_id", event_id_conflict().code, event_id_conflict().message),
+    413: ("", "body_too_large", "the request body is larger than 65536 bytes"),
+    415: ("", "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+    429: ("", "throttled", "Request was throttled. Expected available in 12 seconds."),
+}
+
+
+def _problem(status: int) -> OpenApiResponse:
+    field, code, message = _PROBLEM_EXAMPLES[status]
+    return OpenApiResponse(
+        ProblemSerializer,
+        description=f"a problem (RFC 9457): {HTTPStatus(status).phrase}",
+        examples=[
+            OpenApiExample(
+                code,
+                value=problem(status, [{"field": field, "code": code, "message": message}]),
+                response_only=True,
+                status_codes=[str(status)],
+            )
+        ],
+    )
 
 
 def problems(*statuses: int) -> dict[Any, OpenApiResponse]:
-    """Error answers as the API sends them: application/problem+json."""
-    return {(status, PROBLEM_CONTENT_TYPE): _PROBLEM for status in statuses}
+    """Error answers as the API sends them: application/problem+json, each with an example."""
+    return {(status, PROBLEM_CONTENT_TYPE): _problem(status) for status in statuses}
 
 
 # What every staff endpoint may answer besides its result.
@@ -94,6 +121,63 @@ class AddressChangeCreateApi(BackboneApiView):
         operation_id="address_change_create",
         summary="Send an address change",
         request=AddressChangeInputSerializer,
+        examples=[
+            OpenApiExample(
+                "jyuki_registers",
+                summary="住基 registers a resident",
+                request_only=True,
+                value={
+                    "event_id": "jyuki-2026-04-01-000123",
+                    "number_system": "01",
+                    "address_number": "1000000001",
+                    "individual_number": "123456789018",
+                    "changed_at": "2026-04-01T09:30:00+09:00",
+                    "person": {
+                        "name": "鈴木　花子",
+                        "name_kana": "スズキ　ハナコ",
+                        "birth_date": "1975-06-15",
+                        "sex": "2",
+                        "address": "神奈川県横浜市港北区日吉1-1-1",
+                    },
+                    "business": {
+                        "data_type": "household",
+                        "items": {"household_number": "700001", "relationship": "世帯主"},
+                    },
+                },
+            ),
+            OpenApiExample(
+                "tax_without_number",
+                summary="税 sends a resident it knows only by its own number (住登外者)",
+                request_only=True,
+                value={
+                    "event_id": "tax-2026-04-01-000045",
+                    "number_system": "02",
+                    "address_number": "550001",
+                    "changed_at": "2026-04-01T10:00:00+09:00",
+                    "person": {
+                        "name": "高田　誠",
+                        "name_kana": "タカダ　マコト",
+                        "birth_date": "1968-11-03",
+                        "sex": "1",
+                        "address": "東京都千代田区永田町1-7-1",
+                    },
+                    "resolution": {"mode": "new"},
+                },
+            ),
+            OpenApiExample(
+                "registered",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "result": "registered",
+                    "integrated_number": "000000000000019",
+                    "number_system": "01",
+                    "address_number": "1000000001",
+                    "history_seq": 1,
+                    "code_request_status": "requesting",
+                },
+            ),
+        ],
         responses={
             201: OpenApiResponse(
                 AddressChangeOutputSerializer,

@@ -210,6 +210,36 @@ def test_schema_and_docs_are_served(db: None) -> None:
     assert api_for(None).get("/api/docs/").status_code == 200
 
 
+def test_the_schema_gives_every_field_its_rule_and_every_error_an_example(db: None) -> None:
+    """What a vendor generates a client from: patterns, enums, limits, descriptions and real
+    examples, not "string" (docs/api.md)."""
+    schema = api_for(None).get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    body = components["AddressChangeInputRequest"]["properties"]
+    assert body["individual_number"]["pattern"] == "^[0-9]{12}$"
+    assert body["individual_number"]["nullable"] is True
+    assert body["address_number"]["pattern"] == "^[0-9]{1,15}$"
+    assert body["number_system"]["allOf"][0]["$ref"] == "#/components/schemas/NumberSystemEnum"
+    assert components["NumberSystemEnum"]["enum"] == ["01", "02", "03", "04"]
+    assert body["changed_at"]["format"] == "date-time"
+    for name in ("event_id", "number_system", "address_number", "individual_number"):
+        assert body[name].get("description"), name
+    person = components["PersonInputRequest"]["properties"]
+    assert components["SexEnum"]["enum"] == ["0", "1", "2", "9"]
+    assert person["sex"]["allOf"][0]["$ref"] == "#/components/schemas/SexEnum"
+    assert person["birth_date"]["format"] == "date"
+    assert all(person[name].get("description") for name in person)
+    operation = schema["paths"]["/api/v1/address-changes"]["post"]
+    request = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert request["JyukiRegisters"]["value"]["person"]["name"] == "鈴木　花子"
+    assert "resolution" in request["TaxWithoutNumber"]["value"]
+    for status in ("400", "401", "403", "409", "413", "415", "429"):
+        problem = operation["responses"][status]["content"]["application/problem+json"]
+        (example,) = problem["examples"].values()
+        assert example["value"]["status"] == int(status)
+        assert example["value"]["errors"][0]["code"]
+
+
 def test_statement_count_of_a_registration_and_an_update(
     jyuki: KeyedClient, django_assert_max_num_queries: Any
 ) -> None:
