@@ -98,11 +98,15 @@ class NetworkSerial(SweptWork):
 class RegistryEntry(EncryptedIndividualNumber):
     """住基全国サーバー 5: individual number -> resident code (住民票コード)."""
 
-    resident_code = models.CharField(max_length=11, unique=True)
+    resident_code = models.CharField(max_length=11, unique=True, null=True, blank=True)
     enrolled_at = models.DateTimeField(auto_now_add=True)
     invalidated_at = models.DateTimeField(
         null=True, blank=True, help_text="the individual number was changed (e.g. after a leak)"
     )
+    # Marked unknown on purpose (`national_registry unknown`): the sandbox's open registry
+    # (NATIONAL_REGISTRY_OPEN) answers "not registered" for this number, as a real one would
+    # for a number it does not hold.
+    unknown = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -112,7 +116,7 @@ class RegistryEntry(EncryptedIndividualNumber):
         ]
 
     def __str__(self) -> str:
-        return self.resident_code
+        return self.resident_code or "(unknown)"
 
 
 class NationalInquiry(EncryptedIndividualNumber, SweptWork):

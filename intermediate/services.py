@@ -255,12 +255,14 @@ def registry_enrol(*, individual_number: str, resident_code: str | None = None) 
     """Enrol an individual number with a resident code (a new one unless given)."""
     index = blind_index(individual_number, key=simulator_index_key())
     existing = RegistryEntry.objects.filter(individual_number_index=index).first()
-    if existing is not None:
-        if existing.invalidated_at is not None:
-            existing.invalidated_at = None
-            existing.save(update_fields=["invalidated_at"])
-        return existing
     code = resident_code or resident_code_complete(f"{secrets.randbelow(10**10):010d}")
+    if existing is not None:
+        # Enrolled again: valid again, and known (a number marked unknown becomes known).
+        existing.invalidated_at = None
+        existing.unknown = False
+        existing.resident_code = existing.resident_code or code
+        existing.save(update_fields=["invalidated_at", "unknown", "resident_code"])
+        return existing
     return RegistryEntry.objects.create(resident_code=code, **encrypted(individual_number))
 
 
@@ -273,12 +275,35 @@ def registry_invalidate(*, individual_number: str) -> bool:
     )
 
 
-def registry_resolve(individual_number: str) -> tuple[str, str]:
-    """S80: (resident code, "") or ("", reason)."""
+def registry_mark_unknown(*, individual_number: str) -> RegistryEntry:
+    """The registry answers "not registered" for this number from now on (the sandbox's way
+    of rehearsing the error list while every other valid number is known)."""
     entry = RegistryEntry.objects.filter(
         individual_number_index=blind_index(individual_number, key=simulator_index_key())
     ).first()
     if entry is None:
+        return RegistryEntry.objects.create(unknown=True, **encrypted(individual_number))
+    entry.unknown = True
+    entry.save(update_fields=["unknown"])
+    return entry
+
+
+def registry_resolve(individual_number: str) -> tuple[str, str]:
+    """S80: (resident code, "") or ("", reason). With NATIONAL_REGISTRY_OPEN (the sandbox's
+    default) a valid number nobody enrolled is enrolled on first asking, so the happy path is
+    what a newcomer sees; a number marked unknown is still "not registered"."""
+    entry = RegistryEntry.objects.filter(
+        individual_number_index=blind_index(individual_number, key=simulator_index_key())
+    ).first()
+    if entry is None and settings.NATIONAL_REGISTRY_OPEN:
+        try:
+            with transaction.atomic():
+                entry = registry_enrol(individual_number=individual_number)
+        except IntegrityError:  # enrolled by a concurrent inquiry: read the winner's entry
+            entry = RegistryEntry.objects.filter(
+                individual_number_index=blind_index(individual_number, key=simulator_index_key())
+            ).first()
+    if entry is None or entry.unknown or not entry.resident_code:
         return "", "individual number not registered in the national resident register"
     if entry.invalidated_at is not None:
         return "", "individual number was invalidated (changed)"

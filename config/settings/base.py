@@ -232,6 +232,11 @@ MATCHING: dict[str, Any] = {
     "mj_map": os.environ.get("MATCHING_MJ_MAP", ""),
 }
 
+# The sandbox's simulated 住基全国サーバー knows every valid individual number except those
+# marked unknown (`national_registry unknown`), so residents registered by hand reach
+# `requested`; off, it knows only the numbers enrolled (the tests rehearse both).
+NATIONAL_REGISTRY_OPEN = env_bool("NATIONAL_REGISTRY_OPEN", True)
+
 # --- Revealing an individual number on screen (online function 40) -------------------------
 
 # The purposes (利用目的) a supervisor picks before the number is shown, recorded with the

@@ -27,3 +27,7 @@ CODE_REQUEST_BATCH_WINDOW = 0.3
 
 if CELERY_BROKER_URL.startswith("filesystem://") and "CELERY_FILESYSTEM_DIR" not in os.environ:
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(VAR_DIR / "test-broker")
+
+# The simulated national registry knows only the numbers a test enrols, so the error paths
+# are rehearsed; tests of the open sandbox registry switch it on.
+NATIONAL_REGISTRY_OPEN = False

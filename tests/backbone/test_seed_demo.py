@@ -26,7 +26,8 @@ def test_seed_demo_registers_overlapping_residents_through_the_api(
     assert HouseholdRecord.objects.count() == 8
     assert Person.objects.count() == 8  # one integrated number per person, however many systems
     others = {ns: RECORD_MODELS[ns].objects.count() for ns in ("02", "03", "04")}
-    assert others["02"] >= 1  # people known to several systems
+    # Every system gets its share (60 %, 25 %, 10 %), and never none, whatever the seed.
+    assert others == {"02": 4, "03": 2, "04": 1}
     integrated_by_person = dict(
         HouseholdRecord.objects.values_list("individual_number_index", "integrated_number")
     )
@@ -46,6 +47,20 @@ def test_seed_demo_registers_overlapping_residents_through_the_api(
             assert record.address == jyuki.address
     assert "Registered 8 residents" in out.getvalue()
     assert "8 moved house" in out.getvalue()
+
+
+def test_the_last_resident_is_marked_unknown_to_the_national_registry(
+    systems: dict[str, BusinessSystem], settings: Any
+) -> None:
+    from intermediate.models import RegistryEntry
+
+    settings.NATIONAL_REGISTRY_OPEN = True
+    call_command("seed_demo", residents=3, seed=1, stdout=StringIO())
+    assert list(RegistryEntry.objects.order_by("pk").values_list("unknown", flat=True)) == [
+        False,
+        False,
+        True,
+    ]
 
 
 def test_seed_demo_needs_connected_systems(db: None) -> None:

@@ -147,7 +147,9 @@ def chain(
 
 
 def enrolled(resident_number: str) -> str:
-    return registry_enrol(individual_number=resident_number).resident_code
+    code = registry_enrol(individual_number=resident_number).resident_code
+    assert code is not None
+    return code
 
 
 @dataclass

@@ -47,6 +47,32 @@ def test_registry_enrol_invalidate_and_list(monkeypatch: pytest.MonkeyPatch) -> 
     assert "invalidated" in run("national_registry", "list")
 
 
+NOT_REGISTERED = ("", "individual number not registered in the national resident register")
+
+
+def test_a_closed_registry_knows_only_the_numbers_enrolled() -> None:
+    assert registry_resolve(NUMBER) == NOT_REGISTERED
+    assert not RegistryEntry.objects.exists()
+
+
+def test_the_open_sandbox_registry_knows_every_number_but_those_marked_unknown(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.NATIONAL_REGISTRY_OPEN = True
+    resident_code, error = registry_resolve(NUMBER)  # never enrolled: enrolled on asking
+    assert len(resident_code) == 11 and error == ""
+    assert registry_resolve(NUMBER) == (resident_code, "")  # the same code every time
+    other = "123456789018"
+    assert "unknown: 1 entries" in run(
+        "national_registry", "unknown", stdin=f"{other}\n", monkeypatch=monkeypatch
+    )
+    assert registry_resolve(other) == NOT_REGISTERED
+    assert "unknown" in run("national_registry", "list")
+    run("national_registry", "enrol", stdin=f"{other}\n", monkeypatch=monkeypatch)
+    code, error = registry_resolve(other)  # enrolled after all: known
+    assert len(code) == 11 and error == ""
+
+
 def test_registry_refuses_a_bad_number_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CommandError) as raised:
         run("national_registry", "enrol", stdin="983205673215\n", monkeypatch=monkeypatch)

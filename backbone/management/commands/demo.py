@@ -3,9 +3,9 @@
 Migrates, connects the four simulated business systems to linkage (an API client each, with
 its notice callback) and creates a demo login for each role, starts the web server and a Celery
 worker with beat (filesystem broker: no server needed), registers the demo residents through
-the business systems (`seed_demo`: some known to several systems, some moving house; all
-but one enrolled in the simulated national registry, so one code request ends in the error
-list), waits for their code requests and notices, then prints the URL, the logins and the
+the business systems (`seed_demo`, the same residents every run: some known to several
+systems, some moving house; the last marked unknown to the simulated national registry, so
+one code request ends in the error list), waits for their code requests and notices, then prints the URL, the logins and the
 keys and serves until Ctrl-C.
 """
 
@@ -84,7 +84,8 @@ class Command(BaseCommand):
         try:
             self._wait_until_up(base_url, server)
             seeded = StringIO()
-            call_command("seed_demo", residents=residents, stdout=seeded)
+            # The same residents every run: what the README shows is what a newcomer sees.
+            call_command("seed_demo", residents=residents, seed=2026, stdout=seeded)
             outcome = self._wait_for_code_requests(staff)
             self._print_summary(base_url, keys, seeded.getvalue().strip(), outcome)
             if not no_serve:

@@ -9,6 +9,7 @@ linkage passes on to the other systems by notice. The systems must be connected
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from io import StringIO
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             "--unknown-to-registry",
             type=int,
             default=1,
-            help="the last K residents are not enrolled in the simulated national registry, "
+            help="the last K residents are marked unknown to the simulated national registry, "
             "so their code requests end in the error list",
         )
 
@@ -64,14 +65,14 @@ class Command(BaseCommand):
         records: Counter[str] = Counter()
         for index in range(residents):
             someone = generator.resident()
-            if index < residents - unknown_to_registry:
-                # The simulated national registry's own command (the number on its stdin).
-                call_command(
-                    "national_registry",
-                    "enrol",
-                    stdin=StringIO(someone.individual_number + "\n"),
-                    stdout=StringIO(),
-                )
+            # The simulated national registry's own command (the number on its stdin): it
+            # knows every resident but the last K, marked unknown to show the error list.
+            call_command(
+                "national_registry",
+                "enrol" if index < residents - unknown_to_registry else "unknown",
+                stdin=StringIO(someone.individual_number + "\n"),
+                stdout=StringIO(),
+            )
             basic = {
                 "name": someone.name,
                 "name_kana": someone.name_kana,
@@ -79,7 +80,14 @@ class Command(BaseCommand):
                 "sex": someone.sex,
                 "address": someone.address,
             }
-            wanted = ["01"] + [ns for ns, share in SHARES.items() if draw.random() < share]
+            # Each system gets its share of the residents, spread evenly and never none
+            # (a resident joins when index x share crosses a whole number).
+            wanted = ["01"] + [
+                ns
+                for ns, share in SHARES.items()
+                if math.floor((index + 1) * share) > math.floor(index * share)
+                or (index == residents - 1 and math.floor(residents * share) == 0)
+            ]
             jyuki_record = None
             for number_system in wanted:
                 if number_system not in systems:
