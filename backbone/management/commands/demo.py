@@ -5,8 +5,8 @@ its notice callback) and creates a demo login for each role, starts the web serv
 worker with beat (filesystem broker: no server needed), registers the demo residents through
 the business systems (`seed_demo`, the same residents every run: some known to several
 systems, some moving house; the last marked unknown to the simulated national registry, so
-one code request ends in the error list), waits for their code requests and notices, then prints the URL, the logins and the
-keys and serves until Ctrl-C.
+one code request ends in the error list), waits for their code requests and notices, then
+prints the URL, the logins and the keys and serves until Ctrl-C.
 """
 
 from __future__ import annotations
