@@ -112,3 +112,93 @@ def links_add(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 if links:
                     response["links"] = links
     return result
+
+
+# The contract's vocabulary (SPEC glossary): one description and example per field name, for
+# every schema property that does not describe itself, so the same field reads the same in
+# every answer.
+FIELD_DESCRIPTIONS: dict[str, tuple[str, Any]] = {
+    "integrated_number": (
+        "統合宛名番号, 15 digits, the last a mod-11 check digit.",
+        "000000000000019",
+    ),
+    "merged_integrated_number": (
+        "The integrated number merged into the representative.",
+        "000000000000027",
+    ),
+    "number_system": ("番号体系, the business system's two-digit code.", "01"),
+    "address_number": ("宛名番号, the person's number in that business system.", "1000000001"),
+    "name": ("氏名 as stored (one full-width space between family and given name).", "鈴木　花子"),
+    "name_kana": ("氏名カナ, full-width katakana.", "スズキ　ハナコ"),
+    "sex": ("性別, ISO 5218: 0 unknown, 1 male, 2 female, 9 not applicable.", "2"),
+    "address": ("住所.", "神奈川県横浜市港北区日吉1-1-1"),
+    "code_request_status": (
+        "The code request: not_requested, requesting, requested or error.",
+        "requested",
+    ),
+    "status": ("The code request's status.", "requesting"),
+    "stage": ("Where a requesting code request is in the chain.", "sent"),
+    "last_error": (
+        "Why the code request failed, as the intermediate server said (empty otherwise).",
+        "",
+    ),
+    "processing_serial_number": (
+        "処理通番 the intermediate server gave the request.",
+        "PSN-2026-000001",
+    ),
+    "reception_number": ("受付番号 of the code acquisition request file.", "RCP-2026-000001"),
+    "reason": ("Why, as the staff member wrote it.", "同一人と確認（窓口で本人確認）"),
+    "cause": ("What caused the merge: individual_number (automatic) or manual.", "manual"),
+    "merged_by": ("Who merged (a staff user, or the system for an automatic merge).", "supervisor"),
+    "birth_date": ("生年月日, YYYY-MM-DD.", "1975-06-15"),
+    "history_seq": ("履歴SEQ: the version's number for this person, from 1.", 3),
+    "registered_at": ("When this version was stored (新規登録時点).", "2026-04-01T09:30:02+09:00"),
+    "has_individual_number": ("Whether linkage holds the person's individual number.", True),
+    "individual_number": (
+        "個人番号, 12 digits with a valid check digit; never echoed.",
+        "123456789018",
+    ),
+    "links": ("The person's (number system, address number) pairs.", None),
+    "merged_integrated_numbers": ("Integrated numbers merged into this person.", []),
+    "person": ("The basic items (基本4情報 and kana).", None),
+    "business": ("Business items of one data type (業務情報).", None),
+    "resolution": ("The sender's decision after a candidate search (SPEC 7.1, 10.2).", None),
+    "score": ("How alike, 0-100 (SPEC 10.3).", 93),
+    "number_systems": ("The number systems the candidate is linked to.", ["01", "02"]),
+    "match": ("Per item, how to compare: exact or partial.", None),
+    "candidates": ("The candidates, best first, at most 20.", None),
+    "generation": ("1 for the first request, +1 for each re-request after an error.", 1),
+    "attempts": ("How many times the serial-number request was sent.", 1),
+    "status_changed_at": ("When the status last changed.", "2026-04-01T09:30:05+09:00"),
+    "merged_at": ("When the persons were merged.", "2026-04-02T10:00:00+09:00"),
+    "unmerged_at": ("When the merge was undone, or null.", None),
+    "count": ("How many results in all.", 120),
+    "next": ("The next page's URL, or null.", None),
+    "previous": ("The previous page's URL, or null.", None),
+    "results": ("This page's results.", None),
+    "errors": ("Every field error at once.", None),
+    "type": ("A URN naming the problem type.", "urn:linkage:problem:invalid-input"),
+    "title": ("The HTTP status phrase.", "Bad Request"),
+    "detail": ("The first error's message.", "the check digit does not match (SPEC 4.1)"),
+    "field": (
+        "The field the error is about (nested fields joined with dots), or empty.",
+        "person.birth_date",
+    ),
+    "code": ("A stable error code for programs to act on.", "check_digit"),
+    "message": (
+        "The error in English, for people; never repeats the value sent.",
+        "must not be in the future",
+    ),
+}
+
+
+def descriptions_add(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the vocabulary above, where a property has none."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        for name, prop in component.get("properties", {}).items():
+            if name in FIELD_DESCRIPTIONS and not prop.get("description"):
+                description, example = FIELD_DESCRIPTIONS[name]
+                prop["description"] = description
+                if example is not None and "$ref" not in prop and "allOf" not in prop:
+                    prop.setdefault("example", example)
+    return result

@@ -233,6 +233,13 @@ def test_the_schema_gives_every_field_its_rule_and_every_error_an_example(db: No
     request = operation["requestBody"]["content"]["application/json"]["examples"]
     assert request["JyukiRegisters"]["value"]["person"]["name"] == "鈴木　花子"
     assert "resolution" in request["TaxWithoutNumber"]["value"]
+    undescribed = [
+        f"{name}.{field}"
+        for name, component in components.items()
+        for field, prop in component.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert undescribed == []
     for status in ("400", "401", "403", "409", "413", "415", "429"):
         problem = operation["responses"][status]["content"]["application/problem+json"]
         (example,) = problem["examples"].values()
