@@ -34,7 +34,15 @@ def residents(systems: dict[str, BusinessSystem], live_server: Any, page: Page, 
 
 
 def screens(integrated_number: str) -> list[str]:
+    from backbone.models import HouseholdRecord
+    from linkage.models import AddressVersion
+
+    record = HouseholdRecord.objects.order_by("pk").first()
+    version = AddressVersion.objects.filter(person__integrated_number=integrated_number).first()
+    assert record is not None and version is not None
     return [
+        f"/backbone/01/{record.address_number}/",
+        f"/candidates/?name={version.name}",  # with its candidates
         "/",
         "/persons/",
         "/persons/?name=%E3%82%A2",  # results

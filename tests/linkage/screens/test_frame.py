@@ -30,3 +30,10 @@ def test_linkage_and_the_simulated_systems_link_to_each_other(clerk: Any) -> Non
 def test_without_the_sandbox_there_is_no_link_to_it(clerk: Any) -> None:
     dashboard = signed_in(clerk).get(reverse("home")).content.decode()
     assert "業務システム（模擬）へ" not in dashboard
+
+
+def test_the_language_menu_names_each_language_in_itself() -> None:
+    page = Client().get(reverse("login")).content.decode()
+    assert '<option value="ja" lang="ja" selected>日本語</option>' in page
+    assert '<option value="en" lang="en">English</option>' in page
+    assert "英語" not in page
