@@ -207,6 +207,9 @@ class HistoryAdmin(ReadOnlyAdmin):
     list_display = ("recorded_at", "operation", "row", "context")
     list_filter = ("pgh_label",)
     list_select_related = ("pgh_context",)
+    # The detail page names pghistory's own columns as the list does.
+    exclude = ("pgh_created_at", "pgh_label", "pgh_obj", "pgh_context")
+    readonly_fields = ("recorded_at", "operation", "row", "context")
 
     @admin.display(description=_("記録日時"), ordering="pgh_created_at")
     def recorded_at(self, event: Any) -> Any:

@@ -98,7 +98,9 @@ class Person(models.Model):
     # After the retention period (purge_expired): the number, its index and its token are
     # gone; the last four digits stay for the masked display.
     purged_at = models.DateTimeField(_("個人番号削除日時"), null=True, blank=True, editable=False)
-    individual_number_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    individual_number_last4 = models.CharField(
+        _("個人番号の下4桁"), max_length=4, blank=True, editable=False
+    )
     # 名寄せ (SPEC 10.4): this person was merged into its representative (代表宛名); its
     # links resolve to it. The row, its number and its versions stay for the unmerge.
     merged_into = models.ForeignKey(

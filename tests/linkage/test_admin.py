@@ -82,3 +82,34 @@ def test_the_administrator_role_revokes_a_staff_token_and_it_stops_working(
     assert revoked.status_code == 302
     assert StaffToken.objects.get(pk=token.pk).revoked_at is not None
     assert api.get("/api/v1/code-requests").status_code == 401
+
+
+def test_the_admin_names_models_and_fields_in_japanese(django_user_model: Any) -> None:
+    """Models, fields and the history models as the rest of the screens name them."""
+    from django.db import connection
+
+    browser = superuser_browser(django_user_model)
+    keyed = backbone_client(number_system="01")
+    post_change(keyed, address_change_body(number_system="01"))
+    index = browser.get("/admin/").content.decode()
+    for name in (
+        "宛名情報の変更履歴",
+        "統合宛名の変更履歴",
+        "符号取得依頼の変更履歴",
+        "業務項目の表示名",
+    ):
+        assert name in index, name
+    assert "Address version events" not in index and "Person events" not in index
+    clients = browser.get("/admin/linkage/backboneclient/").content.decode()
+    assert "キーの先頭" in clients and "作成日時" in clients and "Key prefix" not in clients
+    if connection.vendor == "postgresql":  # the history triggers: events to list and open
+        from django.apps import apps
+
+        history = browser.get("/admin/linkage/addressversionevent/").content.decode()
+        header = history.split("<thead>")[1].split("</thead>")[0]
+        assert "記録日時" in header and "操作" in header and "pgh" not in header.lower()
+        event = apps.get_model("linkage", "AddressVersionEvent").objects.first()
+        assert event is not None
+        detail = browser.get(f"/admin/linkage/addressversionevent/{event.pk}/change/")
+        text = detail.content.decode()
+        assert detail.status_code == 200 and "記録日時" in text and "Pgh" not in text
