@@ -43,6 +43,7 @@ def test_a_clerk_s_correction_is_kept_with_who_and_where(
             "sex": "2",
             "address": "横浜市港北区日吉2-2-2",
             "reason": "申出による訂正",
+            "step": "confirm",
         },
     )
     newest = AddressVersion.objects.get(person=hanako.person, is_current=True)
