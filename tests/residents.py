@@ -51,10 +51,16 @@ def register(keyed: KeyedClient, **person: Any) -> Registered:
 
 
 def change(
-    keyed: KeyedClient, registered: Registered, *, address_number: str = "", **person: Any
-) -> None:
+    keyed: KeyedClient,
+    registered: Registered,
+    *,
+    address_number: str = "",
+    business: dict[str, Any] | None = None,
+    **person: Any,
+) -> Any:
     """A later address change of the same resident, from `keyed`'s system under
-    `address_number` (by default the one it was registered with)."""
+    `address_number` (by default the one it was registered with), with `business` items if
+    given; the API's answer."""
     current = registered.person.versions.order_by("-history_seq").first()
     assert current is not None
     items = {
@@ -71,8 +77,11 @@ def change(
         individual_number=registered.individual_number,
         person=items,
     )
+    if business is not None:
+        body["business"] = business
     response = post_change(keyed, body)
     assert response.status_code in (200, 201), response.content
+    return response
 
 
 def hanako_registered(jyuki: KeyedClient, tax: KeyedClient) -> Registered:

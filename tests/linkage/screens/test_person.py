@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from linkage.models import AddressVersion, BackboneClient, Notice
 from primitives.vocabulary import NoticeEvent
-from tests.conftest import post_change
-from tests.factories import KeyedClient, address_change_body
+from tests.factories import KeyedClient
 from tests.residents import Registered, change, hanako_registered, signed_in
 
 
@@ -23,31 +22,6 @@ def hanako(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
     registered = hanako_registered(jyuki, tax)
     change(jyuki, registered, address="横浜市港北区綱島西2-2-2")
     return registered
-
-
-def send_business(
-    keyed: KeyedClient,
-    registered: Registered,
-    address_number: str,
-    data_type: str,
-    items: dict[str, Any],
-) -> None:
-    """A change of `registered` from `keyed`'s system carrying business items."""
-    current = registered.person.versions.get(is_current=True)
-    body = address_change_body(
-        number_system=keyed.number_system,
-        address_number=address_number,
-        individual_number=registered.individual_number,
-        person={
-            "name": current.name,
-            "name_kana": current.name_kana,
-            "birth_date": current.birth_date.isoformat(),
-            "sex": current.sex,
-            "address": current.address,
-        },
-        business={"data_type": data_type, "items": items},
-    )
-    assert post_change(keyed, body).status_code in (200, 201)
 
 
 def page_of(client: Any, registered: Registered) -> str:
@@ -86,7 +60,12 @@ def test_a_label_added_in_the_admin_names_an_unknown_item_and_the_key_stays_the_
 ) -> None:
     from linkage.models import BusinessLabel
 
-    send_business(tax, hanako, "550001", "income", {"fiscal_year": 2026, "special_deduction": 1})
+    change(
+        tax,
+        hanako,
+        address_number="550001",
+        business={"data_type": "income", "items": {"fiscal_year": 2026, "special_deduction": 1}},
+    )
     client = signed_in(clerk)
     body = page_of(client, hanako)
     # The data type and the shipped items by their Japanese names, never by their keys.
@@ -320,25 +299,14 @@ def test_an_administrator_neither_sees_nor_corrects_nor_reveals_persons(
 def test_business_information_is_shown_per_data_type_newest_first(
     hanako: Registered, tax: KeyedClient, clerk: Any
 ) -> None:
-    from tests.conftest import post_change
-    from tests.factories import address_change_body
-
-    current = hanako.person.versions.get(is_current=True)
     for year, amount in ((2025, 3800000), (2026, 4200000)):
-        body = address_change_body(
-            number_system="02",
+        answer = change(
+            tax,
+            hanako,
             address_number="550001",
-            individual_number=hanako.individual_number,
-            person={
-                "name": current.name,
-                "name_kana": current.name_kana,
-                "birth_date": current.birth_date.isoformat(),
-                "sex": current.sex,
-                "address": current.address,
-            },
             business={"data_type": "income", "items": {"fiscal_year": year, "income": amount}},
         )
-        assert post_change(tax, body).status_code == 200
+        assert answer.status_code == 200
     response = signed_in(clerk).get(reverse("person", args=[hanako.integrated_number]))
     rows = response.context["detail"].business["income"]
     assert [row.items["fiscal_year"] for row in rows] == [2026, 2025]
