@@ -11,8 +11,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from linkage.oauth import views as oauth_views
+
 urlpatterns = [
     path("", include("linkage.urls")),
+    path("oauth/token", oauth_views.token, name="oauth-token"),
+    path("oauth/introspect", oauth_views.introspect, name="oauth-introspect"),
     path("api/v1/", include("linkage.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -22,9 +22,12 @@ from .models import (
     CodeRequestTransition,
     CrossReference,
     Notice,
+    OAuthAccessToken,
+    OAuthClient,
     Person,
     StaffToken,
 )
+from .services.oauth_clients import oauth_client_revoke
 
 admin.site.site_header = _("情報連携サーバー 管理サイト")
 admin.site.site_title = _("情報連携サーバー 管理サイト")
@@ -152,6 +155,45 @@ class BackboneClientAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(OAuthClient)
+class OAuthClientAdmin(admin.ModelAdmin):
+    """OAuth clients are created with `manage.py create_oauth_client` and their secrets
+    rotated with `rotate_oauth_secret`; here they are revoked, with every token they hold."""
+
+    list_display = ("client_id", "backbone_client", "created_at", "revoked_at")
+    list_select_related = ("backbone_client",)
+    readonly_fields = (
+        "client_id",
+        "backbone_client",
+        "created_at",
+        "previous_secret_valid_until",
+        "revoked_at",
+    )
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("選択したOAuthクライアントを失効させる（発行済みのトークンも）"))
+    def revoke(self, request: HttpRequest, queryset: models.QuerySet[OAuthClient]) -> None:
+        for client in queryset.filter(revoked_at__isnull=True):
+            oauth_client_revoke(client=client)
+        self.message_user(request, _("失効させました。"))
+
+
+@admin.register(OAuthAccessToken)
+class OAuthAccessTokenAdmin(ReadOnlyAdmin):
+    """The tokens issued: who, which scopes, until when (the token itself is never kept)."""
+
+    list_display = ("client", "scope", "issued_at", "expires_at", "revoked_at")
+    list_select_related = ("client",)
+    list_filter = ("client",)
 
 
 @admin.register(StaffToken)

@@ -22,6 +22,7 @@ from primitives.text import name_search_key, search_key
 from primitives.vocabulary import NoticeEvent, RecordStatus, Sex
 
 NOTICE_SECRET_PURPOSE = "notice-signing"  # noqa: S105 (a label, not a secret)
+OAUTH_SECRET_PURPOSE = "oauth-client-secret"  # noqa: S105 (a label, not a secret)
 
 
 # 基本4情報 (name, birth date, sex, address) and the kana of the name: what a version holds.
@@ -534,6 +535,137 @@ class StaffToken(ApiKey):
         return f"{self.user} {self.name}"
 
 
+class OAuthClient(models.Model):
+    """A backbone system's OAuth 2.0 client (SPEC 12, the JP standard's 庁内データ連携).
+
+    It authenticates with `client_secret_jwt` (RFC 7523) or `client_secret_basic` and gets
+    short-lived bearer tokens that act as its backbone client: the same number system, the
+    same rate limit. The secret signs the client's assertions (HS256), so linkage must be able
+    to read it back: it is sealed like the individual number, and a database dump alone cannot
+    sign anything. A rotation keeps the previous secret until `previous_secret_valid_until`.
+    """
+
+    backbone_client = models.OneToOneField(
+        BackboneClient,
+        on_delete=models.CASCADE,
+        related_name="oauth_client",
+        verbose_name=_("基幹系システム"),
+    )
+    client_id = models.CharField(_("クライアントID"), max_length=64, unique=True, editable=False)
+    secret_encrypted = models.CharField(
+        _("クライアントシークレット（暗号化）"), max_length=200, editable=False
+    )
+    previous_secret_encrypted = models.CharField(
+        _("旧クライアントシークレット（暗号化）"), max_length=200, blank=True, editable=False
+    )
+    previous_secret_valid_until = models.DateTimeField(
+        _("旧クライアントシークレットの有効期限"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+
+    SEALED_SECRETS = {
+        "secret_encrypted": OAUTH_SECRET_PURPOSE,
+        "previous_secret_encrypted": OAUTH_SECRET_PURPOSE,
+    }
+
+    class Meta:
+        verbose_name = _("OAuthクライアント")
+        verbose_name_plural = _("OAuthクライアント")
+
+    def __str__(self) -> str:
+        return f"{self.client_id} ({self.backbone_client})"
+
+    def secrets(self, now: Any = None) -> list[str]:
+        """The secrets that authenticate this client now: the current one, and the previous
+        one during the grace period of a rotation."""
+        now = now or timezone.now()
+        found = [decrypt_secret(self.secret_encrypted, purpose=OAUTH_SECRET_PURPOSE)]
+        if (
+            self.previous_secret_encrypted
+            and self.previous_secret_valid_until
+            and self.previous_secret_valid_until > now
+        ):
+            found.append(
+                decrypt_secret(self.previous_secret_encrypted, purpose=OAUTH_SECRET_PURPOSE)
+            )
+        return found
+
+    @property
+    def usable(self) -> bool:
+        client = self.backbone_client
+        return (
+            self.revoked_at is None
+            and client.revoked_at is None
+            and (client.expires_at is None or client.expires_at > timezone.now())
+        )
+
+
+class OAuthAccessTokenQuerySet(models.QuerySet["OAuthAccessToken"]):
+    def active(self) -> OAuthAccessTokenQuerySet:
+        """Tokens that may be used now: not expired, not revoked, their client usable."""
+        now = timezone.now()
+        return self.filter(
+            models.Q(client__backbone_client__expires_at__isnull=True)
+            | models.Q(client__backbone_client__expires_at__gt=now),
+            expires_at__gt=now,
+            revoked_at__isnull=True,
+            client__revoked_at__isnull=True,
+            client__backbone_client__revoked_at__isnull=True,
+        )
+
+
+class OAuthAccessToken(models.Model):
+    """A bearer access token (RFC 6750) issued to an OAuth client: kept as a SHA-256 digest
+    only, like an API key; minutes long (OAUTH_ACCESS_TOKEN_SECONDS), never refreshed."""
+
+    client = models.ForeignKey(
+        OAuthClient,
+        on_delete=models.CASCADE,
+        related_name="access_tokens",
+        verbose_name=_("OAuthクライアント"),
+    )
+    token_digest = models.CharField(
+        _("トークンのダイジェスト"), max_length=64, unique=True, editable=False
+    )
+    scope = models.TextField(_("スコープ"), editable=False)
+    issued_at = models.DateTimeField(_("発行日時"), editable=False)
+    expires_at = models.DateTimeField(_("有効期限"), db_index=True, editable=False)
+    revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+
+    objects = OAuthAccessTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("アクセストークン")
+        verbose_name_plural = _("アクセストークン")
+
+    def __str__(self) -> str:
+        return f"{self.client.client_id} {self.issued_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+
+class OAuthAssertionUse(models.Model):
+    """The `jti` of every client assertion accepted, until the assertion expires: the
+    unique constraint refuses a replayed assertion (RFC 7523 section 3, item 7)."""
+
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("使用済みのクライアントアサーション")
+        verbose_name_plural = _("使用済みのクライアントアサーション")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "jti"], name="oauth_assertion_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.jti}"
+
+
 class AddressChangeReceipt(models.Model):
     """受付記録: one row per accepted event_id, with the answer given (idempotency).
 
@@ -819,6 +951,7 @@ class AccessAction(models.TextChoices):
     MERGE = "merge", _("名寄せ")
     UNMERGE = "unmerge", _("名寄せ解除")
     REVIEW = "review", _("名寄せ候補の処理")
+    OAUTH_TOKEN = "oauth_token", _("アクセストークンの発行")
 
 
 class AccessOutcome(models.TextChoices):

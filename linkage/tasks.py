@@ -15,7 +15,7 @@ from django.conf import settings
 from primitives.http import PeerUnavailable
 
 from .clients.intermediate import FileNotReady
-from .services import audit, code_requests, notices, retention
+from .services import audit, code_requests, notices, oauth_clients, retention
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
@@ -96,6 +96,12 @@ def notices_sweep() -> int:
 def individual_numbers_purge() -> int:
     """Daily: the retention purge (`manage.py purge_expired`)."""
     return len(retention.individual_numbers_purge())
+
+
+@shared_task(acks_late=True)
+def oauth_records_purge() -> tuple[int, int]:
+    """Hourly: expired access tokens and the ids of expired client assertions."""
+    return oauth_clients.oauth_records_purge()
 
 
 @shared_task(acks_late=True)

@@ -349,9 +349,24 @@ if os.environ.get("CACHE_URL"):
         }
     }
 
+# --- OAuth 2.0 (SPEC 12) ------------------------------------------------------------------
+
+# Access tokens live minutes (at most an hour: a system check refuses more) and are never
+# refreshed: a client asks again with a new assertion.
+OAUTH_ACCESS_TOKEN_SECONDS = int(os.environ.get("OAUTH_ACCESS_TOKEN_SECONDS", "600"))
+# A client assertion's `exp` may lie at most this far ahead (its `jti` is kept that long).
+OAUTH_ASSERTION_MAX_SECONDS = int(os.environ.get("OAUTH_ASSERTION_MAX_SECONDS", "300"))
+OAUTH_CLOCK_LEEWAY_SECONDS = int(os.environ.get("OAUTH_CLOCK_LEEWAY_SECONDS", "60"))
+# The public base URL clients address (`aud` = OAUTH_ISSUER + /oauth/token), e.g.
+# https://linkage.city.example.lg.jp; the host a request reached is accepted too.
+OAUTH_ISSUER = os.environ.get("OAUTH_ISSUER", "").rstrip("/")
+
 REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["linkage.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["linkage.api.authentication.BackboneTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "linkage.api.authentication.BackboneTokenAuthentication",
+        "linkage.api.authentication.OAuthBearerAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["linkage.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -440,6 +455,10 @@ CELERY_BEAT_SCHEDULE = {
     "individual-numbers-purge": {
         "task": "linkage.tasks.individual_numbers_purge",
         "schedule": crontab(hour=2, minute=15),
+    },
+    "oauth-records-purge": {
+        "task": "linkage.tasks.oauth_records_purge",
+        "schedule": crontab(minute=40),
     },
     "audit-chain-verify": {
         "task": "linkage.tasks.audit_chain_verify",

@@ -1,4 +1,5 @@
-"""API keys: `Token <key>` for backbone systems, `Bearer <key>` for staff; looked up by digest."""
+"""API credentials, each looked up by digest: `Token <key>` and `Bearer <OAuth access token>`
+for backbone systems (SPEC 7, 12), `Bearer <key>` for staff on the staff endpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from ..models import BackboneClient, StaffToken
+from ..models import BackboneClient, OAuthAccessToken, StaffToken
+from ..oauth.scopes import scope_name
 from ..services.backbone_clients import api_key_digest
 
 if TYPE_CHECKING:
@@ -44,7 +46,36 @@ class BackboneTokenAuthentication(BaseAuthentication):
         return client, None
 
     def authenticate_header(self, request: Request) -> str:
-        return KEYWORD
+        """Both schemes a business system may use (RFC 9110 11.6.1: one challenge each)."""
+        return f"{KEYWORD}, {OAuthBearerAuthentication.challenge}"
+
+
+class OAuthBearerAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <access token>` from `POST /oauth/token`: the token acts as its
+    client's backbone system, exactly as that system's key would (number system, rate limit),
+    within the token's scopes (`ScopePermission`)."""
+
+    keyword = "Bearer"
+    challenge = 'Bearer realm="linkage"'
+
+    def authenticate(self, request: Request) -> tuple[BackboneClient, OAuthAccessToken] | None:
+        digest = key_digest_from_header(request, self.keyword)
+        if digest is None:
+            return None
+        token = (
+            OAuthAccessToken.objects.active()
+            .select_related("client__backbone_client")
+            .filter(token_digest=digest)
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed(
+                "unknown, expired or revoked access token", code="bad_token"
+            )
+        return token.client.backbone_client, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.challenge
 
 
 class StaffTokenAuthentication(BaseAuthentication):
@@ -79,7 +110,19 @@ class StaffPermission(BasePermission):
 
 
 class IsBackboneClient(BasePermission):
-    message = "this endpoint needs a backbone system's key"
+    """A backbone system, by its key or by an OAuth access token holding the view's scope
+    (`oauth_scope`: resource and operation). A key may do everything its system may."""
+
+    message = "this endpoint needs a backbone system's key or access token"
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return isinstance(request.user, BackboneClient)
+        if not isinstance(request.user, BackboneClient):
+            return False
+        token = request.auth
+        if isinstance(token, OAuthAccessToken):
+            needed = scope_name(request.user.number_system, *view.oauth_scope)
+            if needed not in token.scopes:
+                raise exceptions.PermissionDenied(
+                    f"the access token lacks the scope {needed}", code="insufficient_scope"
+                )
+        return True

@@ -14,6 +14,7 @@ from drf_spectacular.extensions import (
 
 from primitives.vocabulary import SEX_CODES
 
+from ..oauth.scopes import RESOURCES
 from . import fields
 
 
@@ -71,6 +72,34 @@ class BackboneTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "`Token <key>`; a key is bound to one number_system.",
+        }
+
+
+class OAuthBearerScheme(OpenApiAuthenticationExtension):
+    """SPEC 12: OAuth 2.0 client credentials; the client authenticates at the token endpoint
+    with client_secret_jwt (or client_secret_basic) and sends the token as a bearer."""
+
+    target_class = "linkage.api.authentication.OAuthBearerAuthentication"
+    name = "OAuth2ClientCredentials"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "oauth2",
+            "description": (
+                "Client credentials with client_secret_jwt (RFC 7523) or client_secret_basic;"
+                " scopes are `<number_system>:<resource>:<operation>`, e.g. "
+                "`01:address-changes:write`. The token acts as the client's number system."
+            ),
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/oauth/token",
+                    "scopes": {
+                        f"{{number_system}}:{resource}:{operation}": f"{operation} {resource}"
+                        for resource, operations in RESOURCES.items()
+                        for operation in operations
+                    },
+                }
+            },
         }
 
 

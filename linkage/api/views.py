@@ -102,6 +102,7 @@ _STAFF_PROBLEMS = problems(400, 401, 403, 404, 429)  # 404: a page past the last
 
 class BackboneApiView(APIView):
     permission_classes = [IsBackboneClient]
+    oauth_scope: tuple[str, str]  # (resource, operation) an access token needs
 
     @property
     def client(self) -> BackboneClient:
@@ -116,6 +117,8 @@ _SENSITIVE = method_decorator(sensitive_post_parameters("individual_number"), na
 @_SENSITIVE
 class AddressChangeCreateApi(BackboneApiView):
     """宛名異動データの受信 (send/receive unit 35)."""
+
+    oauth_scope = ("address-changes", "write")
 
     @extend_schema(
         operation_id="address_change_create",
@@ -210,6 +213,8 @@ class CandidateSearchApi(BackboneApiView):
     person without an individual number, the persons it may be, best first, at most 20, each
     score explained field by field. Every search is an access record."""
 
+    oauth_scope = ("candidates", "read")
+
     @extend_schema(
         operation_id="candidates_search",
         summary="Search the candidates for a person without an individual number",
@@ -238,6 +243,8 @@ class CandidateSearchApi(BackboneApiView):
 
 class PersonDetailApi(BackboneApiView):
     """A person as a backbone system sees it: only persons linked to its number system."""
+
+    oauth_scope = ("persons", "read")
 
     @extend_schema(
         operation_id="person_retrieve",

@@ -102,7 +102,7 @@ def test_no_or_bad_key_is_401(jyuki: KeyedClient, authorization: str | None, cod
     counts = linkage_table_counts()
     answer = client.post("/api/v1/address-changes", address_change_body(), format="json")
     assert answer.status_code == 401
-    assert answer["WWW-Authenticate"] == "Token"
+    assert answer["WWW-Authenticate"] == 'Token, Bearer realm="linkage"'
     assert answer["Content-Type"] == "application/problem+json"
     assert answer.json()["errors"][0]["code"] == code
     assert linkage_table_counts() == counts
