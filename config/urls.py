@@ -11,10 +11,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from linkage import health
 from linkage.oauth import views as oauth_views
 
 urlpatterns = [
     path("", include("linkage.urls")),
+    path("healthz", health.readiness, name="healthz"),
+    path("healthz/live", health.liveness, name="healthz-live"),
     path("oauth/token", oauth_views.token, name="oauth-token"),
     path("oauth/introspect", oauth_views.introspect, name="oauth-introspect"),
     path("api/v1/", include("linkage.api.urls")),
