@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from linkage.logging import IndividualNumberMaskFilter, install
@@ -35,6 +37,22 @@ def _mask_handlers(log: Any) -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, IndividualNumberMaskFilter) for f in handler.filters):
                 handler.addFilter(IndividualNumberMaskFilter())
+
+
+def on_starting(server: Any) -> None:
+    """/metrics sums every worker through PROMETHEUS_MULTIPROC_DIR (linkage.metrics): it
+    starts empty, so figures of an earlier run are not counted again."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def when_ready(server: Any) -> None:

@@ -11,13 +11,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from linkage import health
+from linkage import health, metrics
 from linkage.oauth import views as oauth_views
 
 urlpatterns = [
     path("", include("linkage.urls")),
     path("healthz", health.readiness, name="healthz"),
     path("healthz/live", health.liveness, name="healthz-live"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("oauth/token", oauth_views.token, name="oauth-token"),
     path("oauth/introspect", oauth_views.introspect, name="oauth-introspect"),
     path("api/v1/", include("linkage.api.urls")),

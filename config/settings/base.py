@@ -65,7 +65,9 @@ SANDBOX_APPS = ("backbone", "intermediate")
 SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", True)
 
 MIDDLEWARE = [
-    # First: an API body over the limit is refused before anything reads it.
+    # Outermost: every request's latency, the refused ones included (linkage.metrics).
+    "linkage.metrics.RequestMetricsMiddleware",
+    # Then: an API body over the limit is refused before anything reads it.
     "linkage.api.middleware.BoundedBodyMiddleware",
     # Before anything reads the scheme or the client address (linkage.proxy).
     "linkage.proxy.TrustedProxyMiddleware",
@@ -348,6 +350,12 @@ if os.environ.get("CACHE_URL"):
             "LOCATION": os.environ["CACHE_URL"],
         }
     }
+
+# --- Monitoring ---------------------------------------------------------------------------
+
+# GET /metrics: served to these addresses or networks, or with `Bearer <METRICS_TOKEN>`.
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES") or ["127.0.0.1", "::1"]
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- OAuth 2.0 (SPEC 12) ------------------------------------------------------------------
 

@@ -1,0 +1,174 @@
+"""`GET /metrics` in the Prometheus text format, for the municipality's monitoring.
+
+Two kinds of figures:
+
+- **The work's state**, read from the database and the broker at each scrape (so every web
+  process answers the same): code requests by status and stage, the oldest `requesting`
+  one's age, notices pending and failing, address changes received by result, the access
+  records' chain length, and the depth of each Celery queue.
+- **Requests per endpoint** (rate, latency, status), counted by `RequestMetricsMiddleware`.
+  Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py
+  clears it at start and marks exited workers) so the scrape sums every worker.
+
+Reachable from METRICS_ALLOWED_ADDRESSES (loopback by default) or with
+`Authorization: Bearer <METRICS_TOKEN>`; never any person's data.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import time
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+from django.db.models import Count, Min
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .models import AccessRecord, AddressChangeReceipt, CodeRequest, CodeRequestStatus, Notice
+
+REQUEST_SECONDS = Histogram(
+    "linkage_http_request_duration_seconds",
+    "HTTP requests by endpoint (URL name), method and status, with their latency",
+    ["endpoint", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+class WorkCollector(Collector):
+    """The state of linkage's work, read at scrape time."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        requests = GaugeMetricFamily(
+            "linkage_code_requests", "Code requests by status and stage", labels=["status", "stage"]
+        )
+        for row in CodeRequest.objects.values("status", "stage").annotate(n=Count("pk")):
+            requests.add_metric([row["status"], row["stage"] or ""], row["n"])
+        yield requests
+
+        oldest = CodeRequest.objects.filter(status=CodeRequestStatus.REQUESTING).aggregate(
+            at=Min("status_changed_at")
+        )["at"]
+        yield GaugeMetricFamily(
+            "linkage_code_request_oldest_requesting_seconds",
+            "Age of the oldest code request still requesting (0 when none)",
+            value=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
+        )
+
+        notices = GaugeMetricFamily(
+            "linkage_notices",
+            "Notices by state (failing: pending after a failed attempt)",
+            labels=["state"],
+        )
+        pending = Notice.objects.filter(status=Notice.Status.PENDING)
+        notices.add_metric(["pending"], pending.count())
+        notices.add_metric(["failing"], pending.filter(attempts__gt=0).count())
+        yield notices
+
+        changes = GaugeMetricFamily(
+            "linkage_address_changes_received",
+            "Address changes received since the start, by HTTP status of the answer",
+            labels=["status"],
+        )
+        received = AddressChangeReceipt.objects.values_list("status_code").annotate(n=Count("pk"))
+        for status_code, n in received:
+            changes.add_metric([str(status_code)], n)
+        yield changes
+
+        yield GaugeMetricFamily(
+            "linkage_access_records",
+            "Length of the access records' chain",
+            value=AccessRecord.objects.count(),
+        )
+
+        depth = GaugeMetricFamily(
+            "linkage_queue_messages", "Messages waiting in each Celery queue", labels=["queue"]
+        )
+        for queue, count in _queue_depths().items():
+            depth.add_metric([queue], count)
+        yield depth
+
+
+def _queue_depths() -> dict[str, int]:
+    """Each configured queue's depth, asked of the broker (passive declare: nothing made)."""
+    from config.celery import app
+
+    found: dict[str, int] = {}
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            channel = conn.default_channel
+            for name in sorted(app.amqp.queues):
+                try:
+                    found[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except Exception:
+                    found[name] = 0
+    except Exception:
+        return {}
+    return found
+
+
+def _registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(REQUEST_SECONDS)
+    registry.register(WorkCollector())
+    return registry
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(allowed, strict=False)
+        for allowed in settings.METRICS_ALLOWED_ADDRESSES
+    )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    if not _allowed(request):
+        return HttpResponse(
+            "metrics are served to the configured addresses or with the metrics token\n",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+class RequestMetricsMiddleware:
+    """Times every request and counts it under its URL name (never its path: a path may
+    carry an integrated number, and names keep the label set small)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        endpoint = match.view_name if match is not None and match.view_name else "unresolved"
+        REQUEST_SECONDS.labels(endpoint, request.method or "", str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response

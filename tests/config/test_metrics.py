@@ -1,0 +1,68 @@
+"""GET /metrics: the work's state and the requests per endpoint, in the Prometheus format,
+served only to the configured addresses or with the metrics token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import post_change
+from tests.factories import KeyedClient, address_change_body
+
+pytestmark = pytest.mark.django_db
+
+
+def scrape(**headers: Any) -> Any:
+    return Client().get("/metrics", REMOTE_ADDR="127.0.0.1", **headers)
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_the_work_and_the_requests(jyuki: KeyedClient) -> None:
+    assert post_change(jyuki, address_change_body()).status_code == 201
+    assert post_change(jyuki, address_change_body()).status_code == 201
+    answer = scrape()
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/plain; version=")
+    found = samples(answer.content.decode())
+    requesting = [
+        value
+        for (name, labels), value in found.items()
+        if name == "linkage_code_requests" and dict(labels)["status"] == "requesting"
+    ]
+    assert sum(requesting) == 2
+    assert found[("linkage_address_changes_received", (("status", "201"),))] == 2
+    assert found[("linkage_code_request_oldest_requesting_seconds", ())] >= 0
+    assert ("linkage_notices", (("state", "pending"),)) in found
+    assert found[("linkage_access_records", ())] >= 0
+    requests = [
+        value
+        for (name, labels), value in found.items()
+        if name == "linkage_http_request_duration_seconds_count"
+        and dict(labels) == {"endpoint": "api-address-changes", "method": "POST", "status": "201"}
+    ]
+    assert requests and requests[0] >= 2
+    # Paths never become labels: an integrated number must not reach the monitoring.
+    assert "/api/v1/persons/" not in answer.content.decode()
+
+
+def test_metrics_are_refused_elsewhere_unless_the_token_is_given(settings: Any) -> None:
+    settings.METRICS_TOKEN = "metrics-secret"
+    outside = Client().get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert outside.status_code == 403
+    wrong = Client().get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer nope")
+    assert wrong.status_code == 403
+    right = Client().get(
+        "/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer metrics-secret"
+    )
+    assert right.status_code == 200
+    assert b"linkage_code_requests" in right.content
