@@ -53,8 +53,8 @@ if _missing:
 # from TRUSTED_PROXIES (linkage.proxy removes it from any other caller).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-# Load balancers and systemd probe gunicorn directly over http.
-SECURE_REDIRECT_EXEMPT = [r"^healthz"]
+# Load balancers and the Prometheus scraper reach gunicorn directly over http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
