@@ -76,21 +76,12 @@ def trusted_proxies_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
 @checks.register(checks.Tags.security)
 def oauth_lifetimes_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
     """Access tokens live minutes, at most an hour (SPEC 12); assertions a few minutes."""
-    found: list[checks.CheckMessage] = []
-    if not 0 < settings.OAUTH_ACCESS_TOKEN_SECONDS <= 3600:
-        found.append(
-            checks.Error(
-                f"OAUTH_ACCESS_TOKEN_SECONDS is {settings.OAUTH_ACCESS_TOKEN_SECONDS}; "
-                "it must be 1-3600",
-                id="linkage.E012",
-            )
-        )
-    if not 0 < settings.OAUTH_ASSERTION_MAX_SECONDS <= 900:
-        found.append(
-            checks.Error(
-                f"OAUTH_ASSERTION_MAX_SECONDS is {settings.OAUTH_ASSERTION_MAX_SECONDS}; "
-                "it must be 1-900",
-                id="linkage.E013",
-            )
-        )
-    return found
+    bounds = (
+        ("OAUTH_ACCESS_TOKEN_SECONDS", 3600, "linkage.E012"),
+        ("OAUTH_ASSERTION_MAX_SECONDS", 900, "linkage.E013"),
+    )
+    return [
+        checks.Error(f"{name} is {getattr(settings, name)}; it must be 1-{limit}", id=check_id)
+        for name, limit, check_id in bounds
+        if not 0 < getattr(settings, name) <= limit
+    ]

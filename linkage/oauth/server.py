@@ -180,8 +180,10 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+        """The token if it is usable now (one query); anything else introspects inactive."""
         return (
-            OAuthAccessToken.objects.select_related("client__backbone_client")
+            OAuthAccessToken.objects.active()
+            .select_related("client__backbone_client")
             .filter(token_digest=token_digest(token_string))
             .first()
         )
@@ -190,7 +192,7 @@ class Introspection(IntrospectionEndpoint):
         return True
 
     def create_introspection_payload(self, token: OAuthAccessToken | None) -> dict[str, Any]:
-        if token is None or not OAuthAccessToken.objects.active().filter(pk=token.pk).exists():
+        if token is None:
             return {"active": False}
         backbone = token.client.backbone_client
         return {

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linkage.management.client_arguments import client_arguments_add
 from linkage.services.backbone_clients import InvalidCallbackUrl, UnknownNumberSystem
 from linkage.services.oauth_clients import oauth_client_create
 
@@ -20,13 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("number_system", help="2-digit number system, e.g. 01 for 住基")
-        parser.add_argument("name", help="a name administrators recognise, e.g. '住基 (vendor A)'")
-        parser.add_argument(
-            "--callback-url",
-            default="",
-            help="where linkage sends this system's notices (none are sent without one)",
-        )
+        client_arguments_add(parser)
 
     def handle(
         self, *args: Any, number_system: str, name: str, callback_url: str, **options: Any
