@@ -614,6 +614,10 @@ class OAuthAccessTokenQuerySet(models.QuerySet["OAuthAccessToken"]):
             client__backbone_client__revoked_at__isnull=True,
         )
 
+    def usable_with(self, digest: str) -> OAuthAccessTokenQuerySet:
+        """The active token with this digest, its client and backbone client in one query."""
+        return self.active().select_related("client__backbone_client").filter(token_digest=digest)
+
 
 class OAuthAccessToken(models.Model):
     """A bearer access token (RFC 6750) issued to an OAuth client: kept as a SHA-256 digest

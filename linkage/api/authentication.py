@@ -62,12 +62,7 @@ class OAuthBearerAuthentication(BaseAuthentication):
         digest = key_digest_from_header(request, self.keyword)
         if digest is None:
             return None
-        token = (
-            OAuthAccessToken.objects.active()
-            .select_related("client__backbone_client")
-            .filter(token_digest=digest)
-            .first()
-        )
+        token = OAuthAccessToken.objects.usable_with(digest).first()
         if token is None:
             raise exceptions.AuthenticationFailed(
                 "unknown, expired or revoked access token", code="bad_token"

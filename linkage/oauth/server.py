@@ -181,12 +181,7 @@ class Introspection(IntrospectionEndpoint):
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
         """The token if it is usable now (one query); anything else introspects inactive."""
-        return (
-            OAuthAccessToken.objects.active()
-            .select_related("client__backbone_client")
-            .filter(token_digest=token_digest(token_string))
-            .first()
-        )
+        return OAuthAccessToken.objects.usable_with(token_digest(token_string)).first()
 
     def check_permission(self, token: Any, client: Any, request: Any) -> bool:
         return True
