@@ -12,6 +12,8 @@ from typing import Any
 
 from primitives.http import PeerRefused, PeerUnavailable, peer_call
 
+from .oauth import TokenRefused, TokenSource
+
 
 class LinkageUnavailable(Exception):
     """Linkage could not be reached; the change was not delivered and may be sent again."""
@@ -29,29 +31,54 @@ class LinkageAnswer:
 
 @dataclass(frozen=True)
 class LinkageApiClient:
+    """Authenticates with an OAuth access token when it has a `token_source` (SPEC 12, how
+    the simulated systems connect), else with its static key: a business system's key is a
+    `Token`, a staff key (the demo's progress) a `Bearer`."""
+
     base_url: str
-    api_key: str
+    api_key: str = ""
     timeout: float = 10.0
-    # A business system's key is a `Token`; a staff key (the demo's progress) a `Bearer`.
     scheme: str = "Token"
+    token_source: TokenSource | None = None
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> LinkageAnswer:
+        try:
+            answer = self._send(method, path, payload)
+            if answer.status == 401 and self.token_source is not None:
+                # A token revoked or forgotten by linkage: one new token, one more try.
+                answer = self._send(method, path, payload)
+            return answer
+        except TokenRefused as refused:
+            return LinkageAnswer(
+                refused.status, {"code": refused.error, "detail": str(refused), "errors": []}
+            )
+        except PeerUnavailable as error:
+            raise LinkageUnavailable(
+                f"linkage at {self.base_url} is unreachable: {error}"
+            ) from error
+
+    def _send(self, method: str, path: str, payload: dict[str, Any] | None) -> LinkageAnswer:
+        if self.token_source is not None:
+            credential = self.token_source.token()
+            authorization = f"Bearer {credential}"
+        else:
+            credential, authorization = "", f"{self.scheme} {self.api_key}"
         try:
             answer = peer_call(
                 method,
                 f"{self.base_url.rstrip('/')}{path}",
                 payload,
                 timeout=self.timeout,
-                headers={"Authorization": f"{self.scheme} {self.api_key}"},
+                headers={"Authorization": authorization},
             )
         except PeerRefused as refused:
+            if refused.status == 401 and self.token_source is not None:
+                self.token_source.forget(credential)
             return LinkageAnswer(refused.status, refused.body)
         except PeerUnavailable as error:
-            if error.answer is not None:
-                return LinkageAnswer(error.answer.status, error.answer.body)
-            raise LinkageUnavailable(
-                f"linkage at {self.base_url} is unreachable: {error}"
-            ) from error
+            if error.answer is None:
+                raise
+            return LinkageAnswer(error.answer.status, error.answer.body)
         return LinkageAnswer(answer.status, answer.body)
 
     def address_change_send(self, change: dict[str, Any]) -> LinkageAnswer:

@@ -20,19 +20,25 @@ from primitives.vocabulary import NoticeEvent, Sex
 
 API_KEY_PURPOSE = "backbone-api-key"
 NOTICE_SECRET_PURPOSE = "backbone-notice-secret"  # noqa: S105 (a label, not a secret)
+OAUTH_SECRET_PURPOSE = "backbone-oauth-secret"  # noqa: S105 (a label, not a secret)
 
 
 class BusinessSystem(models.Model):
-    """One business system's connection to linkage: its API key, the secret linkage signs its
-    notices with (both sealed), and the counter its address numbers come from (S12)."""
+    """One business system's connection to linkage: its OAuth client (SPEC 12) or its API
+    key, the secret linkage signs its notices with (all sealed), and the counter its address
+    numbers come from (S12)."""
 
     number_system = models.CharField(_("番号体系"), max_length=2, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     linkage_url = models.URLField(_("連携サーバーURL"))
-    api_key_encrypted = models.CharField(max_length=200, editable=False)
+    # Either an OAuth client (how the simulators connect) or a static key (the transition).
+    oauth_client_id = models.CharField(max_length=40, blank=True, editable=False)
+    oauth_secret_encrypted = models.CharField(max_length=200, blank=True, editable=False)
+    api_key_encrypted = models.CharField(max_length=200, blank=True, editable=False)
     notice_secret_encrypted = models.CharField(max_length=200, editable=False)
     # Sealed secrets and the purpose each is bound to (linkage.services.key_rotation).
     SEALED_SECRETS = {
+        "oauth_secret_encrypted": OAUTH_SECRET_PURPOSE,
         "api_key_encrypted": API_KEY_PURPOSE,
         "notice_secret_encrypted": NOTICE_SECRET_PURPOSE,
     }
@@ -52,6 +58,10 @@ class BusinessSystem(models.Model):
     @property
     def api_key(self) -> str:
         return decrypt_secret(self.api_key_encrypted, purpose=API_KEY_PURPOSE)
+
+    @property
+    def oauth_secret(self) -> str:
+        return decrypt_secret(self.oauth_secret_encrypted, purpose=OAUTH_SECRET_PURPOSE)
 
     @property
     def notice_secret(self) -> str:

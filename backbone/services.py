@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from io import StringIO
-from typing import Any
+from typing import Any, Literal
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -34,6 +34,7 @@ from .linkage_client import LinkageApiClient, LinkageUnavailable
 from .models import (
     API_KEY_PURPOSE,
     NOTICE_SECRET_PURPOSE,
+    OAUTH_SECRET_PURPOSE,
     RECEIVERS,
     RECORD_MODELS,
     BusinessSystem,
@@ -43,6 +44,7 @@ from .models import (
     SerialNumberNotice,
     Submission,
 )
+from .oauth import token_source
 from .tasks import serial_number_forward
 
 
@@ -68,12 +70,18 @@ class NoticeRefused(Exception):
 
 
 def business_systems_connect(
-    *, linkage_url: str, callback_base_url: str, names: Mapping[str, str]
+    *,
+    linkage_url: str,
+    callback_base_url: str,
+    names: Mapping[str, str],
+    authentication: Literal["oauth", "key"] = "oauth",
 ) -> dict[str, str]:
-    """Give each named system a linkage client (key and notice secret, with its callback URL
-    at `callback_base_url`) through linkage's own command, as an operator would, and store
-    both on the system's side. Returns the keys."""
-    keys: dict[str, str] = {}
+    """Give each named system a linkage client (notice secret, callback URL at
+    `callback_base_url`) through linkage's own command, as an operator would, and store its
+    credentials on the system's side: an OAuth client (SPEC 12, `create_oauth_client`), or a
+    static key (`create_backbone_client`, the transition a vendor may still be on). Returns
+    each system's secret: the key, or the OAuth client secret."""
+    issued_secrets: dict[str, str] = {}
     for number_system, name in names.items():
         callback_url = f"{callback_base_url.rstrip('/')}/backbone/{number_system}/notices"
         # Connecting again replaces the system's earlier client: its key and secret are no
@@ -84,45 +92,83 @@ def business_systems_connect(
                 call_command(
                     "revoke_backbone_client", str(earlier.linkage_client_id), stdout=StringIO()
                 )
-        issued = _linkage_client_create(number_system, name, callback_url)
+        create = _oauth_client_create if authentication == "oauth" else _key_client_create
+        issued = create(number_system, name, callback_url)
         BusinessSystem.objects.update_or_create(
             number_system=number_system,
             defaults={
                 "name": name,
                 "linkage_url": linkage_url,
                 "linkage_client_id": issued.client_id,
-                "api_key_encrypted": encrypt_secret(issued.key, purpose=API_KEY_PURPOSE),
-                "notice_secret_encrypted": encrypt_secret(
-                    issued.notice_secret, purpose=NOTICE_SECRET_PURPOSE
-                ),
+                "oauth_client_id": issued.oauth_client_id,
+                "oauth_secret_encrypted": _sealed(issued.oauth_secret, OAUTH_SECRET_PURPOSE),
+                "api_key_encrypted": _sealed(issued.key, API_KEY_PURPOSE),
+                "notice_secret_encrypted": _sealed(issued.notice_secret, NOTICE_SECRET_PURPOSE),
             },
         )
-        keys[number_system] = issued.key
-    return keys
+        issued_secrets[number_system] = issued.oauth_secret or issued.key
+    return issued_secrets
+
+
+def _sealed(secret: str, purpose: str) -> str:
+    return encrypt_secret(secret, purpose=purpose) if secret else ""
 
 
 @dataclass(frozen=True)
 class _IssuedClient:
     client_id: int
-    key: str
     notice_secret: str
+    key: str = ""
+    oauth_client_id: str = ""
+    oauth_secret: str = ""
 
 
-def _linkage_client_create(number_system: str, name: str, callback_url: str) -> _IssuedClient:
+def _command_output(command: str, *arguments: str, **options: str) -> list[str]:
+    out = StringIO()
+    call_command(command, *arguments, stdout=out, **options)
+    lines = out.getvalue().strip().splitlines()
+    if len(lines) < 3 or re.search(r"#(\d+)", lines[0]) is None:
+        raise CommandError(f"{command} printed something unexpected")
+    return lines
+
+
+def _backbone_client_number(lines: list[str]) -> int:
+    return int(re.search(r"#(\d+)", lines[0]).group(1))  # type: ignore[union-attr]
+
+
+def _notice_secret(lines: list[str]) -> str:
+    return (
+        next(line for line in lines if line.startswith("Notice signing secret"))
+        .rsplit(":", 1)[1]
+        .strip()
+    )
+
+
+def _key_client_create(number_system: str, name: str, callback_url: str) -> _IssuedClient:
     """`manage.py create_backbone_client`, read as its documented output: the client's number
     on the first line, the notice secret on the second, the key on the last."""
-    out = StringIO()
-    call_command(
-        "create_backbone_client", number_system, name, callback_url=callback_url, stdout=out
+    lines = _command_output(
+        "create_backbone_client", number_system, name, callback_url=callback_url
     )
-    lines = out.getvalue().strip().splitlines()
-    created = re.search(r"#(\d+)", lines[0])
-    if created is None or len(lines) < 3:
-        raise CommandError("create_backbone_client printed something unexpected")
     return _IssuedClient(
-        client_id=int(created.group(1)),
+        client_id=_backbone_client_number(lines),
+        notice_secret=_notice_secret(lines),
         key=lines[-1].strip(),
-        notice_secret=lines[1].rsplit(":", 1)[1].strip(),
+    )
+
+
+def _oauth_client_create(number_system: str, name: str, callback_url: str) -> _IssuedClient:
+    """`manage.py create_oauth_client`, read as its documented output: `client_id <id>` and
+    `client_secret <secret>` as its last two lines."""
+    lines = _command_output("create_oauth_client", number_system, name, callback_url=callback_url)
+    labelled = dict(line.split(" ", 1) for line in lines[-2:])
+    if set(labelled) != {"client_id", "client_secret"}:
+        raise CommandError("create_oauth_client printed something unexpected")
+    return _IssuedClient(
+        client_id=_backbone_client_number(lines),
+        notice_secret=_notice_secret(lines),
+        oauth_client_id=labelled["client_id"].strip(),
+        oauth_secret=labelled["client_secret"].strip(),
     )
 
 
@@ -132,6 +178,13 @@ def receiver_control_set(name: str, **changes: Any) -> ReceiverControl:
 
 
 def linkage_client_of(system: BusinessSystem) -> LinkageApiClient:
+    if system.oauth_client_id:
+        source = token_source(
+            token_url=f"{system.linkage_url.rstrip('/')}/oauth/token",
+            client_id=system.oauth_client_id,
+            client_secret=system.oauth_secret,
+        )
+        return LinkageApiClient(system.linkage_url, token_source=source)
     return LinkageApiClient(system.linkage_url, system.api_key)
 
 

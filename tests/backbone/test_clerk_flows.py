@@ -157,11 +157,11 @@ def test_a_refusal_by_linkage_is_shown_with_its_reason(
 ) -> None:
     """Linkage already links 税's next address number to someone else (sent by an older
     system with the same number system): 409, shown to the clerk, the record kept."""
-    from backbone.linkage_client import LinkageApiClient
+    from backbone.services import linkage_client_of
     from tests.factories import address_change_body
 
     tax = systems["02"]
-    LinkageApiClient(tax.linkage_url, tax.api_key).address_change_send(
+    linkage_client_of(tax).address_change_send(
         address_change_body(number_system="02", address_number="2000000001")
     )
     someone = resident()

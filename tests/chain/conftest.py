@@ -20,8 +20,7 @@ from django.db import connection
 from backbone.services import business_systems_connect
 from config import celery_app
 from intermediate.services import registry_enrol
-from linkage.models import BackboneClient
-from tests.factories import KeyedClient
+from tests.factories import KeyedClient, backbone_client
 
 WAIT_SECONDS = 90
 
@@ -131,12 +130,13 @@ def chain(
         "NOTICE_STALLED_AFTER": "4",
         "NOTICE_RETRY_MAX_SECONDS": "2",
     }
-    # The business systems with their keys and notice callbacks on the live server: 住基
-    # receives code_request.serial_issued there (S34, first embodiment).
-    keys = business_systems_connect(
+    # The business systems with their OAuth clients and notice callbacks on the live server:
+    # 住基 receives code_request.serial_issued there (S34, first embodiment). The tests' own
+    # changes come from a second 住基 client with a static key.
+    business_systems_connect(
         linkage_url=base, callback_base_url=base, names=settings.NUMBER_SYSTEMS
     )
-    jyuki = KeyedClient(client=BackboneClient.objects.get(number_system="01"), key=keys["01"])
+    jyuki = backbone_client(number_system="01", name="住基 (the tests' own client)")
     worker = Worker(env=env, log=tmp_path / "worker.log")
     worker.start()
     try:

@@ -61,9 +61,10 @@ def test_an_unreachable_intermediate_server_is_503(settings: Any, unused_port_ur
 def test_a_broker_down_is_503(reachable_intermediate: None, monkeypatch: Any) -> None:
     from config.celery import app
 
-    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets
+    # it). Patched after the setting, so that the setting's undo restores the real URL.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     answer = readiness()
     assert answer.status_code == 503
     assert answer.json()["failing"] == ["broker"]

@@ -214,6 +214,7 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
         linkage_url=deployment.linkage,
         callback_base_url=deployment.sandbox,
         names=settings.NUMBER_SYSTEMS,
+        authentication="key",  # static keys here; tests/linkage/oauth refuse bad assertions
     )
     supervisor = staff_user_ensure(username="attack-supervisor", password="x" * 20, role=SUPERVISOR)
     administrator = staff_user_ensure(

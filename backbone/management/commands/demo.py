@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backbone.linkage_client import LinkageApiClient, LinkageUnavailable
-from backbone.models import ReceivedNotice
+from backbone.models import BusinessSystem, ReceivedNotice
 from backbone.services import business_systems_connect
 
 # (username, password, role): one login per role of linkage (docs/security.md).
@@ -149,8 +149,12 @@ class Command(BaseCommand):
             + ", ".join(f"{status} {count}" for status, count in sorted(outcome.items()))
             + " (one resident is unknown to the national registry: see the error list at"
             + f" {base_url}/code-requests/errors/)",
-            "  API keys (Authorization: Token <key>):",
-            *(f"    {ns} {settings.NUMBER_SYSTEMS[ns]}: {key}" for ns, key in keys.items()),
+            "  OAuth clients of the business systems (client_secret_jwt, docs/api.md):",
+            *(
+                f"    {system.number_system} {system.name}: client_id {system.oauth_client_id}"
+                f" client_secret {keys[system.number_system]}"
+                for system in BusinessSystem.objects.filter(number_system__in=keys)
+            ),
             "Press Ctrl-C to stop.",
             "",
         ]

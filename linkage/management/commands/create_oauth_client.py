@@ -34,8 +34,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         backbone = issued.client.backbone_client
         self.stdout.write(
-            f"Created OAuth client {issued.client_id!r} ({backbone.name!r}) for number system "
-            f"{backbone.number_system}"
+            f"Created OAuth client {issued.client_id!r} (backbone client #{backbone.pk}, "
+            f"{backbone.name!r}) for number system {backbone.number_system}"
             + (f", notices to {backbone.callback_url}." if backbone.callback_url else ".")
         )
         self.stdout.write(f"Notice signing secret (HMAC-SHA256): {issued.notice_secret}")

@@ -10,6 +10,7 @@ import pytest
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import ClientSecretJWT, client_secret_jwt_sign
+from joserfc.jwk import OctKey
 
 from linkage.models import Person
 from linkage.services.oauth_clients import oauth_client_create
@@ -21,7 +22,7 @@ class ShortClientSecretJWT(ClientSecretJWT):
 
     def sign(self, auth: Any, token_endpoint: str) -> Any:
         return client_secret_jwt_sign(
-            auth.client_secret,
+            OctKey.import_key(auth.client_secret),
             client_id=auth.client_id,
             token_endpoint=token_endpoint,
             expires_in=120,
