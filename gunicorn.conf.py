@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from linkage.logging import IndividualNumberMaskFilter, install
+from linkage.logging import IndividualNumberMaskFilter, JsonFormatter, install
 
 install()
 
@@ -29,14 +29,22 @@ errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Request lines are cut short as gunicorn allows: a URL is never the place for data.
 limit_request_line = 4094
+# The access log names the path, never the query string (a search's name or birth date), and
+# the request id linkage answered, the key to the request's other lines.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+# One JSON object per line, as the application's own lines (LOG_FORMAT, production: json).
+_log_format = os.environ.get("LOG_FORMAT", "json")
 
 
 def _mask_handlers(log: Any) -> None:
-    """The mask's filter on gunicorn's own handlers too (the factory masks first)."""
+    """The mask's filter on gunicorn's own handlers too (the factory masks first), and the
+    JSON formatter when the lines are JSON."""
     for logger in (log.access_log, log.error_log):
         for handler in logger.handlers:
             if not any(isinstance(f, IndividualNumberMaskFilter) for f in handler.filters):
                 handler.addFilter(IndividualNumberMaskFilter())
+            if _log_format == "json" and not isinstance(handler.formatter, JsonFormatter):
+                handler.setFormatter(JsonFormatter())
 
 
 def on_starting(server: Any) -> None:

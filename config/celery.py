@@ -6,6 +6,9 @@ import os
 
 from celery import Celery
 
+# The request id travels in every task message and onto the worker's log lines.
+import primitives.request_context  # noqa: F401
+
 from .broker import register as register_filesystem_transport
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")

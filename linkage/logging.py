@@ -10,9 +10,15 @@ gunicorn.conf.py installs it in gunicorn's processes for the access and error lo
 
 from __future__ import annotations
 
+import datetime
 import logging
 import logging.config
+import os
+import sys
 from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from .masking import mask_number_shaped
 
@@ -60,3 +66,54 @@ class IndividualNumberMaskFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         _masked(record)
         return True
+
+
+def _service() -> str:
+    """Which process writes (LOG_SERVICE, as the systemd units set it, else from argv)."""
+    named = os.environ.get("LOG_SERVICE")
+    if named:
+        return named
+    words = [os.path.basename(word) for word in sys.argv[:3]]
+    if "celery" in " ".join(sys.argv[:3]):  # `celery -A config worker`, `python -m celery`
+        return "beat" if "beat" in words else "worker"
+    if words and words[0].startswith("gunicorn"):
+        return "web"
+    if len(words) > 1 and words[0] == "manage.py":
+        return words[1]
+    return words[0] if words else "python"
+
+
+class JsonFormatter(_JsonFormatter):
+    """One JSON object per line (LOG_FORMAT=json): time, level, logger, message, the request
+    id and actor (primitives.request_context), the task, the process, and whatever `extra`
+    a call adds. The whole line passes the mask, so no field can carry a number."""
+
+    service = _service()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("json_ensure_ascii", False)
+        kwargs.setdefault(
+            "reserved_attrs", [*RESERVED_ATTRS, "taskName", "request_id", "actor", "task"]
+        )
+        super().__init__(*args, **kwargs)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["time"] = datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+            timespec="milliseconds"
+        )
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.getMessage()
+        for name in ("request_id", "actor", "task"):
+            value = getattr(record, name, "")
+            if value:
+                log_data[name] = value
+        log_data["service"] = self.service
+        log_data["pid"] = record.process
+        super().add_fields(log_data, record, message_dict)
+        log_data.pop("msg", None)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_number_shaped(super().format(record))

@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("LINKAGE_VAR_DIR", BASE_DIR / "var"))
@@ -65,7 +66,9 @@ SANDBOX_APPS = ("backbone", "intermediate")
 SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", True)
 
 MIDDLEWARE = [
-    # Outermost: every request's latency, the refused ones included (linkage.metrics).
+    # Outermost: the request id and the request's log line (linkage.request_log).
+    "linkage.request_log.RequestLogMiddleware",
+    # Then every request's latency, the refused ones included (linkage.metrics).
     "linkage.metrics.RequestMetricsMiddleware",
     # Then: an API body over the limit is refused before anything reads it.
     "linkage.api.middleware.BoundedBodyMiddleware",
@@ -491,20 +494,33 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING_CONFIG = "linkage.logging.configure"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "linkage.error_reports.MaskingExceptionReporterFilter"
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOGGING = {
+# `json`: one JSON object per line with the request id, for the operators' log collectors
+# (production's default); `plain`: lines a person reads (the demo's and the tests').
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+
+
+def log_formatter(log_format: str) -> str:
+    if log_format not in ("json", "plain"):
+        raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {log_format!r}")
+    return log_format
+
+
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "mask_individual_numbers": {"()": "linkage.logging.IndividualNumberMaskFilter"},
+        "request_context": {"()": "primitives.request_context.RequestContextFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "linkage.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_individual_numbers"],
+            "formatter": log_formatter(LOG_FORMAT),
+            "filters": ["mask_individual_numbers", "request_context"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -14,12 +14,18 @@ from .base import (
     CELERY_BEAT_SCHEDULE,
     FIELD_ENCRYPTION_KEYS,
     INSTALLED_APPS,
+    LOGGING,
     SANDBOX_APPS,
     SECRET_KEY,
     env_bool,
+    log_formatter,
 )
 
 DEBUG = False
+
+# One JSON object per log line unless the operator asks for plain text.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOGGING["handlers"]["console"]["formatter"] = log_formatter(LOG_FORMAT)
 
 # The sandbox is off unless asked for (and `check --deploy` errors when it is on).
 SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", False)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from ..models import BackboneClient, OAuthAccessToken, StaffToken
 from ..oauth.scopes import scope_name
+from ..request_log import authenticated
 from ..services.backbone_clients import api_key_digest
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class BackboneTokenAuthentication(BaseAuthentication):
         client = BackboneClient.objects.usable_with(digest).first()
         if client is None:
             raise exceptions.AuthenticationFailed("unknown, expired or revoked key", code="bad_key")
+        authenticated(client)
         return client, None
 
     def authenticate_header(self, request: Request) -> str:
@@ -67,6 +69,7 @@ class OAuthBearerAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "unknown, expired or revoked access token", code="bad_token"
             )
+        authenticated(token.client.backbone_client)
         return token.client.backbone_client, token
 
     def authenticate_header(self, request: Request) -> str:
@@ -85,6 +88,7 @@ class StaffTokenAuthentication(BaseAuthentication):
         token = StaffToken.objects.usable_with(digest).select_related("user").first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("unknown, expired or revoked key", code="bad_key")
+        authenticated(token.user)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from linkage.logging import IndividualNumberMaskFilter
+from linkage.logging import IndividualNumberMaskFilter, JsonFormatter
 
 CONF = Path(settings.BASE_DIR) / "gunicorn.conf.py"
 
@@ -46,3 +46,21 @@ def test_gunicorns_own_handlers_get_the_mask(monkeypatch: Any) -> None:
     for logger in (access, error):
         masks = [f for f in logger.handlers[0].filters if isinstance(f, IndividualNumberMaskFilter)]
         assert len(masks) == 1
+
+
+def test_gunicorns_lines_are_json_unless_plain_is_asked_for(monkeypatch: Any) -> None:
+    for log_format, json_expected in (("json", True), ("plain", False)):
+        conf = loaded(monkeypatch, LOG_FORMAT=log_format)
+        access = logging.Logger("access")
+        access.addHandler(logging.StreamHandler())
+        server = SimpleNamespace(log=SimpleNamespace(access_log=access, error_log=access))
+        conf["when_ready"](server)
+        assert isinstance(access.handlers[0].formatter, JsonFormatter) is json_expected
+
+
+def test_the_access_log_names_the_path_and_request_id_never_the_query(monkeypatch: Any) -> None:
+    conf = loaded(monkeypatch)
+    assert "%(U)s" in conf["access_log_format"]
+    assert "%(r)s" not in conf["access_log_format"]  # the request line has the query string
+    assert "%(q)s" not in conf["access_log_format"]
+    assert "%({x-request-id}o)s" in conf["access_log_format"]

@@ -1,0 +1,104 @@
+"""The request id and the actor of the work in hand, carried from an HTTP request into the
+Celery tasks it causes, and onto every log line made meanwhile.
+
+A request keeps the `X-Request-ID` the reverse proxy gave it (nginx's `$request_id`), or gets
+a new one; the id travels in the headers of every task message published while the request
+is handled (`before_task_publish`), and the worker takes it up before the task runs
+(`task_prerun`), so a clerk's change and the code request it starts share one id in the
+logs of the web process and of the worker. A task with no request behind it (beat's sweeps)
+is its own origin: its id is the task's id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from celery import signals
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_TASK_HEADER = "linkage_request"
+# What a proxy's id may look like: nginx's is 32 hex digits; a UUID, a ULID pass too.
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+_request_id: ContextVar[str] = ContextVar("request_id", default="")
+_actor: ContextVar[str] = ContextVar("actor", default="")
+_task: ContextVar[str] = ContextVar("task", default="")
+
+
+def request_id_accept(offered: str | None) -> str:
+    """The offered id if it is one (never data: a shape, at most 64 characters), else new."""
+    if offered and _ACCEPTED_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def request_context(request_id: str, actor: str = "", task: str = "") -> Iterator[None]:
+    tokens = (_request_id.set(request_id), _actor.set(actor), _task.set(task))
+    try:
+        yield
+    finally:
+        _task.reset(tokens[2])
+        _actor.reset(tokens[1])
+        _request_id.reset(tokens[0])
+
+
+def actor_set(actor: str) -> None:
+    """Who the work is for, once authentication has said (`client#12 (01)`, `user:clerk`)."""
+    _actor.set(actor)
+
+
+def request_id() -> str:
+    return _request_id.get()
+
+
+def actor() -> str:
+    return _actor.get()
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds `request_id`, `actor` and `task` to every record (empty outside any request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (("request_id", _request_id), ("actor", _actor), ("task", _task)):
+            if not getattr(record, name, ""):
+                setattr(record, name, value.get())
+        return True
+
+
+# --- Celery: into the message, out of it in the worker -------------------------------------
+
+
+@signals.before_task_publish.connect
+def _publish_with_request(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    if headers is not None and _request_id.get():
+        headers[_TASK_HEADER] = {"id": _request_id.get(), "actor": _actor.get()}
+
+
+_running: dict[str, Any] = {}
+
+
+@signals.task_prerun.connect
+def _task_starts(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
+    carried = (task.request.get(_TASK_HEADER) if task is not None else None) or {}
+    name = getattr(task, "name", "")
+    manager = request_context(
+        request_id_accept(carried.get("id") or task_id.replace("-", "")),
+        actor=str(carried.get("actor", ""))[:100],
+        task=f"{name}[{task_id}]",
+    )
+    manager.__enter__()
+    _running[task_id] = manager
+
+
+@signals.task_postrun.connect
+def _task_ends(task_id: str = "", **kwargs: Any) -> None:
+    manager = _running.pop(task_id, None)
+    if manager is not None:
+        manager.__exit__(None, None, None)
