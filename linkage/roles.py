@@ -38,16 +38,18 @@ _SUPERVISOR_PERMISSIONS = [
 ]
 _CRUD = ("add", "change", "delete", "view")
 # Separation of duties: an administrator runs the system (users and groups, the business
-# systems' keys, staff tokens, the labels of business items) and sees no person: no search,
-# person page, list, error list, access record or received data, on screen, in the admin or
-# through the API.
+# systems' keys and OAuth clients, staff tokens, the labels of business items) and sees no
+# person: no search, person page, list, error list, access record or received data, on
+# screen, in the admin or through the API.
 _ADMINISTRATOR_PERMISSIONS = [
     *(f"auth.{action}_{model}" for model in ("user", "group") for action in _CRUD),
     *(
         f"linkage.{action}_{model}"
-        for model in ("backboneclient", "stafftoken", "businesslabel")
+        for model in ("backboneclient", "oauthclient", "stafftoken", "businesslabel")
         for action in _CRUD
     ),
+    # The OAuth tokens issued (who, which scopes, until when; never the token itself).
+    "linkage.view_oauthaccesstoken",
 ]
 # The sandbox's simulated business systems are worked by clerks, where they are installed.
 _SANDBOX_PERMISSIONS = {"backbone": ["backbone.operate_business_system"]}
