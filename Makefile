@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: install chromium screenshots demo test test-postgresql lint format bench bench-chain bench-batch bench-search clean
+.PHONY: install chromium deploy-tools screenshots demo test test-postgresql lint format bench bench-chain bench-batch bench-search clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,20 +25,28 @@ chromium:
 	  apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-ipafont-gothic; }
 
+## nginx and the PostgreSQL client tools: deploy/'s files are checked with `nginx -t`, and
+## the restore drill runs pg_dump and pg_restore (apt-get when missing).
+deploy-tools:
+	@{ command -v nginx && command -v pg_restore; } >/dev/null 2>&1 || { \
+	  echo "Installing Debian's nginx-light and postgresql-client for the deploy/ tests"; \
+	  apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light postgresql-client; }
+
 ## axe-core, the accessibility rules the browser tests check every screen against (npm).
 $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## Run the whole system on SQLite with demo data; prints the URL, logins and API keys.
+## Run the whole system on SQLite with demo data; prints the URL, logins and OAuth clients.
 demo: $(INSTALLED)
 	$(PY) manage.py demo
 
 ## The test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
-test: $(INSTALLED) chromium $(AXE)
+test: $(INSTALLED) chromium deploy-tools $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgresql: $(INSTALLED) chromium $(AXE)
+test-postgresql: $(INSTALLED) chromium deploy-tools $(AXE)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/linkage} $(PY) -m pytest
 
 lint: $(INSTALLED)

@@ -28,7 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    SERVER,
+    environment,
+    manage,
+    peaks_text,
+    recreate_database,
+)
 
 DATABASE = "linkage_chain_bench"
 BROKER = "redis://127.0.0.1:6379/13"
@@ -166,6 +172,11 @@ def main() -> None:
             ).fetchone()
             files = conn.execute("SELECT count(*) FROM linkage_codeacquisitionfile").fetchone()
             codes = conn.execute("SELECT count(*) FROM intermediate_codeinformation").fetchone()
+        memory = (
+            [f"gunicorn: {peaks_text(server.pid)}"]
+            + [f"worker {i}: {peaks_text(process.pid)}" for i, process in enumerate(processes[:-1])]
+            + [f"beat: {peaks_text(processes[-1].pid)}"]
+        )
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)
@@ -186,6 +197,9 @@ def main() -> None:
         f"code acquisition files: {files[0] if files else '?'}; "
         f"codes in table 46: {codes[0] if codes else '?'}"
     )
+    print("peak resident memory (main process first):")
+    for line in memory:
+        print(f"  {line}")
     print("target: all 10,000 within 180 s")
 
 

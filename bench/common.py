@@ -63,3 +63,36 @@ def manage(env: dict[str, str], *args: str) -> str:
         check=True,
     )
     return result.stdout
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (Linux /proc)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = (
+                (task / "children").read_text().split() if (task / "children").exists() else []
+            )
+            queue.extend(int(child) for child in children)
+    return found
+
+
+def peak_rss_mib(pid: int) -> list[float]:
+    """The peak resident memory (VmHWM) of each process of the tree rooted at `pid`, in MiB."""
+    peaks = []
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return peaks
+
+
+def peaks_text(pid: int) -> str:
+    peaks = peak_rss_mib(pid)
+    return f"{len(peaks)} processes, " + " / ".join(f"{peak:.0f}" for peak in peaks) + " MiB"

@@ -33,7 +33,13 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from backbone.synthetic import Resident, ResidentGenerator  # noqa: E402
-from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    SERVER,
+    environment,
+    manage,
+    peaks_text,
+    recreate_database,
+)
 
 DATABASE = "linkage_bench"
 
@@ -174,6 +180,7 @@ def main() -> None:
     try:
         warmed = run_load(options.port, api_key, warm, options.connections)
         api = run_load(options.port, api_key, timed, options.connections)
+        web_memory = peaks_text(server.pid)
     finally:
         server.terminate()
         server.wait()
@@ -203,6 +210,7 @@ def main() -> None:
     print(f"ratio API / bare: {api['per_second'] / bare['per_second']:.3f}  (target >= 0.25)")
     print(f"API p99: {api['p99_ms']:.2f} ms  (target <= 50 ms)")
     print(f"database: {persons} persons, {versions} address versions")
+    print(f"gunicorn peak resident memory (master, then workers): {web_memory}")
 
 
 if __name__ == "__main__":

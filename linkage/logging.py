@@ -74,6 +74,8 @@ def _service() -> str:
     if named:
         return named
     words = [os.path.basename(word) for word in sys.argv[:3]]
+    if words and words[0] == "__main__.py":  # `python -m <package>`
+        words[0] = os.path.basename(os.path.dirname(sys.argv[0]))
     if "celery" in " ".join(sys.argv[:3]):  # `celery -A config worker`, `python -m celery`
         return "beat" if "beat" in words else "worker"
     if words and words[0].startswith("gunicorn"):
