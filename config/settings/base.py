@@ -15,6 +15,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("LINKAGE_VAR_DIR", BASE_DIR / "var"))
@@ -447,6 +448,33 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "linkage")
+# A queue per stage, so no stage waits behind another's backlog: a million per-person hops of
+# the simulated national side never delay linkage's own request unit, its confirmation or its
+# notices. A worker without --queues serves them all (the demo, the tests); production runs a
+# worker per queue (deploy/systemd/linkage-worker@.service, docs/operations.md).
+CELERY_QUEUES_BY_STAGE = {
+    "request": f"{CELERY_TASK_DEFAULT_QUEUE}.request",  # unit 38 and the code acquisition files
+    "confirm": f"{CELERY_TASK_DEFAULT_QUEUE}.confirm",  # unit 42
+    "notices": f"{CELERY_TASK_DEFAULT_QUEUE}.notices",
+    "backbone": "sandbox.backbone",  # the simulated business systems
+    "national": "sandbox.national",  # the simulated 住基 GW, CS, national server, network, 中間
+}
+# Each queue bound to the one direct exchange by its own name: a message routed to a queue
+# reaches that queue alone (a shared or empty routing key would copy it into every queue).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(CELERY_TASK_DEFAULT_QUEUE, type="direct"), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *CELERY_QUEUES_BY_STAGE.values())
+]
+CELERY_TASK_ROUTES = {
+    "linkage.tasks.code_request_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
+    "linkage.tasks.code_requests_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
+    "linkage.tasks.code_acquisition_*": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
+    "linkage.tasks.code_requests_confirm": {"queue": CELERY_QUEUES_BY_STAGE["confirm"]},
+    "linkage.tasks.notice_deliver": {"queue": CELERY_QUEUES_BY_STAGE["notices"]},
+    "backbone.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["backbone"]},
+    "intermediate.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["national"]},
+    # Everything else (the sweeps, the daily jobs) goes to the default queue.
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {

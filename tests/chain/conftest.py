@@ -52,7 +52,6 @@ class Worker:
                 [
                     sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
                     "--loglevel", "INFO", "--concurrency", "2",
-                    "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
                     "--without-gossip", "--without-mingle",
                     "-s", str(self.log.with_suffix(".beat")),
                 ],
