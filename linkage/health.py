@@ -10,6 +10,7 @@ No person's data is ever part of the answer.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -58,8 +59,12 @@ def cache_round_trip() -> str:
 
 
 def intermediate() -> str:
-    """Reachable: any HTTP answer (a 4xx too: it answered). Remembered a few seconds."""
-    known = cache.get(_PEER_CACHE_KEY)
+    """Reachable: any HTTP answer (a 4xx too: it answered). Remembered a few seconds in the
+    cache; with the cache down it is asked every time (the cache's own check says so)."""
+    try:
+        known = cache.get(_PEER_CACHE_KEY)
+    except Exception:
+        known = None
     if known is None:
         url = settings.PEER_URLS["intermediate"]
         try:
@@ -69,7 +74,8 @@ def intermediate() -> str:
             known = ""
         except Exception as error:
             known = f"{url} unreachable: {type(error).__name__}"
-        cache.set(_PEER_CACHE_KEY, known, timeout=PEER_HEALTH_SECONDS)
+        with contextlib.suppress(Exception):
+            cache.set(_PEER_CACHE_KEY, known, timeout=PEER_HEALTH_SECONDS)
     if known:
         raise Unhealthy(known)
     return "reachable"

@@ -108,3 +108,17 @@ def test_a_database_down_is_503(reachable_intermediate: None, monkeypatch: Any) 
     answer = readiness()
     assert answer.status_code == 503
     assert answer.json()["failing"] == ["database"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_down_is_503(reachable_intermediate: None, settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    answer = readiness()
+    assert answer.status_code == 503
+    assert answer.json()["failing"] == ["cache"]
+    assert "ConnectionError" in answer.json()["checks"]["cache"]["detail"]
