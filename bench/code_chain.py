@@ -35,6 +35,7 @@ from bench.common import (  # noqa: E402
     peaks_text,
     recreate_database,
 )
+from bench.instant_peers import InstantPeers  # noqa: E402
 
 DATABASE = "linkage_chain_bench"
 BROKER = "redis://127.0.0.1:6379/13"
@@ -49,26 +50,45 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=8932)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--instant-peers",
+        action="store_true",
+        help="linkage alone: peers that answer at once (bench/instant_peers.py), no national side",
+    )
     parser.add_argument("--create-persons", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.create_persons:
-        create_persons(options.create_persons)
+        create_persons(options.create_persons, instant=options.instant_peers)
         return
 
     recreate_database(DATABASE)
     subprocess.run(["redis-cli", "-n", "13", "flushdb"], check=True, capture_output=True)
     base_url = f"http://127.0.0.1:{options.port}"
+    instant = InstantPeers() if options.instant_peers else None
+    if instant is not None:
+        stub = instant.serve(options.port + 1)
+        stub_url = f"http://127.0.0.1:{options.port + 1}"
+        peers = {
+            "SIMULATORS_ENABLED": "0",
+            "INTERMEDIATE_URL": f"{stub_url}/intermediate",
+            "GATEWAY_URL": f"{stub_url}/gateway",
+            "CODE_REQUEST_ROUTE": "gateway",  # S34 as one call; no 住基 in between
+        }
+    else:
+        # The national side is the sandbox's, served by the same gunicorn.
+        peers = {
+            "SIMULATORS_ENABLED": "1",
+            "SIMULATOR_BASE_URL": base_url,
+            "INTERMEDIATE_URL": f"{base_url}/sim/intermediate",
+            "GATEWAY_URL": f"{base_url}/sim/gateway",
+        }
     env = environment(
         "config.settings.production",
         DATABASE,
         CELERY_BROKER_URL=BROKER,
         SECURE_SSL_REDIRECT="0",
-        # The national side is the sandbox's, served by the same gunicorn.
-        SIMULATORS_ENABLED="1",
-        SIMULATOR_BASE_URL=base_url,
-        INTERMEDIATE_URL=f"{base_url}/sim/intermediate",
-        GATEWAY_URL=f"{base_url}/sim/gateway",
         CODE_REQUEST_CONFIRM_EVERY="2",
+        **peers,
     )
     manage(env, "migrate", "--no-input")
 
@@ -77,7 +97,13 @@ def main() -> None:
     )
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, __file__, "--create-persons", str(options.persons)],
+        [
+            sys.executable,
+            __file__,
+            "--create-persons",
+            str(options.persons),
+            *(["--instant-peers"] if instant is not None else []),
+        ],
         cwd=ROOT,
         env=env,
         check=True,
@@ -171,7 +197,11 @@ def main() -> None:
                 "SELECT count(*) FROM linkage_coderequest WHERE status = 'error'"
             ).fetchone()
             files = conn.execute("SELECT count(*) FROM linkage_codeacquisitionfile").fetchone()
-            codes = conn.execute("SELECT count(*) FROM intermediate_codeinformation").fetchone()
+            codes = (
+                None
+                if instant is not None
+                else conn.execute("SELECT count(*) FROM intermediate_codeinformation").fetchone()
+            )
         memory = (
             [f"gunicorn: {peaks_text(server.pid)}"]
             + [f"worker {i}: {peaks_text(process.pid)}" for i, process in enumerate(processes[:-1])]
@@ -184,6 +214,11 @@ def main() -> None:
         for process in [*processes, server]:
             process.wait(timeout=30)
     calls = sum(1 for _ in access_log.open())
+    if instant is not None:
+        stub.shutdown()
+        calls = sum(instant.calls.values())
+        print(f"linkage alone, instant peers: {dict(instant.calls)}")
+        print(f"linkage moves {done / elapsed:.0f} persons/s ({done / elapsed * 60:.0f}/minute)")
     print(
         f"{options.workers} workers x {options.concurrency} processes, gunicorn 4x4, "
         f"{os.cpu_count()} CPUs"
@@ -203,39 +238,46 @@ def main() -> None:
     print("target: all 10,000 within 180 s")
 
 
-def create_persons(count: int) -> None:
+def create_persons(count: int, *, instant: bool = False) -> None:
     """Runs in its own process with the benchmark's settings: enrol N residents in the
     national registry and register them through the address-change service."""
     import django
 
     django.setup()
-    from backbone.services import business_systems_connect
     from backbone.synthetic import ResidentGenerator
-    from intermediate.models import RegistryEntry
-    from intermediate.services import encrypted
     from linkage.models import BackboneClient
     from linkage.services.address_changes import AddressChange, BasicItems
+    from linkage.services.backbone_clients import backbone_client_create
     from linkage.services.pipeline import address_change_receive
     from primitives.numbers import resident_code_complete
 
-    # The business systems, with 住基's notice callback: S34 reaches it as a notice.
-    base_url = os.environ["SIMULATOR_BASE_URL"]
-    business_systems_connect(
-        linkage_url=base_url, callback_base_url=base_url, names={"01": "住基 (bench)"}
-    )
-    client = BackboneClient.objects.get(number_system="01")
     generator = ResidentGenerator(seed=7)
     now = datetime.datetime.now(datetime.UTC)
     residents = [generator.resident() for _ in range(count)]
-    RegistryEntry.objects.bulk_create(
-        [
-            RegistryEntry(
-                resident_code=resident_code_complete(f"{i:010d}"), **encrypted(r.individual_number)
-            )
-            for i, r in enumerate(residents, start=1)
-        ],
-        batch_size=2000,
-    )
+    if instant:
+        # No national side to enrol in, no 住基 to notify (S34 goes to the 住基GW stub).
+        backbone_client_create(number_system="01", name="住基 (bench)")
+    else:
+        from backbone.services import business_systems_connect
+        from intermediate.models import RegistryEntry
+        from intermediate.services import encrypted
+
+        # The business systems, with 住基's notice callback: S34 reaches it as a notice.
+        base_url = os.environ["SIMULATOR_BASE_URL"]
+        business_systems_connect(
+            linkage_url=base_url, callback_base_url=base_url, names={"01": "住基 (bench)"}
+        )
+        RegistryEntry.objects.bulk_create(
+            [
+                RegistryEntry(
+                    resident_code=resident_code_complete(f"{i:010d}"),
+                    **encrypted(r.individual_number),
+                )
+                for i, r in enumerate(residents, start=1)
+            ],
+            batch_size=2000,
+        )
+    client = BackboneClient.objects.get(number_system="01")
     for i, r in enumerate(residents, start=1):
         person = BasicItems(
             name=r.name,
