@@ -450,21 +450,29 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "linkage")
 # A queue per stage, so no stage waits behind another's backlog: a million per-person hops of
 # the simulated national side never delay linkage's own request unit, its confirmation or its
-# notices. A worker without --queues serves them all (the demo, the tests); production runs a
-# worker per queue (deploy/systemd/linkage-worker@.service, docs/operations.md).
+# notices. Every name derives from CELERY_QUEUE, so two installations (or linkage and a
+# sandbox) on one broker never share a queue. A worker without --queues serves them all (the
+# demo, the tests); production runs a worker per queue (deploy/, docs/operations.md).
 CELERY_QUEUES_BY_STAGE = {
     "request": f"{CELERY_TASK_DEFAULT_QUEUE}.request",  # unit 38 and the code acquisition files
     "confirm": f"{CELERY_TASK_DEFAULT_QUEUE}.confirm",  # unit 42
     "notices": f"{CELERY_TASK_DEFAULT_QUEUE}.notices",
-    "backbone": "sandbox.backbone",  # the simulated business systems
-    "national": "sandbox.national",  # the simulated 住基 GW, CS, national server, network, 中間
+    "backbone": f"{CELERY_TASK_DEFAULT_QUEUE}.backbone",  # the simulated business systems
+    "national": f"{CELERY_TASK_DEFAULT_QUEUE}.national",  # the simulated national side
 }
-# Each queue bound to the one direct exchange by its own name: a message routed to a queue
-# reaches that queue alone (a shared or empty routing key would copy it into every queue).
-CELERY_TASK_QUEUES = [
-    Queue(name, Exchange(CELERY_TASK_DEFAULT_QUEUE, type="direct"), routing_key=name)
-    for name in (CELERY_TASK_DEFAULT_QUEUE, *CELERY_QUEUES_BY_STAGE.values())
-]
+SANDBOX_STAGES = ("backbone", "national")
+
+
+def celery_queues(stages: dict[str, str]) -> list[Queue]:
+    """Each queue bound to the one direct exchange by its own name: a message routed to a
+    queue reaches that queue alone (a shared or empty routing key would copy it into each)."""
+    return [
+        Queue(name, Exchange(CELERY_TASK_DEFAULT_QUEUE, type="direct"), routing_key=name)
+        for name in (CELERY_TASK_DEFAULT_QUEUE, *stages.values())
+    ]
+
+
+CELERY_TASK_QUEUES = celery_queues(CELERY_QUEUES_BY_STAGE)
 CELERY_TASK_ROUTES = {
     "linkage.tasks.code_request_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_requests_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},

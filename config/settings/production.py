@@ -12,11 +12,14 @@ from .base import (
     BLIND_INDEX_KEY,
     BLIND_INDEX_KEYS,
     CELERY_BEAT_SCHEDULE,
+    CELERY_QUEUES_BY_STAGE,
     FIELD_ENCRYPTION_KEYS,
     INSTALLED_APPS,
     LOGGING,
     SANDBOX_APPS,
+    SANDBOX_STAGES,
     SECRET_KEY,
+    celery_queues,
     env_bool,
     log_formatter,
 )
@@ -36,6 +39,11 @@ if not SIMULATORS_ENABLED:
         for name, entry in CELERY_BEAT_SCHEDULE.items()
         if not str(entry["task"]).startswith(tuple(f"{app}." for app in SANDBOX_APPS))
     }
+    # No worker listens for the sandbox's stages where there is no sandbox.
+    CELERY_QUEUES_BY_STAGE = {
+        stage: name for stage, name in CELERY_QUEUES_BY_STAGE.items() if stage not in SANDBOX_STAGES
+    }
+    CELERY_TASK_QUEUES = celery_queues(CELERY_QUEUES_BY_STAGE)
 
 _missing = [
     name

@@ -55,6 +55,9 @@ def test_no_two_queues_share_a_binding() -> None:
     keys = [(q.exchange.name, q.routing_key) for q in settings.CELERY_TASK_QUEUES]
     assert len(set(keys)) == len(keys)
     assert all(routing_key for _, routing_key in keys)
+    # Every name is the installation's (CELERY_QUEUE): two on one broker never share a queue.
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    assert all(name.startswith(f"{default}.") for name in STAGES.values())
 
 
 def test_a_message_lands_in_its_stages_queue_alone(empty_queues: None) -> None:

@@ -159,9 +159,10 @@ def deployment(transactional_db: None, tmp_path: Path) -> Iterator[Deployment]:
     gunicorn = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py"]
 
     def worker(queue: str) -> list[str]:
+        """Every queue of its installation (CELERY_QUEUE `queue`: `queue`, `queue.request`, …)."""
         return [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
-            "--loglevel", "DEBUG", "--concurrency", "2", "-Q", queue,
+            "--loglevel", "DEBUG", "--concurrency", "2",
             "--without-gossip", "--without-mingle", "-s", str(tmp_path / f"{queue}.beat"),
         ]  # fmt: skip
 
