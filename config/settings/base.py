@@ -562,7 +562,12 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Replace Django's defaults (an unmasked console and mail_admins) with ours.
-        name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
-        for name in ("django", "django.server")
+        **{
+            name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
+            for name in ("django", "django.server")
+        },
+        # authlib's debug lines print the tokens it issues and the requests it validates
+        # (found by the production attack test): never below INFO, whatever LOG_LEVEL says.
+        "authlib": {"level": "INFO" if LOG_LEVEL.upper() == "DEBUG" else LOG_LEVEL},
     },
 }

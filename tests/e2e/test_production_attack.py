@@ -33,9 +33,11 @@ from intermediate.services import registry_enrol
 from linkage.models import CodeRequest, CodeRequestStatus, Person
 from linkage.roles import ADMINISTRATOR, SUPERVISOR, staff_user_ensure
 from linkage.services.backbone_clients import staff_token_create
+from linkage.services.oauth_clients import oauth_client_create
 from tests.chain.conftest import database_url
 from tests.e2e.test_no_number_leaks import database_dump
 from tests.factories import address_change_body, resident
+from tests.oauth import ASSERTION_TYPE, assertion
 
 PEER_KEY = "institution-key-of-the-test-municipality"
 ATTACK_NUMBER = "983205673214"
@@ -263,6 +265,56 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
     tally.expect("spoofed https", spoofed, 200)
     assert "strict-transport-security" not in spoofed.headers
 
+    # OAuth (SPEC 12) at the deployment: a 国保 client as the operator makes it, then every
+    # way its token request can be wrong, then its bearer token where it does not belong.
+    issued = oauth_client_create(number_system="03", name="国保 (attack)")
+    token_url = f"{deployment.linkage}/oauth/token"
+
+    def token_request(client_assertion: str, **form: str) -> httpx.Response:
+        return outsider.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": client_assertion,
+                **form,
+            },
+        )
+
+    once = assertion(issued.client_id, issued.client_secret, aud=token_url)
+    token = tally.expect("token", token_request(once), 200).json()["access_token"]
+    tally.expect("replayed jti", token_request(once), 400)
+    for what, bad in (
+        (
+            "wrong aud",
+            assertion(issued.client_id, issued.client_secret, aud="https://x/oauth/token"),
+        ),
+        ("wrong secret", assertion(issued.client_id, "not-the-secret-" * 3, aud=token_url)),
+        ("expired", assertion(issued.client_id, issued.client_secret, aud=token_url, exp=1)),
+        ("another client", assertion("03-0000000000000000", issued.client_secret, aud=token_url)),
+        ("not a JWT", ATTACK_NUMBER),
+    ):
+        answer = tally.expect(what, token_request(bad), 400, 401)
+        assert answer.json()["error"] == "invalid_client", (what, answer.text)
+    tally.expect("refresh grant", token_request(once, grant_type="refresh_token"), 400)
+    tally.expect(
+        "basic, wrong secret",
+        outsider.post(
+            token_url, data={"grant_type": "client_credentials"}, auth=(issued.client_id, "x")
+        ),
+        401,
+    )
+    nhi = client(deployment, headers={"Authorization": f"Bearer {token}"})
+    own = address_change_body(number_system="03", address_number="3000001")
+    tally.expect("bearer registers", nhi.post("/api/v1/address-changes", json=own), 201)
+    other = address_change_body(number_system="01", address_number="1999999")
+    tally.expect("bearer for 住基", nhi.post("/api/v1/address-changes", json=other), 403)
+    # Not a staff key: the staff API does not know it at all.
+    tally.expect("bearer on the staff API", nhi.get("/api/v1/code-requests"), 401)
+    forged = client(deployment, headers={"Authorization": f"Bearer {'A' * 43}"})
+    tally.expect("forged bearer", forged.post("/api/v1/address-changes", json=own), 401)
+    secrets_issued = [issued.client_secret, token]
+
     # A curious insider: numbers typed into every field; an administrator's token.
     for written in ATTACK_FORMS:
         for field_name in ("name", "address", "integrated_number"):
@@ -395,6 +447,8 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
     broker = deployment.broker_files()
     assert broker, "the broker's messages were kept"
     dump = database_dump()
+    for secret in secrets_issued:
+        assert secret not in logs  # neither the client secret nor the access token
     for number in numbers:
         assert number not in logs
         assert number.encode() not in broker
