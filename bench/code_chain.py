@@ -88,6 +88,8 @@ def main() -> None:
         CELERY_BROKER_URL=BROKER,
         SECURE_SSL_REDIRECT="0",
         CODE_REQUEST_CONFIRM_EVERY="2",
+        # BENCH_LOG_LEVEL=INFO shows every task's runtime (celery.app.trace) in the output.
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         **peers,
     )
     manage(env, "migrate", "--no-input")
@@ -145,7 +147,7 @@ def main() -> None:
                 "config",
                 "worker",
                 "--loglevel",
-                "WARNING",
+                env["LOG_LEVEL"],
                 "--concurrency",
                 str(options.concurrency),
                 "-n",
@@ -169,7 +171,7 @@ def main() -> None:
                 "config",
                 "beat",
                 "--loglevel",
-                "WARNING",
+                env["LOG_LEVEL"],
                 "-s",
                 str(work / "beat"),
             ],

@@ -7,10 +7,12 @@ mid-way is delivered again rather than lost.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 
 from primitives.http import PeerUnavailable
 
@@ -27,12 +29,37 @@ RETRYING: dict[str, Any] = {
 }
 
 
+# Set while a drain is scheduled and has not started: the persons whose serial numbers are
+# requested meanwhile are gathered by that drain, so a thousand persons schedule one drain,
+# not a thousand. The drain clears it before it reads the rows, so a person whose row is
+# written after that read schedules the next drain (the row is written before the flag is
+# read). The timeout only frees the flag if a scheduled drain is lost; the sweep then
+# gathers the rows anyway.
+_DRAIN_SCHEDULED = "code-acquisition-files:drain-scheduled"
+_DRAIN_FLAG_SECONDS = 60
+
+
+def _drain_soon() -> None:
+    try:
+        first = cache.add(_DRAIN_SCHEDULED, 1, timeout=_DRAIN_FLAG_SECONDS)
+    except Exception:  # no cache: a drain each time, as without the flag
+        first = True
+    if not first:
+        return
+    try:
+        code_acquisition_files_drain.apply_async(countdown=settings.CODE_REQUEST_BATCH_WINDOW)
+    except Exception:
+        with contextlib.suppress(Exception):
+            cache.delete(_DRAIN_SCHEDULED)
+        raise
+
+
 @shared_task(**RETRYING)
 def code_request_advance(code_request_id: int) -> None:
     """S28-S29 for one person, then gather the file (after a short window, so one file
     carries every person whose serial number was requested meanwhile)."""
     if code_requests.code_request_serial_request(code_request_id=code_request_id):
-        code_acquisition_files_drain.apply_async(countdown=settings.CODE_REQUEST_BATCH_WINDOW)
+        _drain_soon()
 
 
 @shared_task(**RETRYING)
@@ -44,11 +71,13 @@ def code_requests_advance(code_request_ids: list[int]) -> None:
     for code_request_id in code_request_ids:
         advanced |= code_requests.code_request_serial_request(code_request_id=code_request_id)
     if advanced:
-        code_acquisition_files_drain.apply_async(countdown=settings.CODE_REQUEST_BATCH_WINDOW)
+        _drain_soon()
 
 
 @shared_task(**RETRYING)
 def code_acquisition_files_drain() -> None:
+    with contextlib.suppress(Exception):
+        cache.delete(_DRAIN_SCHEDULED)
     while (file := code_requests.code_acquisition_file_assemble()) is not None:
         code_acquisition_file_send.delay(file.pk)
 

@@ -1,0 +1,56 @@
+"""The code acquisition files are gathered by one drain per batch window, however many persons'
+serial numbers were requested in it, and a person after the drain has started schedules the
+next one (linkage.tasks._drain_soon)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from config import celery_app
+from linkage import tasks
+from linkage.metrics import _queue_depths
+
+REQUEST_QUEUE = settings.CELERY_QUEUES_BY_STAGE["request"]
+
+
+@pytest.fixture
+def nothing_queued() -> Iterator[None]:
+    celery_app.control.purge()
+    cache.clear()
+    yield
+    celery_app.control.purge()
+    cache.clear()
+
+
+def queued() -> int:
+    return _queue_depths()[REQUEST_QUEUE]
+
+
+@pytest.mark.django_db
+def test_many_persons_in_a_window_schedule_one_drain(nothing_queued: None) -> None:
+    for _ in range(50):
+        tasks._drain_soon()
+    assert queued() == 1
+
+    tasks.code_acquisition_files_drain()  # the drain starts (in this process): nothing to gather
+    tasks._drain_soon()  # a person after it: the next drain
+    assert queued() == 2
+
+
+def test_without_a_cache_every_person_schedules_a_drain(
+    nothing_queued: None, settings: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    for _ in range(3):
+        tasks._drain_soon()
+    assert queued() == 3
