@@ -12,7 +12,9 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 
 from primitives.http import PeerUnavailable
 
@@ -31,18 +33,22 @@ RETRYING: dict[str, Any] = {
 
 # Set while a drain is scheduled and has not started: the persons whose serial numbers are
 # requested meanwhile are gathered by that drain, so a thousand persons schedule one drain,
-# not a thousand. The drain clears it before it reads the rows, so a person whose row is
-# written after that read schedules the next drain (the row is written before the flag is
-# read). The timeout only frees the flag if a scheduled drain is lost; the sweep then
-# gathers the rows anyway.
+# not a thousand (with a cache shared by every worker: CACHE_URL). The drain clears it before
+# it reads the rows, so a person whose row is written after that read schedules the next
+# drain (the row is written before the flag is read). The timeout only frees the flag if a
+# scheduled drain is lost; the sweep then gathers the rows anyway.
 _DRAIN_SCHEDULED = "code-acquisition-files:drain-scheduled"
 _DRAIN_FLAG_SECONDS = 60
 
 
 def _drain_soon() -> None:
     try:
-        first = cache.add(_DRAIN_SCHEDULED, 1, timeout=_DRAIN_FLAG_SECONDS)
-    except Exception:  # no cache: a drain each time, as without the flag
+        # Only a cache every worker shares (CACHE_URL) can say a drain is scheduled: a
+        # process's own memory would hide the drain another process started.
+        first = not _shared(caches["default"]) or cache.add(
+            _DRAIN_SCHEDULED, 1, timeout=_DRAIN_FLAG_SECONDS
+        )
+    except Exception:  # the cache is down: a drain each time, as without the flag
         first = True
     if not first:
         return
@@ -52,6 +58,10 @@ def _drain_soon() -> None:
         with contextlib.suppress(Exception):
             cache.delete(_DRAIN_SCHEDULED)
         raise
+
+
+def _shared(backend: object) -> bool:
+    return not isinstance(backend, LocMemCache | DummyCache)
 
 
 @shared_task(**RETRYING)

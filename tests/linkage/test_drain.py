@@ -18,12 +18,27 @@ from linkage.metrics import _queue_depths
 REQUEST_QUEUE = settings.CELERY_QUEUES_BY_STAGE["request"]
 
 
+SHARED_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/12",
+    }
+}
+
+
 @pytest.fixture
 def nothing_queued() -> Iterator[None]:
     celery_app.control.purge()
-    cache.clear()
     yield
     celery_app.control.purge()
+
+
+@pytest.fixture
+def shared_cache(settings: Any) -> Iterator[None]:
+    """The cache every worker shares in production (CACHE_URL: Redis)."""
+    settings.CACHES = SHARED_CACHE
+    cache.clear()
+    yield
     cache.clear()
 
 
@@ -32,7 +47,9 @@ def queued() -> int:
 
 
 @pytest.mark.django_db
-def test_many_persons_in_a_window_schedule_one_drain(nothing_queued: None) -> None:
+def test_many_persons_in_a_window_schedule_one_drain(
+    nothing_queued: None, shared_cache: None
+) -> None:
     for _ in range(50):
         tasks._drain_soon()
     assert queued() == 1
@@ -40,6 +57,13 @@ def test_many_persons_in_a_window_schedule_one_drain(nothing_queued: None) -> No
     tasks.code_acquisition_files_drain()  # the drain starts (in this process): nothing to gather
     tasks._drain_soon()  # a person after it: the next drain
     assert queued() == 2
+
+
+def test_with_a_cache_of_its_own_each_person_schedules_a_drain(nothing_queued: None) -> None:
+    """LocMemCache (the demo, the tests): another process's drain is invisible to it."""
+    for _ in range(3):
+        tasks._drain_soon()
+    assert queued() == 3
 
 
 def test_without_a_cache_every_person_schedules_a_drain(
