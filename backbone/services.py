@@ -123,17 +123,15 @@ class _IssuedClient:
     oauth_secret: str = ""
 
 
-def _command_output(command: str, *arguments: str, **options: str) -> list[str]:
+def _command_output(command: str, *arguments: str, **options: str) -> tuple[int, list[str]]:
+    """The backbone client's number (`#N` on the first line) and every line printed."""
     out = StringIO()
     call_command(command, *arguments, stdout=out, **options)
     lines = out.getvalue().strip().splitlines()
-    if len(lines) < 3 or re.search(r"#(\d+)", lines[0]) is None:
+    created = re.search(r"#(\d+)", lines[0]) if lines else None
+    if created is None or len(lines) < 3:
         raise CommandError(f"{command} printed something unexpected")
-    return lines
-
-
-def _backbone_client_number(lines: list[str]) -> int:
-    return int(re.search(r"#(\d+)", lines[0]).group(1))  # type: ignore[union-attr]
+    return int(created.group(1)), lines
 
 
 def _notice_secret(lines: list[str]) -> str:
@@ -147,11 +145,11 @@ def _notice_secret(lines: list[str]) -> str:
 def _key_client_create(number_system: str, name: str, callback_url: str) -> _IssuedClient:
     """`manage.py create_backbone_client`, read as its documented output: the client's number
     on the first line, the notice secret on the second, the key on the last."""
-    lines = _command_output(
+    client_id, lines = _command_output(
         "create_backbone_client", number_system, name, callback_url=callback_url
     )
     return _IssuedClient(
-        client_id=_backbone_client_number(lines),
+        client_id=client_id,
         notice_secret=_notice_secret(lines),
         key=lines[-1].strip(),
     )
@@ -160,12 +158,14 @@ def _key_client_create(number_system: str, name: str, callback_url: str) -> _Iss
 def _oauth_client_create(number_system: str, name: str, callback_url: str) -> _IssuedClient:
     """`manage.py create_oauth_client`, read as its documented output: `client_id <id>` and
     `client_secret <secret>` as its last two lines."""
-    lines = _command_output("create_oauth_client", number_system, name, callback_url=callback_url)
+    client_id, lines = _command_output(
+        "create_oauth_client", number_system, name, callback_url=callback_url
+    )
     labelled = dict(line.split(" ", 1) for line in lines[-2:])
     if set(labelled) != {"client_id", "client_secret"}:
         raise CommandError("create_oauth_client printed something unexpected")
     return _IssuedClient(
-        client_id=_backbone_client_number(lines),
+        client_id=client_id,
         notice_secret=_notice_secret(lines),
         oauth_client_id=labelled["client_id"].strip(),
         oauth_secret=labelled["client_secret"].strip(),

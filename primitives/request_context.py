@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from celery import signals
@@ -38,15 +38,25 @@ def request_id_accept(offered: str | None) -> str:
     return uuid.uuid4().hex
 
 
+_Tokens = tuple[Token[str], Token[str], Token[str]]
+
+
+def _enter(request_id: str, actor: str, task: str) -> _Tokens:
+    return (_request_id.set(request_id), _actor.set(actor), _task.set(task))
+
+
+def _leave(tokens: _Tokens) -> None:
+    for variable, token in zip((_request_id, _actor, _task), tokens, strict=True):
+        variable.reset(token)
+
+
 @contextmanager
 def request_context(request_id: str, actor: str = "", task: str = "") -> Iterator[None]:
-    tokens = (_request_id.set(request_id), _actor.set(actor), _task.set(task))
+    tokens = _enter(request_id, actor, task)
     try:
         yield
     finally:
-        _task.reset(tokens[2])
-        _actor.reset(tokens[1])
-        _request_id.reset(tokens[0])
+        _leave(tokens)
 
 
 def actor_set(actor: str) -> None:
@@ -81,24 +91,22 @@ def _publish_with_request(headers: dict[str, Any] | None = None, **kwargs: Any) 
         headers[_TASK_HEADER] = {"id": _request_id.get(), "actor": _actor.get()}
 
 
-_running: dict[str, Any] = {}
+_running: dict[str, _Tokens] = {}
 
 
 @signals.task_prerun.connect
 def _task_starts(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     carried = (task.request.get(_TASK_HEADER) if task is not None else None) or {}
     name = getattr(task, "name", "")
-    manager = request_context(
+    _running[task_id] = _enter(
         request_id_accept(carried.get("id") or task_id.replace("-", "")),
-        actor=str(carried.get("actor", ""))[:100],
-        task=f"{name}[{task_id}]",
+        str(carried.get("actor", ""))[:100],
+        f"{name}[{task_id}]",
     )
-    manager.__enter__()
-    _running[task_id] = manager
 
 
 @signals.task_postrun.connect
 def _task_ends(task_id: str = "", **kwargs: Any) -> None:
-    manager = _running.pop(task_id, None)
-    if manager is not None:
-        manager.__exit__(None, None, None)
+    tokens = _running.pop(task_id, None)
+    if tokens is not None:
+        _leave(tokens)
