@@ -45,7 +45,7 @@ from .models import (
     Submission,
 )
 from .oauth import token_source
-from .tasks import serial_number_forward
+from .tasks import serial_numbers_forward_soon
 
 
 class AlreadyRegistered(Exception):
@@ -436,13 +436,13 @@ def _apply(
         serial = data.get("processing_serial_number")
         if not isinstance(serial, str) or not serial or not isinstance(individual_number, str):
             raise NoticeRefused(400, "malformed", "the serial number notice is incomplete")
-        row, created = pair_record(
+        _, created = pair_record(
             SerialNumberNotice,
             processing_serial_number=serial,
             individual_number=individual_number,
             index_key=simulator_index_key(),
         )
         if created:
-            transaction.on_commit(lambda: serial_number_forward.delay(row.pk))
+            transaction.on_commit(serial_numbers_forward_soon)
         return "CS（住基ネット）に転送しました"
     raise NoticeRefused(400, "unknown_event", f"{event!r} is not a notice this system takes")

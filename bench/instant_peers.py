@@ -31,8 +31,9 @@ class InstantPeers:
         with self.lock:
             self.calls[f"{method} {path.rsplit('/', 1)[0] if method != 'POST' else path}"] += 1
             if path == "/intermediate/serial-number-requests":
-                self.numbers[body["integrated_number"]] = body["individual_number"]
-                return 202, {}
+                for request in body["requests"]:
+                    self.numbers[request["integrated_number"]] = request["individual_number"]
+                return 200, {"results": [{"status": "pending"} for _ in body["requests"]]}
             if path == "/intermediate/code-acquisition-files":
                 reception_number = f"R{next(self.serials):012d}"
                 self.files[reception_number] = list(body["integrated_numbers"])
@@ -56,8 +57,9 @@ class InstantPeers:
                     )
                 return 200, {"entries": entries}
             if path == "/gateway/entries":
-                self.sent.add(self.serial_of.pop(body["processing_serial_number"], ""))
-                return 200, {}
+                for entry in body["entries"]:
+                    self.sent.add(self.serial_of.pop(entry["processing_serial_number"], ""))
+                return 200, {"results": [{"status": "accepted"} for _ in body["entries"]]}
             if path == "/intermediate/code-status-inquiries":
                 results = [
                     {

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,7 +16,7 @@ from config.sandbox import simulator_index_key
 from primitives.crypto import blind_index
 from primitives.numbers import resident_code_complete
 from primitives.sealed import PairT, sealed
-from primitives.sealed import pair_record as sealed_pair_record
+from primitives.sealed import pairs_record as sealed_pairs_record
 
 from .models import (
     CodeAcquisitionFileRequest,
@@ -47,43 +49,92 @@ def encrypted(individual_number: str) -> dict[str, str]:
 # --- 中間サーバー 3 -------------------------------------------------------------------------
 
 
-def serial_number_request_accept(
-    *, lg_code: str, integrated_number: str, individual_number: str, idempotency_key: str
-) -> tuple[SerialNumberRequest, bool]:
-    """S28-S29: accept a processing-serial-number request. The same idempotency key again
-    returns the first request (nothing is passed on twice); a second live request for one
-    person is refused."""
-    with transaction.atomic():
-        existing = SerialNumberRequest.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing, False
-        active = SerialNumberRequest.objects.select_for_update().filter(
-            lg_code=lg_code, integrated_number=integrated_number, status__in=ACTIVE
-        )
-        if active.exists():
-            raise Refused(
-                409, "already_requested", "a code request for this person is in progress or done"
-            )
+@dataclass(frozen=True)
+class SerialRequestItem:
+    """One person of a processing-serial-number request (a batch carries many)."""
+
+    integrated_number: str
+    individual_number: str
+    idempotency_key: str
+
+    def __repr__(self) -> str:  # never print the individual number
+        return f"SerialRequestItem({self.integrated_number}, {self.idempotency_key})"
+
+
+def serial_number_requests_accept(
+    *, lg_code: str, items: Sequence[SerialRequestItem]
+) -> list[tuple[SerialNumberRequest, bool] | Refused]:
+    """S28-S29 for a batch: per item the request and whether it is new, or why it is refused.
+    The same idempotency key again returns the first request (nothing is passed on twice);
+    a second live request for one person is refused without failing the batch's other items.
+    Set-wise: one read of the keys, one of the live persons, one insert; a
+    concurrent batch with the same keys wins the unique constraint and this one reads it."""
+    for attempt in (1, 2):
         try:
             with transaction.atomic():
-                request = SerialNumberRequest.objects.create(
-                    lg_code=lg_code,
-                    integrated_number=integrated_number,
-                    idempotency_key=idempotency_key,
-                    **encrypted(individual_number),
-                )
+                return _serial_number_requests_accept(lg_code, items)
         except IntegrityError:
-            return SerialNumberRequest.objects.get(idempotency_key=idempotency_key), False
-    return request, True
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
-def serial_number_request_issued(*, request_id: int, processing_serial_number: str) -> None:
-    SerialNumberRequest.objects.filter(
-        pk=request_id, status=SerialNumberRequest.Status.PENDING
-    ).update(
-        processing_serial_number=processing_serial_number,
-        status=SerialNumberRequest.Status.ISSUED,
+def _serial_number_requests_accept(
+    lg_code: str, items: Sequence[SerialRequestItem]
+) -> list[tuple[SerialNumberRequest, bool] | Refused]:
+    existing = {
+        request.idempotency_key: request
+        for request in SerialNumberRequest.objects.filter(
+            idempotency_key__in=[item.idempotency_key for item in items]
+        )
+    }
+    live = set(
+        SerialNumberRequest.objects.select_for_update()
+        .filter(
+            lg_code=lg_code,
+            integrated_number__in=[item.integrated_number for item in items],
+            status__in=ACTIVE,
+        )
+        .values_list("integrated_number", flat=True)
     )
+    outcomes: list[tuple[SerialNumberRequest, bool] | Refused] = []
+    new: list[SerialNumberRequest] = []
+    for item in items:
+        if item.idempotency_key in existing:
+            outcomes.append((existing[item.idempotency_key], False))
+            continue
+        if item.integrated_number in live:
+            outcomes.append(
+                Refused(
+                    409,
+                    "already_requested",
+                    "a code request for this person is in progress or done",
+                )
+            )
+            continue
+        request = SerialNumberRequest(
+            lg_code=lg_code,
+            integrated_number=item.integrated_number,
+            idempotency_key=item.idempotency_key,
+            **encrypted(item.individual_number),
+        )
+        live.add(item.integrated_number)
+        existing[item.idempotency_key] = request
+        new.append(request)
+        outcomes.append((request, True))
+    SerialNumberRequest.objects.bulk_create(new)
+    return outcomes
+
+
+def serial_numbers_issued(issued: dict[int, str]) -> None:
+    """The network's processing serial numbers, per request id, for the requests waiting."""
+    for request_id, processing_serial_number in issued.items():
+        SerialNumberRequest.objects.filter(
+            pk=request_id, status=SerialNumberRequest.Status.PENDING
+        ).update(
+            processing_serial_number=processing_serial_number,
+            status=SerialNumberRequest.Status.ISSUED,
+        )
 
 
 def code_acquisition_file_accept(
@@ -143,29 +194,62 @@ def code_acquisition_file_release(file: CodeAcquisitionFileRequest) -> None:
             ).update(individual_number_encrypted="", individual_number_index="")
 
 
-def code_store(*, processing_serial_number: str, code: str = "", error: str = "") -> None:
-    """S100: the network's answer; integrated number <-> code into table 46, or the error."""
+@dataclass(frozen=True)
+class CodeAnswer:
+    """The network's answer for one processing serial number: the code, or the error."""
+
+    processing_serial_number: str
+    code: str = ""
+    error: str = ""
+
+
+def codes_store(answers: Sequence[CodeAnswer]) -> list[Refused | None]:
+    """S100 for a batch: each code into table 46 (integrated number <-> code), or the error
+    on its request; per answer None, or why it is refused (an unknown serial number). Set-wise:
+    one locked read of the requests, one insert of the codes, one update per outcome."""
     with transaction.atomic():
-        request = (
-            SerialNumberRequest.objects.select_for_update()
-            .filter(processing_serial_number=processing_serial_number)
-            .first()
+        requests = {
+            request.processing_serial_number: request
+            for request in SerialNumberRequest.objects.select_for_update().filter(
+                processing_serial_number__in=[a.processing_serial_number for a in answers]
+            )
+        }
+        codes: list[CodeInformation] = []
+        acquired: set[int] = set()
+        errors: dict[int, str] = {}
+        outcomes: list[Refused | None] = []
+        for answer in answers:
+            request = requests.get(answer.processing_serial_number)
+            if request is None:
+                outcomes.append(
+                    Refused(404, "unknown_serial", "no request has this processing serial number")
+                )
+                continue
+            outcomes.append(None)
+            if answer.error:
+                if request.status != SerialNumberRequest.Status.ACQUIRED:
+                    errors[request.pk] = answer.error[:200]
+                continue
+            codes.append(
+                CodeInformation(
+                    lg_code=request.lg_code,
+                    integrated_number=request.integrated_number,
+                    code=answer.code,
+                )
+            )
+            acquired.add(request.pk)
+            errors.pop(request.pk, None)
+        # A code already stored for the person stays (the first one wins, as before).
+        CodeInformation.objects.bulk_create(codes, ignore_conflicts=True)
+        now = timezone.now()
+        SerialNumberRequest.objects.filter(pk__in=acquired).update(
+            status=SerialNumberRequest.Status.ACQUIRED, updated_at=now
         )
-        if request is None:
-            raise Refused(404, "unknown_serial", "no request has this processing serial number")
-        if error:
-            if request.status != SerialNumberRequest.Status.ACQUIRED:
-                request.status = SerialNumberRequest.Status.ERROR
-                request.error_reason = error[:200]
-                request.save(update_fields=["status", "error_reason", "updated_at"])
-            return
-        CodeInformation.objects.get_or_create(
-            lg_code=request.lg_code,
-            integrated_number=request.integrated_number,
-            defaults={"code": code},
-        )
-        request.status = SerialNumberRequest.Status.ACQUIRED
-        request.save(update_fields=["status", "updated_at"])
+        for request_id, reason in errors.items():
+            SerialNumberRequest.objects.filter(pk=request_id).update(
+                status=SerialNumberRequest.Status.ERROR, error_reason=reason, updated_at=now
+            )
+    return outcomes
 
 
 def code_status_inquire(*, lg_code: str, integrated_numbers: list[str]) -> list[dict[str, str]]:
@@ -202,19 +286,45 @@ def code_status_inquire(*, lg_code: str, integrated_numbers: list[str]) -> list[
 # --- 情報提供ネットワークシステム 4 -----------------------------------------------------------
 
 
-def network_serial_issue(
-    *, lg_code: str, integrated_number: str, request_key: str
-) -> NetworkSerial:
-    """S41/S50: issue a processing serial number; the same request key gets the same one."""
-    serial, _ = NetworkSerial.objects.get_or_create(
-        request_key=request_key,
-        defaults={
-            "processing_serial_number": f"P{secrets.randbelow(10**15):015d}",
-            "lg_code": lg_code,
-            "integrated_number": integrated_number,
-        },
-    )
-    return serial
+@dataclass(frozen=True)
+class SerialIssueItem:
+    lg_code: str
+    integrated_number: str
+    request_key: str
+
+
+def network_serials_issue(items: Sequence[SerialIssueItem]) -> list[NetworkSerial]:
+    """S41/S50 for a batch: a processing serial number per item; the same request key gets
+    the same one. Set-wise, with the unique request key settling a concurrent batch."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _network_serials_issue(items)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _network_serials_issue(items: Sequence[SerialIssueItem]) -> list[NetworkSerial]:
+    serials = {
+        serial.request_key: serial
+        for serial in NetworkSerial.objects.filter(
+            request_key__in=[item.request_key for item in items]
+        )
+    }
+    new = []
+    for item in items:
+        if item.request_key not in serials:
+            serials[item.request_key] = serial = NetworkSerial(
+                processing_serial_number=f"P{secrets.randbelow(10**15):015d}",
+                request_key=item.request_key,
+                lg_code=item.lg_code,
+                integrated_number=item.integrated_number,
+            )
+            new.append(serial)
+    NetworkSerial.objects.bulk_create(new)
+    return [serials[item.request_key] for item in items]
 
 
 def code_derive(*, lg_code: str, resident_code: str) -> str:
@@ -226,26 +336,47 @@ def code_derive(*, lg_code: str, resident_code: str) -> str:
     ).hexdigest()[:32]
 
 
-def network_answer_record(
-    *, processing_serial_number: str, resident_code: str = "", error: str = ""
-) -> NetworkSerial:
-    """S90: the national server's answer arrives; derive the code (or keep the error)."""
+@dataclass(frozen=True)
+class ResidentCodeAnswer:
+    """The national server's answer for one processing serial number."""
+
+    processing_serial_number: str
+    resident_code: str = ""
+    error: str = ""
+
+
+def network_answers_record(answers: Sequence[ResidentCodeAnswer]) -> list[NetworkSerial | Refused]:
+    """S90 for a batch: derive each code (or keep the error) once; per answer the serial, or
+    why it is refused (an unknown processing serial number)."""
     with transaction.atomic():
-        serial = (
-            NetworkSerial.objects.select_for_update()
-            .filter(processing_serial_number=processing_serial_number)
-            .first()
+        serials = {
+            serial.processing_serial_number: serial
+            for serial in NetworkSerial.objects.select_for_update().filter(
+                processing_serial_number__in=[a.processing_serial_number for a in answers]
+            )
+        }
+        now = timezone.now()
+        answered: dict[int, NetworkSerial] = {}
+        outcomes: list[NetworkSerial | Refused] = []
+        for answer in answers:
+            serial = serials.get(answer.processing_serial_number)
+            if serial is None:
+                outcomes.append(Refused(404, "unknown_serial", "no such processing serial number"))
+                continue
+            if serial.answered_at is None:
+                if answer.resident_code:
+                    serial.code = code_derive(
+                        lg_code=serial.lg_code, resident_code=answer.resident_code
+                    )
+                else:
+                    serial.error_reason = answer.error[:200] or "unknown error"
+                serial.answered_at = now
+                answered[serial.pk] = serial
+            outcomes.append(serial)
+        NetworkSerial.objects.bulk_update(
+            answered.values(), ["code", "error_reason", "answered_at"]
         )
-        if serial is None:
-            raise Refused(404, "unknown_serial", "no such processing serial number")
-        if serial.answered_at is None:
-            if resident_code:
-                serial.code = code_derive(lg_code=serial.lg_code, resident_code=resident_code)
-            else:
-                serial.error_reason = error[:200] or "unknown error"
-            serial.answered_at = timezone.now()
-            serial.save(update_fields=["code", "error_reason", "answered_at"])
-    return serial
+    return outcomes
 
 
 # --- 住基全国サーバー 5 ----------------------------------------------------------------------
@@ -310,13 +441,6 @@ def registry_resolve(individual_number: str) -> tuple[str, str]:
     return entry.resident_code, ""
 
 
-def pair_record(
-    model: type[PairT], *, processing_serial_number: str, individual_number: str
-) -> tuple[PairT, bool]:
-    """A pair stored once by a national peer, under the simulators' index key."""
-    return sealed_pair_record(
-        model,
-        processing_serial_number=processing_serial_number,
-        individual_number=individual_number,
-        index_key=simulator_index_key(),
-    )
+def pairs_record(model: type[PairT], pairs: Sequence[tuple[str, str]]) -> list[tuple[PairT, bool]]:
+    """Pairs stored once by a national peer, under the simulators' index key."""
+    return sealed_pairs_record(model, pairs, index_key=simulator_index_key())

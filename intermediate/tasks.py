@@ -1,21 +1,32 @@
-"""The national side's asynchronous steps: each hop is a task that posts to the next peer."""
+"""The national side's asynchronous steps: each hop is a task that posts a batch of rows to the
+next peer (a request carries every row the previous hop passed on together)."""
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from celery import shared_task
-from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
 from config.sandbox import network_headers
-from primitives.http import PEER_TASK_RETRYING, PeerAnswer, peer_call
-from primitives.sealed import stalled_claim
+from primitives.http import PEER_TASK_RETRYING, peer_batch_post
+from primitives.sealed import ForwardedPair, stalled_claim
 
-from .models import NationalInquiry, NetworkSerial, SerialNumberRequest
-from .services import registry_resolve, serial_number_request_issued
+from .models import (
+    CommunicationForward,
+    GatewayEntry,
+    NationalInquiry,
+    NetworkSerial,
+    SerialNumberRequest,
+)
+from .services import registry_resolve, serial_numbers_issued
+
+logger = logging.getLogger(__name__)
+RowT = TypeVar("RowT")
 
 RETRYING = PEER_TASK_RETRYING
 
@@ -24,119 +35,175 @@ def peer_url(name: str, path: str) -> str:
     return f"{settings.PEER_URLS[name].rstrip('/')}/{path}"
 
 
-def peer_post(name: str, path: str, payload: dict[str, Any]) -> PeerAnswer:
-    """One hop of the simulated national side, authenticated as the network."""
-    return peer_call("POST", peer_url(name, path), payload, headers=network_headers())
+def batch_post(
+    name: str, path: str, key: str, rows: Sequence[RowT], item_of: Callable[[RowT], dict[str, Any]]
+) -> list[tuple[RowT, dict[str, Any]]]:
+    """One hop's batch to the next peer, authenticated as the network."""
+    return peer_batch_post(peer_url(name, path), key, rows, item_of, headers=network_headers())
 
 
 @shared_task(**RETRYING)
-def network_serial_obtain(request_id: int) -> None:
-    """中間サーバー -> 情報提供ネットワークシステム (S41/S50)."""
-    request = SerialNumberRequest.objects.get(pk=request_id)
-    if request.processing_serial_number:
+def network_serials_obtain(request_ids: list[int]) -> None:
+    """中間サーバー -> 情報提供ネットワークシステム (S41/S50), one batch of requests."""
+    requests = list(
+        SerialNumberRequest.objects.filter(
+            pk__in=request_ids, processing_serial_number=""
+        ).order_by("pk")
+    )
+    if not requests:
         return
-    answer = peer_post(
+    taken = batch_post(
         "network",
         "serial-numbers",
-        {
+        "requests",
+        requests,
+        lambda request: {
             "lg_code": request.lg_code,
             "integrated_number": request.integrated_number,
             "request_key": request.idempotency_key,
         },
     )
-    serial_number_request_issued(
-        request_id=request.pk, processing_serial_number=answer.body["processing_serial_number"]
+    serial_numbers_issued(
+        {request.pk: result["processing_serial_number"] for request, result in taken}
     )
 
 
 @shared_task(**RETRYING)
-def network_answer_deliver(serial_id: int) -> None:
-    """情報提供ネットワークシステム -> 中間サーバー (S90-S100): the code, or the error."""
-    serial = NetworkSerial.objects.get(pk=serial_id)
-    if serial.delivered_at is not None:
-        return
-    payload = {"processing_serial_number": serial.processing_serial_number}
-    payload |= {"code": serial.code} if serial.code else {"error": serial.error_reason}
-    peer_post("intermediate", "codes", payload)
-    NetworkSerial.objects.filter(pk=serial.pk).update(delivered_at=timezone.now())
-
-
-@shared_task(**RETRYING)
-def national_inquiry_answer(inquiry_id: int) -> None:
-    """住基全国サーバー (S80): individual number -> resident code, answered to the network."""
-    inquiry = NationalInquiry.objects.get(pk=inquiry_id)
-    if inquiry.answered_at is None:
-        resident_code, error = registry_resolve(inquiry.individual_number)
-        NationalInquiry.objects.filter(pk=inquiry.pk).update(
-            resident_code=resident_code, error_reason=error, answered_at=timezone.now()
-        )
-        inquiry.refresh_from_db()
-    payload = {"processing_serial_number": inquiry.processing_serial_number}
-    payload |= (
-        {"resident_code": inquiry.resident_code}
-        if inquiry.resident_code
-        else {"error": inquiry.error_reason}
+def network_answers_deliver(serial_ids: list[int]) -> None:
+    """情報提供ネットワークシステム -> 中間サーバー (S90-S100): the codes, or the errors."""
+    serials = list(
+        NetworkSerial.objects.filter(pk__in=serial_ids, delivered_at__isnull=True)
+        .exclude(answered_at=None)
+        .order_by("pk")
     )
-    peer_post("network", "resident-codes", payload)
-    NationalInquiry.objects.filter(pk=inquiry.pk).update(delivered_at=timezone.now())
+    if not serials:
+        return
+    taken = batch_post(
+        "intermediate",
+        "codes",
+        "codes",
+        serials,
+        lambda serial: (
+            {"processing_serial_number": serial.processing_serial_number}
+            | ({"code": serial.code} if serial.code else {"error": serial.error_reason})
+        ),
+    )
+    NetworkSerial.objects.filter(pk__in=[serial.pk for serial, _ in taken]).update(
+        delivered_at=timezone.now()
+    )
 
 
 @shared_task(**RETRYING)
-def pair_forward(model_label: str, row_id: int, peer: str, path: str) -> None:
-    """住基 / 住基GW -> CS (S60), CS -> 住基全国サーバー (S70): pass a stored pair on once."""
-    model = apps.get_model(model_label)
-    row = model._default_manager.get(pk=row_id)
-    if row.forwarded_at is not None:
+def national_inquiries_answer(inquiry_ids: list[int]) -> None:
+    """住基全国サーバー (S80): individual numbers -> resident codes, answered to the network."""
+    inquiries = list(
+        NationalInquiry.objects.filter(pk__in=inquiry_ids, delivered_at__isnull=True).order_by("pk")
+    )
+    now = timezone.now()
+    unanswered = [inquiry for inquiry in inquiries if inquiry.answered_at is None]
+    for inquiry in unanswered:
+        inquiry.resident_code, inquiry.error_reason = registry_resolve(inquiry.individual_number)
+        inquiry.answered_at = now
+    NationalInquiry.objects.bulk_update(
+        unanswered, ["resident_code", "error_reason", "answered_at"]
+    )
+    if not inquiries:
         return
-    peer_post(
+    taken = batch_post(
+        "network",
+        "resident-codes",
+        "answers",
+        inquiries,
+        lambda inquiry: (
+            {"processing_serial_number": inquiry.processing_serial_number}
+            | (
+                {"resident_code": inquiry.resident_code}
+                if inquiry.resident_code
+                else {"error": inquiry.error_reason}
+            )
+        ),
+    )
+    NationalInquiry.objects.filter(pk__in=[inquiry.pk for inquiry, _ in taken]).update(
+        delivered_at=timezone.now()
+    )
+
+
+def pairs_forward(model: type[ForwardedPair], row_ids: list[int], peer: str, path: str) -> None:
+    """住基GW -> CS (S60), CS -> 住基全国サーバー (S70): pass stored pairs on once, as a batch."""
+    rows = list(
+        model._default_manager.filter(pk__in=row_ids, forwarded_at__isnull=True).order_by("pk")
+    )
+    if not rows:
+        return
+    taken = batch_post(
         peer,
         path,
-        {
+        "entries",
+        rows,
+        lambda row: {
             "processing_serial_number": row.processing_serial_number,
             "individual_number": row.individual_number,
         },
     )
-    model._default_manager.filter(pk=row.pk).update(forwarded_at=timezone.now())
+    model._default_manager.filter(pk__in=[row.pk for row, _ in taken]).update(
+        forwarded_at=timezone.now()
+    )
 
 
-PAIR_FORWARDS = (
-    ("intermediate.GatewayEntry", "cs", "forwards"),
-    ("intermediate.CommunicationForward", "national", "inquiries"),
-)
+@shared_task(**RETRYING)
+def gateway_pairs_forward(row_ids: list[int]) -> None:
+    pairs_forward(GatewayEntry, row_ids, "cs", "forwards")
+
+
+@shared_task(**RETRYING)
+def cs_pairs_forward(row_ids: list[int]) -> None:
+    pairs_forward(CommunicationForward, row_ids, "national", "inquiries")
+
+
+def in_batches(task: Any, ids: list[int]) -> tuple[int, int]:
+    """Enqueue `task` for `ids`, SIMULATOR_BATCH rows per message: (rows, messages)."""
+    size = settings.SIMULATOR_BATCH
+    starts = range(0, len(ids), size)
+    for start in starts:
+        task.delay(ids[start : start + size])
+    return len(ids), len(starts)
 
 
 @shared_task(acks_late=True)
 def simulators_sweep() -> int:
     """Each simulated peer finishes what it accepted, as a real server would after a crash:
     work older than SIMULATOR_STALLED_AFTER and not done is enqueued again (every step is
-    idempotent), at most once per SIMULATOR_STALLED_AFTER per row."""
+    idempotent), at most once per SIMULATOR_STALLED_AFTER per row, SIMULATOR_BATCH rows a
+    message. Returns how many rows."""
     cutoff = timezone.now() - datetime.timedelta(seconds=settings.SIMULATOR_STALLED_AFTER)
-    enqueued = 0
-    for request_id in stalled_claim(
-        SerialNumberRequest.objects.filter(
-            status=SerialNumberRequest.Status.PENDING,
-            processing_serial_number="",
-            received_at__lt=cutoff,
+    stalled = (
+        (
+            network_serials_obtain,
+            SerialNumberRequest.objects.filter(
+                status=SerialNumberRequest.Status.PENDING,
+                processing_serial_number="",
+                received_at__lt=cutoff,
+            ),
         ),
-        cutoff,
-    ):
-        network_serial_obtain.delay(request_id)
-        enqueued += 1
-    for serial_id in stalled_claim(
-        NetworkSerial.objects.filter(answered_at__lt=cutoff, delivered_at__isnull=True), cutoff
-    ):
-        network_answer_deliver.delay(serial_id)
-        enqueued += 1
-    for inquiry_id in stalled_claim(
-        NationalInquiry.objects.filter(received_at__lt=cutoff, delivered_at__isnull=True), cutoff
-    ):
-        national_inquiry_answer.delay(inquiry_id)
-        enqueued += 1
-    for label, peer, path in PAIR_FORWARDS:
-        model = apps.get_model(label)
-        for row_id in stalled_claim(
-            model._default_manager.filter(received_at__lt=cutoff, forwarded_at__isnull=True), cutoff
-        ):
-            pair_forward.delay(label, row_id, peer, path)
-            enqueued += 1
-    return enqueued
+        (
+            network_answers_deliver,
+            NetworkSerial.objects.filter(answered_at__lt=cutoff, delivered_at__isnull=True),
+        ),
+        (
+            national_inquiries_answer,
+            NationalInquiry.objects.filter(received_at__lt=cutoff, delivered_at__isnull=True),
+        ),
+        (
+            gateway_pairs_forward,
+            GatewayEntry.objects.filter(received_at__lt=cutoff, forwarded_at__isnull=True),
+        ),
+        (
+            cs_pairs_forward,
+            CommunicationForward.objects.filter(received_at__lt=cutoff, forwarded_at__isnull=True),
+        ),
+    )
+    enqueued = [in_batches(task, stalled_claim(rows, cutoff)) for task, rows in stalled]
+    rows, messages = (sum(counts) for counts in zip(*enqueued, strict=True))
+    if rows:
+        logger.info("simulators' sweep re-enqueued %d rows in %d messages", rows, messages)
+    return rows

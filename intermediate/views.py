@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -24,22 +24,27 @@ from primitives.sealed import EncryptedIndividualNumber
 from . import tasks
 from .models import CodeAcquisitionFileRequest, CommunicationForward, GatewayEntry, NationalInquiry
 from .services import (
+    CodeAnswer,
     Refused,
+    ResidentCodeAnswer,
+    SerialIssueItem,
+    SerialRequestItem,
     code_acquisition_file_accept,
     code_acquisition_file_entries,
     code_acquisition_file_release,
     code_status_inquire,
-    code_store,
-    network_answer_record,
-    network_serial_issue,
-    pair_record,
-    serial_number_request_accept,
+    codes_store,
+    network_answers_record,
+    network_serials_issue,
+    pairs_record,
+    serial_number_requests_accept,
 )
 from .simulation import INSTITUTION, NETWORK, simulated
 
 SERIAL = re.compile(r"[A-Z0-9]{1,32}")
 KEY = re.compile(r"[\x21-\x7e]{1,100}")
 MAX_FILE_ENTRIES = 5000
+MAX_BATCH = MAX_FILE_ENTRIES
 
 
 def json_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -95,22 +100,100 @@ def numbers(body: dict[str, Any], name: str) -> list[str]:
     return values
 
 
+# --- batches ---------------------------------------------------------------------------------
+# Every hop of the chain takes a batch: a body with a list (`requests`, `entries`, `answers`,
+# `codes`) of up to MAX_BATCH items is answered 200 with `results`, one per item in order, each
+# with its `status` (`refused` with `code` and `detail` for an item that is not taken, which
+# never fails the others). A body without the list is one item, answered as before batches.
+
+ItemT = TypeVar("ItemT")
+Outcome = tuple[dict[str, Any], bool] | Refused  # (the item's answer, whether it is new)
+
+
+def batch_answer(
+    body: dict[str, Any],
+    name: str,
+    parse: Callable[[dict[str, Any]], ItemT],
+    handle: Callable[[list[ItemT]], Sequence[Outcome]],
+    *,
+    created_status: int,
+    repeat_status: int = 200,
+) -> HttpResponse:
+    """Parse each item (a malformed one is refused alone), `handle` the valid ones together,
+    and answer the batch, or the single item as a single request is answered."""
+    batched = name in body
+    raw = body[name] if batched else [body]
+    if not (
+        isinstance(raw, list)
+        and 0 < len(raw) <= MAX_BATCH
+        and all(isinstance(item, dict) for item in raw)
+    ):
+        raise Refused(400, "invalid", f"{name} must be a list of 1 to {MAX_BATCH} objects")
+    parsed: list[ItemT | Refused] = []
+    for item in raw:
+        try:
+            parsed.append(parse(item))
+        except Refused as refused:
+            parsed.append(refused)
+    valid = [item for item in parsed if not isinstance(item, Refused)]
+    handled = iter(handle(valid) if valid else ())
+    outcomes = [item if isinstance(item, Refused) else next(handled) for item in parsed]
+    if not batched:
+        (outcome,) = outcomes
+        if isinstance(outcome, Refused):
+            raise outcome
+        answer, created = outcome
+        return JsonResponse(answer, status=created_status if created else repeat_status)
+    return JsonResponse(
+        {
+            "results": [
+                {"status": "refused", "code": outcome.code, "detail": outcome.detail}
+                if isinstance(outcome, Refused)
+                else outcome[0]
+                for outcome in outcomes
+            ]
+        }
+    )
+
+
+def after_commit_ids(task: Any, ids: list[int]) -> None:
+    """The next hop's task for the rows this request created, once they are committed."""
+    if ids:
+        transaction.on_commit(lambda: task.delay(ids))
+
+
 # --- 中間サーバー 3 -------------------------------------------------------------------------
+
+
+def _serial_request(item: dict[str, Any]) -> SerialRequestItem:
+    return SerialRequestItem(
+        integrated_number=field(item, "integrated_number", is_valid_integrated_number),
+        individual_number=field(item, "individual_number", is_valid_individual_number),
+        idempotency_key=field(item, "idempotency_key", KEY.fullmatch),
+    )
 
 
 @require_POST
 @json_view
 @simulated("intermediate")
 def serial_number_requests(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
-    accepted, created = serial_number_request_accept(
-        lg_code=own_lg_code(request, body),
-        integrated_number=field(body, "integrated_number", is_valid_integrated_number),
-        individual_number=field(body, "individual_number", is_valid_individual_number),
-        idempotency_key=field(body, "idempotency_key", KEY.fullmatch),
-    )
-    if created:
-        transaction.on_commit(lambda: tasks.network_serial_obtain.delay(accepted.pk))
-    return JsonResponse({"status": accepted.status}, status=202 if created else 200)
+    """S28-S29: `requests` of {integrated_number, individual_number, idempotency_key}."""
+    lg_code = own_lg_code(request, body)
+
+    def handle(items: list[SerialRequestItem]) -> list[Outcome]:
+        outcomes = serial_number_requests_accept(lg_code=lg_code, items=items)
+        after_commit_ids(
+            tasks.network_serials_obtain,
+            [o[0].pk for o in outcomes if not isinstance(o, Refused) and o[1]],
+        )
+        return [
+            o
+            if isinstance(o, Refused)
+            else ({"idempotency_key": o[0].idempotency_key, "status": o[0].status}, o[1])
+            for o in outcomes
+        ]
+
+    return batch_answer(body, "requests", _serial_request, handle, created_status=202)
 
 
 @require_POST
@@ -165,16 +248,28 @@ def code_acquisition_file(request: HttpRequest, reception_number: str) -> HttpRe
     )
 
 
+def _code_answer(item: dict[str, Any]) -> CodeAnswer:
+    return CodeAnswer(
+        processing_serial_number=field(item, "processing_serial_number", SERIAL.fullmatch),
+        code=str(item.get("code") or ""),
+        error=str(item.get("error") or ""),
+    )
+
+
 @require_POST
 @json_view
 @simulated("intermediate", callers=(NETWORK,))
 def codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
-    code_store(
-        processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
-        code=str(body.get("code") or ""),
-        error=str(body.get("error") or ""),
-    )
-    return JsonResponse({"status": "stored"})
+    """S100: `codes` of {processing_serial_number, code or error}."""
+
+    def handle(items: list[CodeAnswer]) -> list[Outcome]:
+        return [
+            refused or ({"processing_serial_number": item.processing_serial_number,
+                         "status": "stored"}, False)
+            for item, refused in zip(items, codes_store(items), strict=True)
+        ]  # fmt: skip
+
+    return batch_answer(body, "codes", _code_answer, handle, created_status=200)
 
 
 @require_POST
@@ -191,73 +286,100 @@ def code_status_inquiries(request: HttpRequest, body: dict[str, Any]) -> HttpRes
 # --- 情報提供ネットワークシステム 4 -----------------------------------------------------------
 
 
+def _serial_issue(item: dict[str, Any]) -> SerialIssueItem:
+    return SerialIssueItem(
+        lg_code=field(item, "lg_code", is_valid_lg_code),
+        integrated_number=field(item, "integrated_number", is_valid_integrated_number),
+        request_key=field(item, "request_key", KEY.fullmatch),
+    )
+
+
 @require_POST
 @json_view
 @simulated("network", callers=(NETWORK,))
 def network_serial_numbers(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
-    serial = network_serial_issue(
-        lg_code=field(body, "lg_code", is_valid_lg_code),
-        integrated_number=field(body, "integrated_number", is_valid_integrated_number),
-        request_key=field(body, "request_key", KEY.fullmatch),
+    """S41/S50: `requests` of {lg_code, integrated_number, request_key}."""
+
+    def handle(items: list[SerialIssueItem]) -> list[Outcome]:
+        return [
+            ({"request_key": serial.request_key, "status": "issued",
+              "processing_serial_number": serial.processing_serial_number}, True)
+            for serial in network_serials_issue(items)
+        ]  # fmt: skip
+
+    return batch_answer(
+        body, "requests", _serial_issue, handle, created_status=201, repeat_status=201
     )
-    return JsonResponse({"processing_serial_number": serial.processing_serial_number}, status=201)
+
+
+def _resident_code_answer(item: dict[str, Any]) -> ResidentCodeAnswer:
+    return ResidentCodeAnswer(
+        processing_serial_number=field(item, "processing_serial_number", SERIAL.fullmatch),
+        resident_code=str(item.get("resident_code") or ""),
+        error=str(item.get("error") or ""),
+    )
 
 
 @require_POST
 @json_view
 @simulated("network", callers=(NETWORK,))
 def network_resident_codes(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
-    serial = network_answer_record(
-        processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
-        resident_code=str(body.get("resident_code") or ""),
-        error=str(body.get("error") or ""),
-    )
-    transaction.on_commit(lambda: tasks.network_answer_deliver.delay(serial.pk))
-    return JsonResponse({"status": "accepted"}, status=202)
+    """S80-S90: `answers` of {processing_serial_number, resident_code or error}."""
+
+    def handle(items: list[ResidentCodeAnswer]) -> list[Outcome]:
+        outcomes = network_answers_record(items)
+        after_commit_ids(
+            tasks.network_answers_deliver,
+            sorted({o.pk for o in outcomes if not isinstance(o, Refused)}),
+        )
+        return [
+            o
+            if isinstance(o, Refused)
+            else ({"processing_serial_number": o.processing_serial_number,
+                   "status": "accepted"}, True)
+            for o in outcomes
+        ]  # fmt: skip
+
+    return batch_answer(body, "answers", _resident_code_answer, handle, created_status=202)
 
 
 # --- 住基全国サーバー 5, コミュニケーションサーバー 44, 住基GWサーバー 244 -----------------------
 
 
+def _pair(item: dict[str, Any]) -> tuple[str, str]:
+    return (
+        field(item, "processing_serial_number", SERIAL.fullmatch),
+        field(item, "individual_number", is_valid_individual_number),
+    )
+
+
 def pair_receiver(
-    name: str,
-    model: type[EncryptedIndividualNumber],
-    then: Callable[[int], None],
-    callers: tuple[str, ...],
+    name: str, model: type[EncryptedIndividualNumber], then: Any, callers: tuple[str, ...]
 ) -> Callable[..., HttpResponse]:
-    """A peer that stores a (processing serial number, individual number) pair once and
-    passes it on asynchronously."""
+    """A peer that stores (processing serial number, individual number) pairs once each
+    (`entries`) and passes the new ones on asynchronously, in one task (`then`)."""
 
     @require_POST
     @json_view
     @simulated(name, callers=callers)
     def receive(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
-        row, created = pair_record(
-            model,
-            processing_serial_number=field(body, "processing_serial_number", SERIAL.fullmatch),
-            individual_number=field(body, "individual_number", is_valid_individual_number),
-        )
-        if created:
-            transaction.on_commit(lambda: then(row.pk))
-        return JsonResponse({"status": "accepted"}, status=202 if created else 200)
+        def handle(pairs: list[tuple[str, str]]) -> list[Outcome]:
+            outcomes = pairs_record(model, pairs)
+            after_commit_ids(then, [row.pk for row, created in outcomes if created])
+            return [
+                ({"processing_serial_number": serial, "status": "accepted"}, created)
+                for (serial, _), (_, created) in zip(pairs, outcomes, strict=True)
+            ]
+
+        return batch_answer(body, "entries", _pair, handle, created_status=202)
 
     return receive
 
 
 national_inquiries = pair_receiver(
-    "national", NationalInquiry, lambda pk: tasks.national_inquiry_answer.delay(pk), (NETWORK,)
+    "national", NationalInquiry, tasks.national_inquiries_answer, (NETWORK,)
 )
-cs_forwards = pair_receiver(
-    "cs",
-    CommunicationForward,
-    lambda pk: tasks.pair_forward.delay(
-        "intermediate.CommunicationForward", pk, "national", "inquiries"
-    ),
-    (NETWORK,),
-)
+cs_forwards = pair_receiver("cs", CommunicationForward, tasks.cs_pairs_forward, (NETWORK,))
 gateway_entries = pair_receiver(
-    "gateway",
-    GatewayEntry,
-    lambda pk: tasks.pair_forward.delay("intermediate.GatewayEntry", pk, "cs", "forwards"),
-    (INSTITUTION,),
+    "gateway", GatewayEntry, tasks.gateway_pairs_forward, (INSTITUTION,)
 )

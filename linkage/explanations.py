@@ -25,6 +25,7 @@ _CAUSES: dict[str, Promise] = {
     "request unit: code acquisition file refused": _("符号取得依頼ファイルを中間サーバーが拒否"),
     "request unit: code acquisition file": _("符号取得依頼ファイルに本人の行がない"),
     "request unit: S34": _("処理通番を住基に通知できない"),
+    "request unit: S34 (住基GW)": _("処理通番を住基GWに送信できない"),
     "confirmation: code acquired": _("確認: 符号を取得"),
     "confirmation: intermediate server reports an error": _("確認: 中間サーバーがエラーを回答"),
 }
@@ -64,6 +65,11 @@ _ERRORS: list[tuple[re.Pattern[str], Promise, Promise]] = [
         _ASK_IT,
     ),
     (re.compile(r"refused the file"), _("中間サーバーが符号取得依頼ファイルを拒否"), _ASK_IT),
+    (
+        re.compile(r"the 住基GW server refused the pair"),
+        _("住基GWサーバーが処理通番の受付を拒否"),
+        _ASK_IT,
+    ),
     (
         re.compile(r"does not carry this person's entry"),
         _("符号取得依頼ファイルに本人の行がない"),

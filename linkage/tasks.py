@@ -68,19 +68,16 @@ def _shared(backend: object) -> bool:
 def code_request_advance(code_request_id: int) -> None:
     """S28-S29 for one person, then gather the file (after a short window, so one file
     carries every person whose serial number was requested meanwhile)."""
-    if code_requests.code_request_serial_request(code_request_id=code_request_id):
+    if code_requests.code_requests_serial_request(code_request_ids=[code_request_id]):
         _drain_soon()
 
 
 @shared_task(**RETRYING)
 def code_requests_advance(code_request_ids: list[int]) -> None:
-    """S28-S29 for a batch of persons (a bulk import releases its code requests this way:
-    one message per few hundred persons), then gather them into files. A retry after an
-    outage repeats only the rows still pending: each step is idempotent."""
-    advanced = False
-    for code_request_id in code_request_ids:
-        advanced |= code_requests.code_request_serial_request(code_request_id=code_request_id)
-    if advanced:
+    """S28-S29 for a batch of persons in one request (a bulk import releases its code
+    requests this way: one message per few hundred persons), then gather them into files. A
+    retry after an outage repeats only the rows still pending: each step is idempotent."""
+    if code_requests.code_requests_serial_request(code_request_ids=code_request_ids):
         _drain_soon()
 
 

@@ -6,12 +6,17 @@ PeerRefused: the peer answered 4xx: trying the same request again will not help.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+
+logger = logging.getLogger(__name__)
+RowT = TypeVar("RowT")
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -114,6 +119,31 @@ def peer_connections_close() -> None:
 
 # How a Celery task that calls a peer retries while the peer is unavailable: late
 # acknowledgement (a killed worker's task runs again), exponential backoff with jitter.
+def peer_batch_post(
+    url: str,
+    key: str,
+    rows: Sequence[RowT],
+    item_of: Callable[[RowT], dict[str, Any]],
+    *,
+    headers: dict[str, str],
+) -> list[tuple[RowT, dict[str, Any]]]:
+    """Post `rows` to a simulated peer as one batch (`{key: [item, ...]}`, answered with one
+    result per item); the rows it took, each with its result. A row it refused is logged (by
+    the row's own text: a serial number or a key, never an individual number) and left for
+    the sweep; it does not hold back the others."""
+    answer = peer_call("POST", url, {key: [item_of(row) for row in rows]}, headers=headers)
+    results = answer.body.get("results")
+    if not isinstance(results, list) or len(results) != len(rows):
+        raise PeerUnavailable(f"POST {url}: {len(rows)} items answered with a malformed list")
+    taken = []
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, dict) and result.get("status") == "refused":
+            logger.warning("%s refused %s: %s", url, row, result.get("code"))
+        else:
+            taken.append((row, result))
+    return taken
+
+
 PEER_TASK_RETRYING: dict[str, Any] = {
     "acks_late": True,
     "autoretry_for": (PeerUnavailable,),

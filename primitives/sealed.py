@@ -5,9 +5,10 @@ sweeps finish after a crash."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -81,7 +82,44 @@ def pair_record(
 ) -> tuple[PairT, bool]:
     """Store a (processing serial number, individual number) pair once (住基, 住基GW, CS and
     the national server all receive one); a repeat returns the stored row."""
-    return model._default_manager.get_or_create(
-        processing_serial_number=processing_serial_number,
-        defaults=sealed(individual_number, index_key=index_key),
+    ((row, created),) = pairs_record(
+        model, [(processing_serial_number, individual_number)], index_key=index_key
     )
+    return row, created
+
+
+def pairs_record(
+    model: type[PairT], pairs: Sequence[tuple[str, str]], *, index_key: bytes
+) -> list[tuple[PairT, bool]]:
+    """Store a batch of (processing serial number, individual number) pairs once each: per
+    pair the row and whether it is new. Set-wise: one read, one insert; a concurrent batch
+    with the same serial numbers wins the unique constraint and this one reads its rows."""
+    manager = model._default_manager
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                stored = {
+                    row.processing_serial_number: row  # type: ignore[attr-defined]
+                    for row in manager.filter(
+                        processing_serial_number__in=[serial for serial, _ in pairs]
+                    )
+                }
+                known = set(stored)
+                new = []
+                for serial, individual_number in pairs:
+                    if serial not in stored:
+                        stored[serial] = row = model(
+                            processing_serial_number=serial,
+                            **sealed(individual_number, index_key=index_key),
+                        )
+                        new.append(row)
+                manager.bulk_create(new)
+                outcomes = []
+                for serial, _ in pairs:
+                    outcomes.append((stored[serial], serial not in known))
+                    known.add(serial)  # a pair repeated in the batch is new once
+                return outcomes
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -326,6 +326,9 @@ NETWORK_CODE_SECRET = os.environ.get("NETWORK_CODE_SECRET", "simulated-network-s
 SIMULATED_TIMEOUT_SECONDS = float(os.environ.get("SIMULATED_TIMEOUT_SECONDS", "15"))
 SIMULATOR_STALLED_AFTER = float(os.environ.get("SIMULATOR_STALLED_AFTER", "600"))
 SIMULATOR_SWEEP_EVERY = float(os.environ.get("SIMULATOR_SWEEP_EVERY", "30"))
+# Rows per message when a simulator's sweep enqueues stalled work again (each hop otherwise
+# passes on exactly the batch it received).
+SIMULATOR_BATCH = int(os.environ.get("SIMULATOR_BATCH", "500"))
 
 # --- Key material for the individual number -----------------------------------------------
 # Each key is the urlsafe base64 of 32 random bytes, as `Fernet.generate_key()` prints.

@@ -3,13 +3,14 @@ and of the receivers of S34 (住基 or 住基GW)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from config.sandbox import institution_key
-from primitives.http import PeerAnswer, peer_call
+from primitives.http import PeerAnswer, PeerUnavailable, peer_call
 
 
 class FileNotReady(Exception):
@@ -50,20 +51,55 @@ def _post(peer: str, path: str, payload: dict[str, Any]) -> PeerAnswer:
     return _call("POST", peer, path, payload)
 
 
-def serial_number_request(
-    *, integrated_number: str, individual_number: str, idempotency_key: str
-) -> None:
-    """S28-S29."""
-    _post(
+@dataclass(frozen=True)
+class SerialRequest:
+    integrated_number: str
+    individual_number: str
+    idempotency_key: str
+
+    def __repr__(self) -> str:  # never print the individual number
+        return f"SerialRequest({self.integrated_number}, {self.idempotency_key})"
+
+
+@dataclass(frozen=True)
+class ItemRefused:
+    """One item of a batch the peer did not take, with its reason (the others went on)."""
+
+    code: str
+    detail: str
+
+
+def _results(answer: PeerAnswer, count: int) -> list[ItemRefused | None]:
+    """Per item of a batch: None when the peer took it, or why not."""
+    results = answer.body.get("results")
+    if not isinstance(results, list) or len(results) != count:
+        raise PeerUnavailable(f"the peer answered {count} items with a malformed result list")
+    return [
+        ItemRefused(str(result.get("code", "")), str(result.get("detail", "")))
+        if isinstance(result, dict) and result.get("status") == "refused"
+        else None
+        for result in results
+    ]
+
+
+def serial_number_requests(requests: Sequence[SerialRequest]) -> list[ItemRefused | None]:
+    """S28-S29 for a batch of persons, in one request."""
+    answer = _post(
         "intermediate",
         "serial-number-requests",
         {
             "lg_code": settings.LG_CODE,
-            "integrated_number": integrated_number,
-            "individual_number": individual_number,
-            "idempotency_key": idempotency_key,
+            "requests": [
+                {
+                    "integrated_number": request.integrated_number,
+                    "individual_number": request.individual_number,
+                    "idempotency_key": request.idempotency_key,
+                }
+                for request in requests
+            ],
         },
     )
+    return _results(answer, len(requests))
 
 
 def code_acquisition_file_request(*, integrated_numbers: list[str], idempotency_key: str) -> str:
@@ -94,16 +130,23 @@ def code_acquisition_file_release(*, reception_number: str) -> None:
     _call("DELETE", "intermediate", f"code-acquisition-files/{reception_number}")
 
 
-def serial_number_send(*, processing_serial_number: str, individual_number: str) -> None:
-    """S34, second embodiment: to the 住基GW server (the first goes as a notice to 住基)."""
-    _post(
+def serial_numbers_send(entries: Sequence[FileEntry]) -> list[ItemRefused | None]:
+    """S34, second embodiment: the pairs to the 住基GW server in one request (the first
+    embodiment goes as a notice per person to 住基)."""
+    answer = _post(
         "gateway",
         "entries",
         {
-            "processing_serial_number": processing_serial_number,
-            "individual_number": individual_number,
+            "entries": [
+                {
+                    "processing_serial_number": entry.processing_serial_number,
+                    "individual_number": entry.individual_number,
+                }
+                for entry in entries
+            ]
         },
     )
+    return _results(answer, len(entries))
 
 
 def code_status_inquire(*, integrated_numbers: list[str]) -> list[dict[str, str]]:

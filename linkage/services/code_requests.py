@@ -23,6 +23,7 @@ from primitives.crypto import blind_indexes
 from primitives.http import PeerRefused
 
 from ..clients import intermediate
+from ..clients.intermediate import FileEntry
 from ..events import code_acquisition_files_due, code_requests_due
 from ..models import (
     CodeAcquisitionFile,
@@ -123,6 +124,19 @@ def _move(code_request: CodeRequest, from_stage: str, **changes: Any) -> bool:
     )
 
 
+def _move_all(code_requests: Sequence[CodeRequest], from_stage: str, **changes: Any) -> int:
+    """_move for many rows in one UPDATE (those of one generation each, as they were read)."""
+    moved = 0
+    for generation in {code_request.generation for code_request in code_requests}:
+        moved += CodeRequest.objects.filter(
+            pk__in=[c.pk for c in code_requests if c.generation == generation],
+            status=CodeRequestStatus.REQUESTING,
+            stage=from_stage,
+            generation=generation,
+        ).update(stage_changed_at=timezone.now(), **changes)
+    return moved
+
+
 def _fail(code_request: CodeRequest, *, cause: str, error: str) -> None:
     with transaction.atomic():
         locked = CodeRequest.objects.select_for_update().get(pk=code_request.pk)
@@ -133,36 +147,48 @@ def _fail(code_request: CodeRequest, *, cause: str, error: str) -> None:
             _transition(locked, to_status=CodeRequestStatus.ERROR, cause=cause, error=error)
 
 
-def code_request_serial_request(*, code_request_id: int) -> bool:
-    """S28-S29: ask the intermediate server for a processing serial number.
+def code_requests_serial_request(*, code_request_ids: Sequence[int]) -> int:
+    """S28-S29 for a batch of persons (one for the API, a few hundred for a bulk import), in
+    one request to the intermediate server: a processing serial number for each.
 
-    True when the row moved to `serial_requested`. PeerUnavailable propagates for the task
-    to retry later; a refusal puts the request into `error` with the reason.
+    Returns how many rows moved to `serial_requested`; rows no longer pending (a step run
+    twice) are left alone. PeerUnavailable propagates for the task to retry the batch (the
+    idempotency keys make the repeat the same requests); a person the intermediate server
+    refuses goes into `error` with the reason, and the others go on.
     """
-    code_request = CodeRequest.objects.select_related("person").get(pk=code_request_id)
-    if (
-        code_request.status != CodeRequestStatus.REQUESTING
-        or code_request.stage != CodeRequestStage.PENDING
-    ):
-        return False
-    try:
-        intermediate.serial_number_request(
-            integrated_number=code_request.person.integrated_number,
-            individual_number=code_request.person.individual_number,
-            idempotency_key=idempotency_key(code_request),
+    pending = list(
+        CodeRequest.objects.select_related("person")
+        .filter(
+            pk__in=code_request_ids,
+            status=CodeRequestStatus.REQUESTING,
+            stage=CodeRequestStage.PENDING,
         )
-    except PeerRefused as refused:
+        .order_by("pk")
+    )
+    if not pending:
+        return 0
+    refusals = intermediate.serial_number_requests(
+        [
+            intermediate.SerialRequest(
+                integrated_number=code_request.person.integrated_number,
+                individual_number=code_request.person.individual_number,
+                idempotency_key=idempotency_key(code_request),
+            )
+            for code_request in pending
+        ]
+    )
+    taken = []
+    for code_request, refused in zip(pending, refusals, strict=True):
+        if refused is None:
+            taken.append(code_request)
+            continue
         _fail(
             code_request,
             cause="request unit: serial-number request refused",
-            error=(
-                "intermediate server refused the serial-number request "
-                f"({refused.status} {refused.code})"
-            ),
+            error=f"intermediate server refused the serial-number request ({refused.code})",
         )
-        return False
-    return _move(
-        code_request,
+    return _move_all(
+        taken,
         CodeRequestStage.PENDING,
         stage=CodeRequestStage.SERIAL_REQUESTED,
         attempts=F("attempts") + 1,
@@ -228,20 +254,28 @@ def code_acquisition_file_send(*, file_id: int) -> str:
 def code_acquisition_file_distribute(*, file_id: int) -> int:
     """S32-S34: fetch the file by reception number and send each (processing serial number,
     individual number) to 住基 or 住基GW. FileNotReady propagates until the serial numbers
-    exist. Returns how many were sent now; rows already sent are skipped."""
+    exist. Returns how many were sent now; rows already sent are skipped, and a file with
+    none left is not fetched again (it may be released already), only released."""
     file = CodeAcquisitionFile.objects.get(pk=file_id)
     if not file.reception_number:
         return 0
-    entries = {
-        entry.integrated_number: entry
-        for entry in intermediate.code_acquisition_file_fetch(
-            reception_number=file.reception_number
-        )
-    }
-    sent = 0
-    for member in file.code_requests.filter(
-        status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.IN_FILE
-    ).select_related("person"):
+    members = list(
+        file.code_requests.filter(
+            status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.IN_FILE
+        ).select_related("person")
+    )
+    entries = (
+        {
+            entry.integrated_number: entry
+            for entry in intermediate.code_acquisition_file_fetch(
+                reception_number=file.reception_number
+            )
+        }
+        if members
+        else {}
+    )
+    carried: list[tuple[CodeRequest, FileEntry]] = []
+    for member in members:
         entry = entries.get(member.person.integrated_number)
         if entry is None or member.person.individual_number_index not in blind_indexes(
             entry.individual_number
@@ -252,7 +286,8 @@ def code_acquisition_file_distribute(*, file_id: int) -> int:
                 error="the code acquisition file does not carry this person's entry",
             )
             continue
-        sent += _hand_over(member, entry.processing_serial_number, entry.individual_number)
+        carried.append((member, entry))
+    sent = _hand_over(carried)
     CodeAcquisitionFile.objects.filter(pk=file.pk, fetched_at__isnull=True).update(
         fetched_at=timezone.now()
     )
@@ -262,15 +297,37 @@ def code_acquisition_file_distribute(*, file_id: int) -> int:
     return sent
 
 
-def _hand_over(member: CodeRequest, processing_serial_number: str, individual_number: str) -> int:
-    """S34. First embodiment: a `code_request.serial_issued` notice to 住基, written in the
-    transaction that marks the row sent. Second: the pair posted to the 住基GW server."""
+def _hand_over(carried: Sequence[tuple[CodeRequest, FileEntry]]) -> int:
+    """S34. First embodiment: a `code_request.serial_issued` notice to 住基 per person,
+    written in the transaction that marks the row sent. Second: every pair of the file posted
+    to the 住基GW server in one request, then the rows it took marked sent in one UPDATE."""
+    if not carried:
+        return 0
     if settings.CODE_REQUEST_ROUTE == "gateway":
-        intermediate.serial_number_send(
-            processing_serial_number=processing_serial_number,
-            individual_number=individual_number,
-        )
-        return int(_move_to_sent(member, processing_serial_number))
+        refusals = intermediate.serial_numbers_send([entry for _, entry in carried])
+        taken = []
+        for (member, entry), refused in zip(carried, refusals, strict=True):
+            if refused is None:
+                taken.append((member, entry))
+                continue
+            _fail(
+                member,
+                cause="request unit: S34 (住基GW)",
+                error=f"the 住基GW server refused the pair ({refused.code})",
+            )
+        return _sent_mark(taken)
+    return sum(
+        _hand_over_to_jyuki(member, entry.processing_serial_number) for member, entry in carried
+    )
+
+
+def _sent_mark(taken: Sequence[tuple[CodeRequest, FileEntry]]) -> int:
+    """The rows whose pairs went on, moved to `sent` with their serial numbers."""
+    with transaction.atomic():
+        return sum(_move_to_sent(member, entry.processing_serial_number) for member, entry in taken)
+
+
+def _hand_over_to_jyuki(member: CodeRequest, processing_serial_number: str) -> int:
     with transaction.atomic():
         if not _move_to_sent(member, processing_serial_number):
             return 0
@@ -409,5 +466,6 @@ def code_requests_sweep(
                 sender=CodeRequest, drain=drain, file_ids=sorted(file_ids)
             )
     if claimed:
-        logger.info("sweep re-enqueued %d stalled code requests", claimed)
+        messages = -(-len(pending) // RELEASE_BATCH) + bool(drain) + len(file_ids)
+        logger.info("sweep re-enqueued %d stalled code requests in %d messages", claimed, messages)
     return claimed

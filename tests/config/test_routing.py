@@ -34,8 +34,8 @@ def test_each_stage_has_its_queue() -> None:
     assert queue_of("linkage.tasks.code_acquisition_files_drain") == STAGES["request"]
     assert queue_of("linkage.tasks.code_requests_confirm") == STAGES["confirm"]
     assert queue_of("linkage.tasks.notice_deliver") == STAGES["notices"]
-    assert queue_of("backbone.tasks.serial_number_forward") == STAGES["backbone"]
-    assert queue_of("intermediate.tasks.network_serial_obtain") == STAGES["national"]
+    assert queue_of("backbone.tasks.serial_numbers_forward") == STAGES["backbone"]
+    assert queue_of("intermediate.tasks.network_serials_obtain") == STAGES["national"]
     # The sweeps and the daily jobs: the default queue.
     for name in ("code_requests_sweep", "notices_sweep", "audit_chain_verify"):
         assert queue_of(f"linkage.tasks.{name}") == settings.CELERY_TASK_DEFAULT_QUEUE

@@ -6,18 +6,31 @@ from __future__ import annotations
 import pytest
 
 from intermediate.models import SerialNumberRequest
-from intermediate.services import Refused, code_store, serial_number_request_accept
+from intermediate.services import (
+    CodeAnswer,
+    Refused,
+    SerialRequestItem,
+    codes_store,
+    serial_number_requests_accept,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def accept(key: str) -> tuple[SerialNumberRequest, bool]:
-    return serial_number_request_accept(
+    (outcome,) = serial_number_requests_accept(
         lg_code="141003",
-        integrated_number="000000000000019",
-        individual_number="983205673214",
-        idempotency_key=key,
+        items=[
+            SerialRequestItem(
+                integrated_number="000000000000019",
+                individual_number="983205673214",
+                idempotency_key=key,
+            )
+        ],
     )
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome
 
 
 def test_the_same_idempotency_key_is_one_request() -> None:
@@ -35,6 +48,8 @@ def test_a_second_live_request_for_one_person_is_refused_until_the_first_failed(
     assert (refused.value.status, refused.value.code) == (409, "already_requested")
 
     SerialNumberRequest.objects.filter(pk=first.pk).update(processing_serial_number="P1")
-    code_store(processing_serial_number="P1", error="individual number not registered")
+    codes_store(
+        [CodeAnswer(processing_serial_number="P1", error="individual number not registered")]
+    )
     _, created = accept("141003-000000000000019-2")
     assert created

@@ -16,9 +16,10 @@ from django.urls import reverse
 from config.sandbox import institution_key
 from intermediate.models import SerialNumberRequest
 from intermediate.services import (
+    SerialRequestItem,
     code_acquisition_file_accept,
-    serial_number_request_accept,
-    serial_number_request_issued,
+    serial_number_requests_accept,
+    serial_numbers_issued,
 )
 from linkage.models import AuditChainVerification, Person
 from linkage.selectors import person_by_individual_number
@@ -49,13 +50,17 @@ def as_institution(key: str) -> Client:
 
 
 def a_file(lg_code: str) -> str:
-    request, _ = serial_number_request_accept(
+    (outcome,) = serial_number_requests_accept(
         lg_code=lg_code,
-        integrated_number=INTEGRATED,
-        individual_number=NUMBER,
-        idempotency_key="k1",
+        items=[
+            SerialRequestItem(
+                integrated_number=INTEGRATED, individual_number=NUMBER, idempotency_key="k1"
+            )
+        ],
     )
-    serial_number_request_issued(request_id=request.pk, processing_serial_number="S1")
+    assert isinstance(outcome, tuple)
+    request, _ = outcome
+    serial_numbers_issued({request.pk: "S1"})
     file = code_acquisition_file_accept(
         lg_code=lg_code, integrated_numbers=[INTEGRATED], idempotency_key="f1"
     )

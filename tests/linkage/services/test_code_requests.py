@@ -16,7 +16,7 @@ from linkage.services.code_requests import (
     code_acquisition_file_assemble,
     code_acquisition_file_send,
     code_request_retry,
-    code_request_serial_request,
+    code_requests_serial_request,
     code_requests_sweep,
 )
 from tests.conftest import post_change
@@ -91,7 +91,7 @@ def test_a_step_that_already_ran_sends_nothing_again(jyuki: KeyedClient, setting
     post_change(jyuki, address_change_body())
     request = CodeRequest.objects.get()
     CodeRequest.objects.update(stage=CodeRequestStage.SERIAL_REQUESTED)
-    assert code_request_serial_request(code_request_id=request.pk) is False
+    assert code_requests_serial_request(code_request_ids=[request.pk]) == 0
 
     file = code_acquisition_file_assemble()
     assert file is not None
