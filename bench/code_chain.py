@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +57,26 @@ def main() -> None:
         action="store_true",
         help="linkage alone: peers that answer at once (bench/instant_peers.py), no national side",
     )
+    parser.add_argument(
+        "--arrival",
+        choices=["bulk", "api"],
+        default="bulk",
+        help="how the persons arrive: a bulk import's chunks (a city's first acquisition after "
+        "its initial load; code requests released 500 a message) or one API registration each",
+    )
+    parser.add_argument(
+        "--route",
+        choices=["gateway", "jyuki"],
+        default="gateway",
+        help="S34 to the 住基GW server in one request per file (second embodiment), or as a "
+        "notice per person to 住基 (first embodiment)",
+    )
     parser.add_argument("--create-persons", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.create_persons:
-        create_persons(options.create_persons, instant=options.instant_peers)
+        create_persons(
+            options.create_persons, instant=options.instant_peers, arrival=options.arrival
+        )
         return
 
     recreate_database(DATABASE)
@@ -81,6 +99,7 @@ def main() -> None:
             "SIMULATOR_BASE_URL": base_url,
             "INTERMEDIATE_URL": f"{base_url}/sim/intermediate",
             "GATEWAY_URL": f"{base_url}/sim/gateway",
+            "CODE_REQUEST_ROUTE": options.route,
         }
     env = environment(
         "config.settings.production",
@@ -104,6 +123,7 @@ def main() -> None:
             __file__,
             "--create-persons",
             str(options.persons),
+            f"--arrival={options.arrival}",
             *(["--instant-peers"] if instant is not None else []),
         ],
         cwd=ROOT,
@@ -204,17 +224,21 @@ def main() -> None:
                 if instant is not None
                 else conn.execute("SELECT count(*) FROM intermediate_codeinformation").fetchone()
             )
+        tasks = tasks_run(env)
         memory = (
             [f"gunicorn: {peaks_text(server.pid)}"]
             + [f"worker {i}: {peaks_text(process.pid)}" for i, process in enumerate(processes[:-1])]
             + [f"beat: {peaks_text(processes[-1].pid)}"]
         )
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        server.terminate()
+        # The main process only: a warm shutdown lets its pool finish the tasks in hand.
         for process in [*processes, server]:
-            process.wait(timeout=30)
+            process.terminate()
+        for process in [*processes, server]:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
     calls = sum(1 for _ in access_log.open())
     if instant is not None:
         stub.shutdown()
@@ -234,23 +258,49 @@ def main() -> None:
         f"code acquisition files: {files[0] if files else '?'}; "
         f"codes in table 46: {codes[0] if codes else '?'}"
     )
+    print(
+        f"tasks: {sum(tasks.values())} ({sum(tasks.values()) / max(done, 1):.2f} per person): "
+        + ", ".join(f"{name.rsplit('.', 1)[1]} {count}" for name, count in tasks.most_common())
+    )
     print("peak resident memory (main process first):")
     for line in memory:
         print(f"  {line}")
     print("target: all 10,000 within 180 s")
 
 
-def create_persons(count: int, *, instant: bool = False) -> None:
+def tasks_run(env: dict[str, str]) -> Counter[str]:
+    """Tasks each worker has run so far, by name (Celery's own count: `inspect stats`)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "inspect", "stats", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    counts: Counter[str] = Counter()
+    try:
+        replies = json.loads(result.stdout)
+    except ValueError:
+        return counts
+    for stats in replies.values():
+        counts.update(stats.get("total", {}))
+    return counts
+
+
+def create_persons(count: int, *, instant: bool = False, arrival: str = "bulk") -> None:
     """Runs in its own process with the benchmark's settings: enrol N residents in the
-    national registry and register them through the address-change service."""
+    national registry and register them through the bulk import's write path (chunks of 500)
+    or the API's (one change at a time)."""
     import django
 
     django.setup()
     from backbone.synthetic import ResidentGenerator
+    from linkage.bulk.ingest import CODE_REQUEST_CAUSE
     from linkage.models import BackboneClient
     from linkage.services.address_changes import AddressChange, BasicItems
     from linkage.services.backbone_clients import backbone_client_create
-    from linkage.services.pipeline import address_change_receive
+    from linkage.services.pipeline import Incoming, address_change_receive, changes_store
     from primitives.numbers import resident_code_complete
 
     generator = ResidentGenerator(seed=7)
@@ -264,7 +314,8 @@ def create_persons(count: int, *, instant: bool = False) -> None:
         from intermediate.models import RegistryEntry
         from intermediate.services import encrypted
 
-        # The business systems, with 住基's notice callback: S34 reaches it as a notice.
+        # The business systems, with 住基's notice callback (S34 reaches it as a notice on
+        # the first embodiment's route).
         base_url = os.environ["SIMULATOR_BASE_URL"]
         business_systems_connect(
             linkage_url=base_url, callback_base_url=base_url, names={"01": "住基 (bench)"}
@@ -280,24 +331,32 @@ def create_persons(count: int, *, instant: bool = False) -> None:
             batch_size=2000,
         )
     client = BackboneClient.objects.get(number_system="01")
-    for i, r in enumerate(residents, start=1):
-        person = BasicItems(
-            name=r.name,
-            name_kana=r.name_kana,
-            birth_date=r.birth_date,
-            sex=r.sex,
-            address=r.address,
-        )
-        address_change_receive(
-            client=client,
-            change=AddressChange(
-                event_id=f"bench-{i}",
-                number_system="01",
-                address_number=str(i),
-                individual_number=r.individual_number,
-                changed_at=now,
-                person=person,
+    changes = [
+        AddressChange(
+            event_id=f"bench-{i}",
+            number_system="01",
+            address_number=str(i),
+            individual_number=r.individual_number,
+            changed_at=now,
+            person=BasicItems(
+                name=r.name,
+                name_kana=r.name_kana,
+                birth_date=r.birth_date,
+                sex=r.sex,
+                address=r.address,
             ),
+        )
+        for i, r in enumerate(residents, start=1)
+    ]
+    if arrival == "api":
+        for change in changes:
+            address_change_receive(client=client, change=change)
+        return
+    for start in range(0, len(changes), 500):
+        changes_store(
+            [Incoming.of(change, client) for change in changes[start : start + 500]],
+            cause=CODE_REQUEST_CAUSE,
+            immediate_constraints=True,
         )
 
 

@@ -16,10 +16,20 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 
 from backbone.services import business_systems_connect
 from config import celery_app
+from intermediate.models import (
+    CodeInformation,
+    CommunicationForward,
+    GatewayEntry,
+    NationalInquiry,
+    NetworkSerial,
+    SerialNumberRequest,
+)
 from intermediate.services import registry_enrol
+from linkage.models import CodeAcquisitionFile, CodeRequest
 from tests.factories import KeyedClient, backbone_client
 
 WAIT_SECONDS = 90
@@ -93,10 +103,37 @@ class Chain:
             if condition():
                 return
             time.sleep(0.3)
-        log_tail = self.worker.log.read_text(errors="replace")[-3000:]
+        log = self.worker.log.read_text(errors="replace")
+        trouble = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line]
         raise AssertionError(
-            f"timed out after {seconds} s waiting for {what}\n--- worker log ---\n{log_tail}"
+            f"timed out after {seconds} s waiting for {what}\n"
+            f"--- where the code requests stand ---\n{_code_requests_summary()}\n"
+            f"--- worker warnings and errors ---\n" + "\n".join(trouble[-30:]) + "\n"
+            f"--- worker log ---\n{log[-3000:]}"
         )
+
+
+def _code_requests_summary() -> str:
+    requests = CodeRequest.objects.values_list("status", "stage").annotate(n=Count("pk"))
+    files = [
+        (file.pk, bool(file.reception_number), file.fetched_at is not None)
+        for file in CodeAcquisitionFile.objects.all()
+    ]
+    serials = SerialNumberRequest.objects.values_list("status").annotate(n=Count("pk"))
+    undone = {
+        "network serials not delivered": NetworkSerial.objects.filter(delivered_at=None).count(),
+        "national inquiries not delivered": NationalInquiry.objects.filter(
+            delivered_at=None
+        ).count(),
+        "gateway entries not forwarded": GatewayEntry.objects.filter(forwarded_at=None).count(),
+        "CS pairs not forwarded": CommunicationForward.objects.filter(forwarded_at=None).count(),
+    }
+    return (
+        f"code requests (status, stage, count): {sorted(requests)}\n"
+        f"files (id, sent, fetched): {files}\n"
+        f"intermediate serial-number requests (status, count): {sorted(serials)}\n"
+        f"codes in table 46: {CodeInformation.objects.count()}; undone: {undone}"
+    )
 
 
 @pytest.fixture
