@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -322,9 +323,31 @@ def _hand_over(carried: Sequence[tuple[CodeRequest, FileEntry]]) -> int:
 
 
 def _sent_mark(taken: Sequence[tuple[CodeRequest, FileEntry]]) -> int:
-    """The rows whose pairs went on, moved to `sent` with their serial numbers."""
+    """The rows whose pairs went on, moved to `sent` with their serial numbers: one locked
+    read and one UPDATE per 500 rows, for those still in the file in the generation read."""
+    serial_of = {member.pk: entry.processing_serial_number for member, entry in taken}
+    generation = {member.pk: member.generation for member, _ in taken}
     with transaction.atomic():
-        return sum(_move_to_sent(member, entry.processing_serial_number) for member, entry in taken)
+        rows = [
+            row
+            for row in CodeRequest.objects.select_for_update()
+            .filter(
+                pk__in=serial_of,
+                status=CodeRequestStatus.REQUESTING,
+                stage=CodeRequestStage.IN_FILE,
+            )
+            .only("pk", "generation")
+            if row.generation == generation[row.pk]
+        ]
+        now = timezone.now()
+        for row in rows:
+            row.stage = CodeRequestStage.SENT
+            row.processing_serial_number = serial_of[row.pk]
+            row.stage_changed_at = now
+        CodeRequest.objects.bulk_update(
+            rows, ["stage", "processing_serial_number", "stage_changed_at"], batch_size=500
+        )
+    return len(rows)
 
 
 def _hand_over_to_jyuki(member: CodeRequest, processing_serial_number: str) -> int:
@@ -358,7 +381,9 @@ def _move_to_sent(member: CodeRequest, processing_serial_number: str) -> bool:
 
 def code_requests_confirm(*, batch_size: int = 500) -> dict[str, int]:
     """Confirmation unit 42: ask the intermediate server about every `requesting` person whose
-    request went out; `requested` when the code is there, `error` with the reason otherwise."""
+    request went out; `requested` when the code is there, `error` with the reason otherwise.
+    Set-wise per batch of `batch_size`: one inquiry, one locked read, one insert of the
+    transitions and one UPDATE per outcome (and per distinct reason)."""
     counts = {"acquired": 0, "error": 0, "pending": 0}
     last_pk = 0
     while True:
@@ -372,29 +397,69 @@ def code_requests_confirm(*, batch_size: int = 500) -> dict[str, int]:
             return counts
         last_pk = batch[-1].pk
         by_number = {member.person.integrated_number: member for member in batch}
+        acquired: list[CodeRequest] = []
+        failed: dict[int, str] = {}
         for result in intermediate.code_status_inquire(integrated_numbers=list(by_number)):
             member = by_number[result["integrated_number"]]
             if result["status"] == "acquired":
-                to_status, cause = CodeRequestStatus.REQUESTED, "confirmation: code acquired"
+                acquired.append(member)
             elif result["status"] == "error":
-                to_status, cause = (
-                    CodeRequestStatus.ERROR,
-                    "confirmation: intermediate server reports an error",
-                )
+                failed[member.pk] = result.get("reason", "")
             else:
                 counts["pending"] += 1
-                continue
-            with transaction.atomic():
-                locked = CodeRequest.objects.select_for_update().get(pk=member.pk)
-                if (
-                    locked.status != CodeRequestStatus.REQUESTING
-                    or locked.generation != member.generation
-                ):
-                    continue
-                _transition(
-                    locked, to_status=to_status, cause=cause, error=result.get("reason", "")
+        counts["acquired"] += _confirmed(
+            acquired, to_status=CodeRequestStatus.REQUESTED, cause="confirmation: code acquired"
+        )
+        counts["error"] += _confirmed(
+            [member for member in batch if member.pk in failed],
+            to_status=CodeRequestStatus.ERROR,
+            cause="confirmation: intermediate server reports an error",
+            errors=failed,
+        )
+
+
+def _confirmed(
+    members: Sequence[CodeRequest],
+    *,
+    to_status: str,
+    cause: str,
+    errors: dict[int, str] | None = None,
+) -> int:
+    """Move confirmed rows on, each with its transition. Only rows still `requesting` in the
+    generation that was asked about move; rows another confirmation run holds are skipped
+    (SKIP LOCKED: that run moves them), so overlapping runs never record a change twice."""
+    if not members:
+        return 0
+    generation = {member.pk: member.generation for member in members}
+    with transaction.atomic():
+        moving = [
+            pk
+            for pk, locked_generation in CodeRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=generation, status=CodeRequestStatus.REQUESTING)
+            .values_list("pk", "generation")
+            if locked_generation == generation[pk]
+        ]
+        insert(
+            [
+                build(
+                    CodeRequestTransition,
+                    code_request_id=pk,
+                    from_status=CodeRequestStatus.REQUESTING,
+                    to_status=to_status,
+                    cause=cause[:200],
                 )
-            counts["acquired" if to_status == CodeRequestStatus.REQUESTED else "error"] += 1
+                for pk in moving
+            ]
+        )
+        by_error: dict[str, list[int]] = defaultdict(list)
+        for pk in moving:
+            by_error[(errors or {}).get(pk, "")].append(pk)
+        now = timezone.now()
+        for error, pks in by_error.items():
+            CodeRequest.objects.filter(pk__in=pks).update(
+                status=to_status, status_changed_at=now, last_error=error, updated_at=now
+            )
+    return len(moving)
 
 
 @transaction.atomic

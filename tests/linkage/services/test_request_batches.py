@@ -1,6 +1,7 @@
 """The request unit asks for many persons' serial numbers in one request, and hands a file's
 pairs to the 住基GW server in one request, over real HTTP to the simulated peers; a person
-the peer refuses goes into `error` with the reason and the others go on."""
+the peer refuses goes into `error` with the reason and the others go on. The confirmation
+unit moves a batch set-wise, each person once, with its own reason."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from intermediate.models import GatewayEntry, SerialNumberRequest
+from intermediate.models import CodeInformation, GatewayEntry, SerialNumberRequest
 from intermediate.services import encrypted
-from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus
+from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus, CodeRequestTransition
 from linkage.services.code_requests import (
     code_acquisition_file_assemble,
     code_acquisition_file_distribute,
     code_acquisition_file_send,
+    code_requests_confirm,
     code_requests_serial_request,
     idempotency_key,
 )
@@ -96,3 +98,46 @@ def test_a_files_pairs_reach_the_gateway_in_one_request(peers: None, settings: A
     # Again (the sweep's repeat): every row is sent already, nothing goes out twice.
     assert code_acquisition_file_distribute(file_id=file.pk) == 0
     assert GatewayEntry.objects.count() == 3
+
+
+def test_confirmation_moves_each_person_once_with_its_own_reason(
+    peers: None, settings: Any
+) -> None:
+    requests = three_new_persons()
+    CodeRequest.objects.update(stage=CodeRequestStage.SENT)
+    acquired, refused, waiting = (r.person.integrated_number for r in requests)
+    CodeInformation.objects.create(lg_code=settings.LG_CODE, integrated_number=acquired, code="c1")
+    for number, status, reason in (
+        (acquired, SerialNumberRequest.Status.ACQUIRED, ""),
+        (refused, SerialNumberRequest.Status.ERROR, "individual number was invalidated (changed)"),
+        (waiting, SerialNumberRequest.Status.ISSUED, ""),
+    ):
+        SerialNumberRequest.objects.create(
+            lg_code=settings.LG_CODE,
+            integrated_number=number,
+            idempotency_key=f"k-{number}",
+            status=status,
+            error_reason=reason,
+            **encrypted("983205673214"),
+        )
+
+    assert code_requests_confirm() == {"acquired": 1, "error": 1, "pending": 1}
+
+    rows = {r.person.integrated_number: r for r in CodeRequest.objects.select_related("person")}
+    assert (rows[acquired].status, rows[acquired].last_error) == ("requested", "")
+    assert (rows[refused].status, rows[refused].last_error) == (
+        "error",
+        "individual number was invalidated (changed)",
+    )
+    assert rows[waiting].status == "requesting"
+    assert list(
+        CodeRequestTransition.objects.filter(to_status__in=["requested", "error"])
+        .order_by("to_status")
+        .values_list("code_request__person__integrated_number", "to_status", "cause")
+    ) == [
+        (refused, "error", "confirmation: intermediate server reports an error"),
+        (acquired, "requested", "confirmation: code acquired"),
+    ]
+    # Again: the moved rows are not asked about, the waiting one stays waiting.
+    assert code_requests_confirm() == {"acquired": 0, "error": 0, "pending": 1}
+    assert CodeRequestTransition.objects.count() == 5  # 3 opened + 2 confirmed
