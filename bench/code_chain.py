@@ -8,7 +8,8 @@ minute and the HTTP calls per person (from gunicorn's access log).
 
     .venv/bin/python bench/code_chain.py [--persons 10000] [--workers 2] [--concurrency 4]
 
-Creates and drops its own database `linkage_chain_bench` and uses Redis database 13.
+Creates and drops its own database `linkage_chain_bench` and uses Redis databases 13 (the
+broker) and 11 (the shared cache, CACHE_URL).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from bench.instant_peers import InstantPeers  # noqa: E402
 
 DATABASE = "linkage_chain_bench"
 BROKER = "redis://127.0.0.1:6379/13"
+CACHE = "redis://127.0.0.1:6379/11"  # shared by every process, as CACHE_URL is in production
 
 
 def main() -> None:
@@ -80,7 +82,8 @@ def main() -> None:
         return
 
     recreate_database(DATABASE)
-    subprocess.run(["redis-cli", "-n", "13", "flushdb"], check=True, capture_output=True)
+    for db in ("13", "11"):
+        subprocess.run(["redis-cli", "-n", db, "flushdb"], check=True, capture_output=True)
     base_url = f"http://127.0.0.1:{options.port}"
     instant = InstantPeers() if options.instant_peers else None
     if instant is not None:
@@ -105,6 +108,7 @@ def main() -> None:
         "config.settings.production",
         DATABASE,
         CELERY_BROKER_URL=BROKER,
+        CACHE_URL=CACHE,
         SECURE_SSL_REDIRECT="0",
         CODE_REQUEST_CONFIRM_EVERY="2",
         # BENCH_LOG_LEVEL=INFO shows every task's runtime (celery.app.trace) in the output.

@@ -8,6 +8,7 @@ mid-way is delivered again rather than lost.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from celery import shared_task
@@ -103,9 +104,39 @@ def code_acquisition_file_distribute(self: Any, file_id: int) -> None:
         raise self.retry(countdown=not_ready.retry_after) from not_ready
 
 
+# Held while a confirmation run is under way (with a cache every worker shares): a run that
+# finds it held ends at once, so runs do not overlap when one takes longer than the beat's
+# interval (a first acquisition's 100,000 persons: every run would ask about all of them,
+# and every worker process would be busy asking). The timeout frees it if a run dies.
+_CONFIRM_RUNNING = "code-requests-confirm:running"
+_CONFIRM_HOLD_SECONDS = 300
+
+
 @shared_task(acks_late=True)
-def code_requests_confirm() -> dict[str, int]:
-    return code_requests.code_requests_confirm()
+def code_requests_confirm() -> dict[str, int] | None:
+    """One confirmation run, or None when another is under way."""
+    with _alone(_CONFIRM_RUNNING, _CONFIRM_HOLD_SECONDS) as alone:
+        return code_requests.code_requests_confirm() if alone else None
+
+
+@contextlib.contextmanager
+def _alone(key: str, seconds: float) -> Iterator[bool]:
+    """Whether this run may go on: always without a shared cache (each process's own memory
+    cannot see another's run) or with the cache down; with one, only if no other run holds
+    `key`, which this run then holds until it ends (or `seconds` pass)."""
+    shared = _shared(caches["default"])
+    held = False
+    if shared:
+        try:
+            held = bool(cache.add(key, 1, timeout=seconds))
+        except Exception:  # the cache is down: run, as without one
+            shared = False
+    try:
+        yield held or not shared
+    finally:
+        if held:
+            with contextlib.suppress(Exception):
+                cache.delete(key)
 
 
 @shared_task(acks_late=True)

@@ -488,18 +488,23 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A periodic run still queued when the next is due is dropped (`expires`): under a backlog
+# the runs do not pile up behind each other, the next one does the work.
 CELERY_BEAT_SCHEDULE = {
     "code-requests-confirm": {
         "task": "linkage.tasks.code_requests_confirm",
         "schedule": CODE_REQUEST_CONFIRM_EVERY,
+        "options": {"expires": CODE_REQUEST_CONFIRM_EVERY},
     },
     "code-requests-sweep": {
         "task": "linkage.tasks.code_requests_sweep",
         "schedule": CODE_REQUEST_SWEEP_EVERY,
+        "options": {"expires": CODE_REQUEST_SWEEP_EVERY},
     },
     "notices-sweep": {
         "task": "linkage.tasks.notices_sweep",
         "schedule": NOTICE_SWEEP_EVERY,
+        "options": {"expires": NOTICE_SWEEP_EVERY},
     },
     # Daily, at night in Japan: the retention purge, and the check of the access records.
     "individual-numbers-purge": {
@@ -518,10 +523,12 @@ CELERY_BEAT_SCHEDULE = {
     "simulators-sweep": {
         "task": "intermediate.tasks.simulators_sweep",
         "schedule": SIMULATOR_SWEEP_EVERY,
+        "options": {"expires": SIMULATOR_SWEEP_EVERY},
     },
     "business-systems-sweep": {
         "task": "backbone.tasks.business_systems_sweep",
         "schedule": SIMULATOR_SWEEP_EVERY,
+        "options": {"expires": SIMULATOR_SWEEP_EVERY},
     },
 }
 

@@ -71,3 +71,21 @@ def test_a_message_lands_in_its_stages_queue_alone(empty_queues: None) -> None:
     assert {q: n for q, n in after.items() if q != STAGES["notices"]} == {
         q: n for q, n in before.items() if q != STAGES["notices"]
     }
+
+
+def test_a_periodic_run_still_queued_when_the_next_is_due_is_dropped() -> None:
+    """Under a backlog the runs of the sweeps and of the confirmation do not pile up."""
+    every = {
+        name: entry
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if isinstance(entry["schedule"], int | float)
+    }
+    assert set(every) == {
+        "code-requests-confirm",
+        "code-requests-sweep",
+        "notices-sweep",
+        "simulators-sweep",
+        "business-systems-sweep",
+    }
+    for name, entry in every.items():
+        assert entry["options"]["expires"] == entry["schedule"], name

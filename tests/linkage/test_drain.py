@@ -1,6 +1,6 @@
 """The code acquisition files are gathered by one drain per batch window, however many persons'
 serial numbers were requested in it, and a person after the drain has started schedules the
-next one (linkage.tasks._drain_soon)."""
+next one (linkage.tasks._drain_soon); one confirmation run at a time (linkage.tasks._alone)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from django.core.cache import cache
 from config import celery_app
 from linkage import tasks
 from linkage.metrics import _queue_depths
+from linkage.models import CodeRequest, CodeRequestStage
+from primitives.http import PeerUnavailable
+from tests.conftest import post_change
+from tests.factories import address_change_body
 
 REQUEST_QUEUE = settings.CELERY_QUEUES_BY_STAGE["request"]
 
@@ -78,3 +82,29 @@ def test_without_a_cache_every_person_schedules_a_drain(
     for _ in range(3):
         tasks._drain_soon()
     assert queued() == 3
+
+
+@pytest.mark.django_db
+def test_one_confirmation_run_at_a_time_with_a_shared_cache(
+    shared_cache: None, jyuki: Any, settings: Any
+) -> None:
+    """A run that finds another under way ends at once: it asks nothing (the intermediate
+    server is a closed port here, so a question would raise)."""
+    settings.PEER_URLS = {**settings.PEER_URLS, "intermediate": "http://127.0.0.1:9/sim"}
+    post_change(jyuki, address_change_body())
+    CodeRequest.objects.update(stage=CodeRequestStage.SENT)
+
+    with tasks._alone(tasks._CONFIRM_RUNNING, 60) as first:
+        assert first
+        assert tasks.code_requests_confirm() is None
+    with pytest.raises(PeerUnavailable):  # the other run ended: this one goes on and asks
+        tasks.code_requests_confirm()
+    assert cache.get(tasks._CONFIRM_RUNNING) is None  # released when the run ended
+
+
+def test_without_a_shared_cache_every_run_goes_on() -> None:
+    with (
+        tasks._alone(tasks._CONFIRM_RUNNING, 60) as first,
+        tasks._alone(tasks._CONFIRM_RUNNING, 60) as second,
+    ):
+        assert (first, second) == (True, True)
