@@ -228,6 +228,15 @@ def main() -> None:
                 if instant is not None
                 else conn.execute("SELECT count(*) FROM intermediate_codeinformation").fetchone()
             )
+            # Exactly once: one serial-number request per person at the intermediate server.
+            serials = (
+                None
+                if instant is not None
+                else conn.execute(
+                    "SELECT count(*), count(DISTINCT integrated_number) "
+                    "FROM intermediate_serialnumberrequest"
+                ).fetchone()
+            )
         tasks = tasks_run(env)
         memory = (
             [f"gunicorn: {peaks_text(server.pid)}"]
@@ -262,6 +271,8 @@ def main() -> None:
         f"code acquisition files: {files[0] if files else '?'}; "
         f"codes in table 46: {codes[0] if codes else '?'}"
     )
+    if serials is not None:
+        print(f"serial-number requests: {serials[0]} for {serials[1]} persons")
     print(
         f"tasks: {sum(tasks.values())} ({sum(tasks.values()) / max(done, 1):.2f} per person): "
         + ", ".join(f"{name.rsplit('.', 1)[1]} {count}" for name, count in tasks.most_common())
