@@ -132,16 +132,31 @@ def peer_batch_post(
     the row's own text: a serial number or a key, never an individual number) and left for
     the sweep; it does not hold back the others."""
     answer = peer_call("POST", url, {key: [item_of(row) for row in rows]}, headers=headers)
-    results = answer.body.get("results")
-    if not isinstance(results, list) or len(results) != len(rows):
-        raise PeerUnavailable(f"POST {url}: {len(rows)} items answered with a malformed list")
     taken = []
-    for row, result in zip(rows, results, strict=True):
-        if isinstance(result, dict) and result.get("status") == "refused":
+    for row, result in zip(rows, batch_results(answer, len(rows), url), strict=True):
+        if is_refused(result):
             logger.warning("%s refused %s: %s", url, row, result.get("code"))
         else:
             taken.append((row, result))
     return taken
+
+
+def batch_results(answer: PeerAnswer, count: int, url: str) -> list[dict[str, Any]]:
+    """A batch's `results`, one object per item sent; a malformed list is a peer that could
+    not answer (the caller retries: every batch is idempotent)."""
+    results = answer.body.get("results")
+    if (
+        not isinstance(results, list)
+        or len(results) != count
+        or not all(isinstance(result, dict) for result in results)
+    ):
+        raise PeerUnavailable(f"POST {url}: {count} items answered with a malformed list")
+    return results
+
+
+def is_refused(result: dict[str, Any]) -> bool:
+    """An item of a batch the peer did not take (the others went on)."""
+    return result.get("status") == "refused"
 
 
 PEER_TASK_RETRYING: dict[str, Any] = {

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from config.sandbox import institution_key
-from primitives.http import PeerAnswer, PeerUnavailable, peer_call
+from primitives.http import PeerAnswer, batch_results, is_refused, peer_call
 
 
 class FileNotReady(Exception):
@@ -69,16 +69,13 @@ class ItemRefused:
     detail: str
 
 
-def _results(answer: PeerAnswer, count: int) -> list[ItemRefused | None]:
+def _results(answer: PeerAnswer, count: int, url: str) -> list[ItemRefused | None]:
     """Per item of a batch: None when the peer took it, or why not."""
-    results = answer.body.get("results")
-    if not isinstance(results, list) or len(results) != count:
-        raise PeerUnavailable(f"the peer answered {count} items with a malformed result list")
     return [
         ItemRefused(str(result.get("code", "")), str(result.get("detail", "")))
-        if isinstance(result, dict) and result.get("status") == "refused"
+        if is_refused(result)
         else None
-        for result in results
+        for result in batch_results(answer, count, url)
     ]
 
 
@@ -99,7 +96,7 @@ def serial_number_requests(requests: Sequence[SerialRequest]) -> list[ItemRefuse
             ],
         },
     )
-    return _results(answer, len(requests))
+    return _results(answer, len(requests), _url("intermediate", "serial-number-requests"))
 
 
 def code_acquisition_file_request(*, integrated_numbers: list[str], idempotency_key: str) -> str:
@@ -146,7 +143,7 @@ def serial_numbers_send(entries: Sequence[FileEntry]) -> list[ItemRefused | None
             ]
         },
     )
-    return _results(answer, len(entries))
+    return _results(answer, len(entries), _url("gateway", "entries"))
 
 
 def code_status_inquire(*, integrated_numbers: list[str]) -> list[dict[str, str]]:

@@ -103,18 +103,14 @@ def assert_each_exactly_once(numbers: dict[str, str]) -> None:
         for number, code in numbers.items()
     }
     for model in (SerialNumberRequest, NetworkSerial):
-        per_person = Counter(
-            dict(
-                model.objects.values_list("integrated_number")
-                .annotate(n=Count("pk"))
-                .values_list("integrated_number", "n")
-            )
+        per_person = dict(
+            model.objects.values_list("integrated_number")
+            .annotate(n=Count("pk"))
+            .values_list("integrated_number", "n")
         )
         assert set(per_person) == set(numbers), model.__name__
         assert set(per_person.values()) == {1}, f"{model.__name__}: a person asked twice"
-    transitions = Counter(
-        CodeRequestTransition.objects.values_list("from_status", "to_status")
-    )  # fmt: skip
+    transitions = Counter(CodeRequestTransition.objects.values_list("from_status", "to_status"))
     assert transitions == {
         ("not_requested", "requesting"): PERSONS,
         ("requesting", "requested"): PERSONS,
