@@ -73,58 +73,107 @@ def build(model: type[M], **values: Any) -> M:
     return obj
 
 
-# Below this many rows one INSERT ... RETURNING (bulk_create) is fewer statements than
-# allocating keys and a COPY: the API's batch of one takes this way.
+# Below this many rows one INSERT ... RETURNING is fewer statements than allocating keys and
+# a COPY: the API's batch of one takes this way.
 FEW = 32
 
 
-def insert(objects: Sequence[Model]) -> None:
-    """Insert the objects (all of one model) as they are, primary keys included (or given,
-    when missing); every auto_now/auto_now_add field gets one common time, as one save() would
-    give it."""
-    if not objects:
-        return
-    if len(objects) < FEW and connection.features.can_return_rows_from_bulk_insert:
-        type(objects[0])._default_manager.bulk_create(objects)
-        return
-    _with_ids(objects)
-    meta = type(objects[0])._meta
-    fields = list(meta.concrete_fields)
-    now = timezone.now()
-    stamped = {
+@cache
+def _columns(model: type[Model]) -> tuple[tuple[Field[Any, Any], ...], frozenset[str]]:
+    """The model's concrete fields, and the attnames of those stamped on insert (auto_now,
+    auto_now_add)."""
+    fields = tuple(model._meta.concrete_fields)
+    stamped = frozenset(
         field.attname
         for field in fields
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    }
+    )
+    return fields, stamped
+
+
+def _rows(objects: Sequence[Model], fields: Sequence[Field[Any, Any]]) -> list[tuple[Any, ...]]:
+    """The objects' values for `fields`, ready for the driver. PostgreSQL: psycopg adapts
+    dates, times, numbers and text itself, only JSON needs wrapping (Django's per-value
+    preparation costs more than the insert). SQLite: each field prepares its value."""
     attnames = [field.attname for field in fields]
-    raw_rows = [
-        tuple(now if name in stamped else obj.__dict__[name] for name in attnames)
-        for obj in objects
-    ]
-    rows: list[tuple[Any, ...]]
-    if connection.vendor == "postgresql":
-        # psycopg adapts dates, times, numbers and text itself; only JSON needs wrapping.
-        # (Django's per-value preparation costs more than COPY itself.)
-        json_columns = [i for i, field in enumerate(fields) if isinstance(field, JSONField)]
-        rows = raw_rows
-        if json_columns:
-            rows = []
-            for raw in raw_rows:
-                row = list(raw)
-                for i in json_columns:
-                    if row[i] is not None:
-                        row[i] = Jsonb(row[i])
-                rows.append(tuple(row))
-    else:
-        rows = [
+    raw_rows = [tuple(obj.__dict__[name] for name in attnames) for obj in objects]
+    if connection.vendor != "postgresql":
+        return [
             tuple(
                 field.get_db_prep_save(value, connection)
                 for field, value in zip(fields, raw, strict=True)
             )
             for raw in raw_rows
         ]
+    json_columns = [i for i, field in enumerate(fields) if isinstance(field, JSONField)]
+    if not json_columns:
+        return raw_rows
+    rows = []
+    for raw in raw_rows:
+        row = list(raw)
+        for i in json_columns:
+            if row[i] is not None:
+                row[i] = Jsonb(row[i])
+        rows.append(tuple(row))
+    return rows
+
+
+@cache
+def _insert_returning_sql(model: type[Model], count: int) -> str:
+    """`INSERT INTO table (every column but the key) VALUES (...) x count RETURNING key`,
+    composed once per model and row count."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = ", ".join([row] * count)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
+        f"RETURNING {quote(str(meta.pk.column))}"
+    )
+
+
+def _stored(objects: Sequence[Model]) -> None:
+    """The objects are rows now, as after save()."""
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def insert(objects: Sequence[Model]) -> None:
+    """Insert the objects (all of one model) as they are, primary keys included (or given,
+    when missing); every auto_now/auto_now_add field gets one common time, as one save() would
+    give it, on the object too."""
+    if not objects:
+        return
+    model = type(objects[0])
+    fields, stamped = _columns(model)
+    now = timezone.now()
+    for obj in objects:
+        for name in stamped:
+            obj.__dict__[name] = now
+    pk = model._meta.pk
+    if len(objects) < FEW and all(obj.pk is None for obj in objects):
+        # One statement, the keys from the identity column (PostgreSQL, SQLite 3.35+).
+        values = [
+            value
+            for row in _rows(objects, [field for field in fields if field is not pk])
+            for value in row
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_returning_sql(model, len(objects)), values)
+            keys = [key for (key,) in cursor.fetchall()]
+        # Both databases return the keys of a multi-row VALUES in the order given for a
+        # table without triggers reordering them; sorted, since identities ascend in order.
+        for obj, key in zip(objects, sorted(keys), strict=True):
+            obj.pk = key
+        _stored(objects)
+        return
+    _with_ids(objects)
+    rows = _rows(objects, fields)
     columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
-    table = connection.ops.quote_name(meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             raw_cursor: Any = cursor.cursor  # psycopg's own cursor, for COPY
@@ -137,3 +186,4 @@ def insert(objects: Sequence[Model]) -> None:
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
                 rows,
             )
+    _stored(objects)
