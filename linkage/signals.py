@@ -15,8 +15,17 @@ from . import tasks
 from .events import code_acquisition_files_due, code_requests_due, notices_due, persons_numbered
 from .labels import business_labels_forget
 from .middleware import activity_mark
-from .models import AccessAction, AccessOutcome, BusinessLabel, CodeRequest, Notice, Person
+from .models import (
+    AccessAction,
+    AccessOutcome,
+    BackboneClient,
+    BusinessLabel,
+    CodeRequest,
+    Notice,
+    Person,
+)
 from .services.audit import access_record
+from .services.backbone_clients import backbone_clients_forget
 from .services.code_requests import RELEASE_BATCH, code_requests_open
 from .services.enqueueing import enqueue
 
@@ -81,6 +90,14 @@ def sign_in_starts_activity(
     """The idle timeout counts from the sign-in (saved with it: no extra write later)."""
     if request is not None and hasattr(request, "session"):
         activity_mark(request.session)
+
+
+@receiver(post_save, sender=BackboneClient, dispatch_uid="linkage.backbone_client_saved")
+@receiver(post_delete, sender=BackboneClient, dispatch_uid="linkage.backbone_client_deleted")
+def backbone_client_changed(sender: type[BackboneClient], **kwargs: Any) -> None:
+    """A client created, edited or deleted here (the admin, a command) counts at once in this
+    process; the others read the clients again within BACKBONE_CLIENTS_CACHE_SECONDS."""
+    backbone_clients_forget()
 
 
 @receiver(post_save, sender=BusinessLabel, dispatch_uid="linkage.business_label_saved")

@@ -30,6 +30,16 @@ def matching_weights_read_again() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def backbone_clients_read_again() -> Iterator[None]:
+    """Each test's requests and notices see the clients its own database holds."""
+    from linkage.services.backbone_clients import backbone_clients_forget
+
+    backbone_clients_forget()
+    yield
+    backbone_clients_forget()
+
+
+@pytest.fixture(autouse=True)
 def close_peer_connections() -> Iterator[None]:
     """Kept-alive connections to the live server would keep its threads, and their database
     sessions, alive past the test, and the test database could not be dropped."""

@@ -349,6 +349,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # The default request rate of an API key (a key's own `rate_limit` overrides it).
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "12000/m")
+# How long a web or worker process keeps the backbone clients it read (their keys and notice
+# receivers) before reading them again: a key revoked, rotated or created by another process
+# takes effect there within this many seconds, at once in the process that changed it.
+# 0 reads them for every request.
+BACKBONE_CLIENTS_CACHE_SECONDS = float(os.environ.get("BACKBONE_CLIENTS_CACHE_SECONDS", "2"))
 if os.environ.get("CACHE_URL"):
     # Shared by every process: the rate limits count each key's requests across workers.
     CACHES = {

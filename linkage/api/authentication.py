@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from ..models import BackboneClient, OAuthAccessToken, StaffToken
 from ..oauth.scopes import scope_name
 from ..request_log import authenticated
-from ..services.backbone_clients import api_key_digest
+from ..services.backbone_clients import api_key_digest, backbone_client_usable
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -41,7 +41,7 @@ class BackboneTokenAuthentication(BaseAuthentication):
         digest = key_digest_from_header(request, KEYWORD)
         if digest is None:
             return None
-        client = BackboneClient.objects.usable_with(digest).first()
+        client = backbone_client_usable(digest)
         if client is None:
             raise exceptions.AuthenticationFailed("unknown, expired or revoked key", code="bad_key")
         authenticated(client)

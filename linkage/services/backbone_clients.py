@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -31,6 +35,77 @@ class InvalidCallbackUrl(ValueError):
 
 def api_key_digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _LiveClients:
+    """Every client not revoked, as one read found them, by key digest and by the digest of
+    the key a rotation replaced, and those taking notices by number system."""
+
+    read_at: float
+    by_digest: dict[str, BackboneClient] = field(default_factory=dict)
+    by_previous_digest: dict[str, BackboneClient] = field(default_factory=dict)
+    receivers: dict[str, list[BackboneClient]] = field(default_factory=dict)
+
+
+_live: _LiveClients | None = None
+_live_lock = threading.Lock()
+
+
+def _live_clients() -> _LiveClients:
+    """The live clients, read at most every BACKBONE_CLIENTS_CACHE_SECONDS per process: each
+    request needs its key's client and each change its receivers, and both rarely change.
+    This process forgets them at once when it saves a client; other processes read them
+    again within that many seconds (0: every call reads them)."""
+    global _live
+    seconds = settings.BACKBONE_CLIENTS_CACHE_SECONDS
+    live = _live
+    if live is not None and time.monotonic() - live.read_at < seconds:
+        return live
+    with _live_lock:
+        live = _LiveClients(read_at=time.monotonic())
+        for client in BackboneClient.objects.filter(revoked_at__isnull=True).order_by("pk"):
+            live.by_digest[client.key_digest] = client
+            if client.previous_key_digest:
+                live.by_previous_digest[client.previous_key_digest] = client
+            if client.callback_url:
+                live.receivers.setdefault(client.number_system, []).append(client)
+        if seconds > 0:
+            _live = live
+    return live
+
+
+def backbone_clients_forget() -> None:
+    """Read the clients afresh next time (one was created, changed, rotated or revoked)."""
+    global _live
+    _live = None
+
+
+def backbone_client_usable(digest: str) -> BackboneClient | None:
+    """The client whose key has this digest if it may be used now: not revoked, not expired;
+    or the client whose previous key it is, during the grace period of a rotation. A copy:
+    the request may not change the instance other requests share."""
+    live = _live_clients()
+    now = timezone.now()
+    client = live.by_digest.get(digest)
+    if client is None:
+        client = live.by_previous_digest.get(digest)
+        if client is None:
+            return None
+        valid_until = client.previous_key_valid_until
+        if valid_until is None or valid_until <= now:
+            return None
+    if client.expires_at is not None and client.expires_at <= now:
+        return None
+    return copy.copy(client)
+
+
+def receivers_by_number_system(
+    number_systems: Iterable[str],
+) -> dict[str, list[BackboneClient]]:
+    """The live clients of these number systems that asked for notices (a list per system)."""
+    receivers = _live_clients().receivers
+    return {system: list(receivers.get(system, ())) for system in number_systems}
 
 
 def _new_key() -> tuple[str, dict[str, str]]:
@@ -84,6 +159,7 @@ def backbone_client_revoke(*, client: BackboneClient) -> None:
     BackboneClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    backbone_clients_forget()
 
 
 def staff_token_create(*, user: User, name: str) -> tuple[StaffToken, str]:
@@ -103,4 +179,5 @@ def api_key_rotate(*, key: ApiKey, grace: datetime.timedelta) -> str:
         **stored,
     )
     key.refresh_from_db()
+    backbone_clients_forget()
     return new_key

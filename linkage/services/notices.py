@@ -27,22 +27,9 @@ from primitives.vocabulary import NoticeEvent
 from ..clients.notices import notice_send
 from ..events import notices_due
 from ..models import AddressVersion, BackboneClient, CrossReference, Notice, Person
+from .backbone_clients import receivers_by_number_system
 
 logger = logging.getLogger(__name__)
-
-
-def receivers_by_number_system(
-    number_systems: Iterable[str],
-) -> dict[str, list[BackboneClient]]:
-    """The live clients of these number systems that asked for notices, in one query."""
-    found: dict[str, list[BackboneClient]] = {ns: [] for ns in number_systems}
-    for client in (
-        BackboneClient.objects.filter(number_system__in=found, revoked_at__isnull=True)
-        .exclude(callback_url="")
-        .order_by("pk")
-    ):
-        found[client.number_system].append(client)
-    return found
 
 
 def receivers(number_system: str) -> list[BackboneClient]:

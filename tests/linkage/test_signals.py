@@ -31,8 +31,10 @@ from linkage.models import (
     Person,
 )
 from linkage.roles import CLERK, roles_sync
+from linkage.services.backbone_clients import receivers_by_number_system
 from linkage.services.numbering import integrated_number_issue
 from primitives.crypto import blind_index, encrypt_individual_number
+from tests.factories import backbone_client
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +169,17 @@ def test_a_sign_in_starts_the_idle_clock(clerk: Any) -> None:
     assert LAST_ACTIVITY in client.session
 
 
+def test_a_client_saved_or_deleted_here_counts_at_once_for_notices(settings: Any) -> None:
+    settings.BACKBONE_CLIENTS_CACHE_SECONDS = 3600
+    tax = backbone_client(number_system="02", name="税").client
+    assert receivers_by_number_system(["02"]) == {"02": []}  # read, and kept for an hour
+    tax.callback_url = "http://192.0.2.1/notices"
+    tax.save(update_fields=["callback_url"])
+    assert receivers_by_number_system(["02"]) == {"02": [tax]}
+    tax.delete()
+    assert receivers_by_number_system(["02"]) == {"02": []}
+
+
 def test_migrate_gives_the_roles_back_their_permissions() -> None:
     group = Group.objects.get(name=CLERK)
     group.permissions.add(Permission.objects.get(codename="reveal_individual_number"))
@@ -184,6 +197,8 @@ def test_migrate_gives_the_roles_back_their_permissions() -> None:
         (user_login_failed, "linkage.sign_in_failed_recorded"),
         (user_logged_in, "linkage.sign_in_starts_activity"),
         (post_migrate, "linkage.roles_sync"),
+        (post_save, "linkage.backbone_client_saved"),
+        (post_delete, "linkage.backbone_client_deleted"),
         (post_save, "linkage.business_label_saved"),
         (post_delete, "linkage.business_label_deleted"),
     ],

@@ -180,11 +180,18 @@ CORRECTED = {
 }
 
 
+def callback_set(system: BackboneClient, url: str) -> None:
+    """An administrator sets where a system takes its notices (saved as the admin saves)."""
+    system.callback_url = url
+    system.save(update_fields=["callback_url"])
+
+
 def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
     hanako: Registered, clerk: Any
 ) -> None:
     # Both systems take notices.
-    BackboneClient.objects.update(callback_url="http://192.0.2.1/linkage-notices")
+    for system in BackboneClient.objects.all():
+        callback_set(system, "http://192.0.2.1/linkage-notices")
     client = signed_in(clerk)
     form = client.get(reverse("person_correction", args=[hanako.integrated_number]))
     assert form.context["form"].initial["address"] == "横浜市港北区綱島西2-2-2"
@@ -230,8 +237,8 @@ def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
 def test_the_confirmation_says_which_linked_system_takes_no_notices(
     hanako: Registered, clerk: Any
 ) -> None:
-    BackboneClient.objects.filter(number_system="02").update(callback_url="")
-    BackboneClient.objects.filter(number_system="01").update(callback_url="http://192.0.2.1/n")
+    callback_set(BackboneClient.objects.get(number_system="02"), "")
+    callback_set(BackboneClient.objects.get(number_system="01"), "http://192.0.2.1/n")
     text = (
         signed_in(clerk)
         .post(reverse("person_correction", args=[hanako.integrated_number]), CORRECTED)

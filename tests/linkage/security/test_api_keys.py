@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Iterator
 from io import StringIO
 from typing import Any
@@ -13,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from linkage.models import AccessRecord, BackboneClient
+from linkage.services.backbone_clients import backbone_client_revoke
 from tests.conftest import api_for, bearer
 from tests.factories import KeyedClient, backbone_client
 
@@ -32,11 +34,17 @@ def with_key(key: str) -> Any:
     return client
 
 
+def saved(pk: int, **fields: Any) -> None:
+    """An administrator's edit of a client, saved as the admin saves it."""
+    client = BackboneClient.objects.get(pk=pk)
+    for name, value in fields.items():
+        setattr(client, name, value)
+    client.save(update_fields=list(fields))
+
+
 def test_an_expired_key_is_refused_and_the_refusal_recorded(jyuki: KeyedClient) -> None:
     assert with_key(jyuki.key).get(PERSON).status_code == 404
-    BackboneClient.objects.filter(pk=jyuki.client.pk).update(
-        expires_at=timezone.now() - datetime.timedelta(seconds=1)
-    )
+    saved(jyuki.client.pk, expires_at=timezone.now() - datetime.timedelta(seconds=1))
     refused = with_key(jyuki.key).get(PERSON)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["code"] == "bad_key"
@@ -53,9 +61,7 @@ def test_a_rotated_key_keeps_the_old_one_for_the_grace_period(jyuki: KeyedClient
     assert new_key != jyuki.key
     assert with_key(new_key).get(PERSON).status_code == 404
     assert with_key(jyuki.key).get(PERSON).status_code == 404  # still, for two hours
-    BackboneClient.objects.filter(pk=jyuki.client.pk).update(
-        previous_key_valid_until=timezone.now() - datetime.timedelta(seconds=1)
-    )
+    saved(jyuki.client.pk, previous_key_valid_until=timezone.now() - datetime.timedelta(seconds=1))
     assert with_key(jyuki.key).get(PERSON).status_code == 401
     assert with_key(new_key).get(PERSON).status_code == 404
     client = BackboneClient.objects.get(pk=jyuki.client.pk)
@@ -102,3 +108,39 @@ def test_the_default_rate_applies_to_keys_without_their_own(
     assert with_key(jyuki.key).get(PERSON).status_code == 404
     assert with_key(jyuki.key).get(PERSON).status_code == 404
     assert with_key(jyuki.key).get(PERSON).status_code == 429
+
+
+def test_a_key_expires_on_time_though_its_client_was_read_before(
+    jyuki: KeyedClient, settings: Any
+) -> None:
+    """The clients a process keeps (BACKBONE_CLIENTS_CACHE_SECONDS) are checked against the
+    clock on every request: an expiry or the end of a rotation's grace needs no new read."""
+    settings.BACKBONE_CLIENTS_CACHE_SECONDS = 3600
+    saved(jyuki.client.pk, expires_at=timezone.now() + datetime.timedelta(seconds=1))
+    assert with_key(jyuki.key).get(PERSON).status_code == 404  # read, and kept for an hour
+    time.sleep(1.1)
+    assert with_key(jyuki.key).get(PERSON).status_code == 401
+
+
+def test_another_processs_revocation_counts_here_within_the_cache_seconds(
+    jyuki: KeyedClient, settings: Any
+) -> None:
+    """A key revoked by another process (a command, another web worker: here an UPDATE that
+    this process does not see) is refused once this process reads the clients again."""
+    settings.BACKBONE_CLIENTS_CACHE_SECONDS = 0.5
+    assert with_key(jyuki.key).get(PERSON).status_code == 404
+    BackboneClient.objects.filter(pk=jyuki.client.pk).update(revoked_at=timezone.now())
+    time.sleep(0.6)
+    assert with_key(jyuki.key).get(PERSON).status_code == 401
+
+
+def test_a_revocation_and_a_new_key_count_at_once_in_the_process_that_made_them(
+    jyuki: KeyedClient, settings: Any
+) -> None:
+    settings.BACKBONE_CLIENTS_CACHE_SECONDS = 3600
+    assert with_key(jyuki.key).get(PERSON).status_code == 404
+    tax = backbone_client(number_system="02", name="税")
+    assert with_key(tax.key).get(PERSON).status_code == 404
+    backbone_client_revoke(client=jyuki.client)
+    assert with_key(jyuki.key).get(PERSON).status_code == 401
+    assert with_key(tax.key).get(PERSON).status_code == 404
