@@ -141,3 +141,35 @@ class CommunicationForward(ForwardedPair):
 
 class GatewayEntry(ForwardedPair):
     """住基GWサーバー 244, information table 246: individual number <-> processing serial number."""
+
+
+class CopyRecord(models.Model):
+    """中間サーバー 3: a copy (副本) an institution registered for provision (DBM): one record of
+    a data set of one person, known here by integrated number only. A copy is kept by the id
+    its institution gave it; a later revision replaces it, a withdrawal ends it."""
+
+    lg_code = models.CharField(max_length=6)
+    copy_id = models.CharField(max_length=36)
+    revision = models.PositiveIntegerField()
+    integrated_number = models.CharField(max_length=15)
+    data_set = models.CharField(max_length=64)
+    record_key = models.CharField(max_length=100)
+    items = models.JSONField()
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lg_code", "copy_id"], name="copy_record_id_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["lg_code", "integrated_number", "data_set"], name="copy_record_person_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lg_code}:{self.copy_id}@{self.revision}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import secrets
@@ -21,6 +22,7 @@ from primitives.sealed import pairs_record as sealed_pairs_record
 from .models import (
     CodeAcquisitionFileRequest,
     CodeInformation,
+    CopyRecord,
     NetworkSerial,
     RegistryEntry,
     SerialNumberRequest,
@@ -281,6 +283,108 @@ def code_status_inquire(*, lg_code: str, integrated_numbers: list[str]) -> list[
         else:
             results.append({"integrated_number": number, "status": "pending", "reason": ""})
     return results
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    """One copy of a 副本登録 batch: its registration (or replacement) or its withdrawal."""
+
+    copy_id: str
+    revision: int
+    operation: str  # register | withdraw
+    integrated_number: str
+    data_set: str = ""
+    record_key: str = ""
+    items: dict[str, object] | None = None
+    valid_from: datetime.date | None = None
+    valid_to: datetime.date | None = None
+
+
+def copies_store(
+    *, lg_code: str, items: Sequence[CopyItem]
+) -> list[tuple[CopyRecord, bool] | Refused]:
+    """副本登録 (DBM) for a batch: per item the record and whether this revision is new, or
+    why it is refused. A copy needs the person's code here (符号未取得 is refused); a revision
+    already taken, or an older one, changes nothing (a repeated batch repeats nothing).
+    Set-wise: one locked read of the copies, one of the codes, one insert, one update; a
+    concurrent batch registering the same new copy wins the unique constraint and this one
+    reads it."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _copies_store(lg_code, items)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _copies_store(
+    lg_code: str, items: Sequence[CopyItem]
+) -> list[tuple[CopyRecord, bool] | Refused]:
+    stored = {
+        record.copy_id: record
+        for record in CopyRecord.objects.select_for_update().filter(
+            lg_code=lg_code, copy_id__in=[item.copy_id for item in items]
+        )
+    }
+    coded = set(
+        CodeInformation.objects.filter(
+            lg_code=lg_code,
+            integrated_number__in=[item.integrated_number for item in items],
+        ).values_list("integrated_number", flat=True)
+    )
+    now = timezone.now()
+    outcomes: list[tuple[CopyRecord, bool] | Refused] = []
+    new: dict[str, CopyRecord] = {}
+    changed: dict[str, CopyRecord] = {}
+    for item in items:
+        record = new.get(item.copy_id) or stored.get(item.copy_id)
+        if record is not None and record.revision >= item.revision:
+            outcomes.append((record, False))
+            continue
+        if item.operation == "register" and item.integrated_number not in coded:
+            outcomes.append(
+                Refused(409, "code_not_acquired", "符号未取得: the person has no code here")
+            )
+            continue
+        if record is None:
+            record = CopyRecord(lg_code=lg_code, copy_id=item.copy_id)
+            new[item.copy_id] = record
+        elif record.pk is not None:
+            changed[item.copy_id] = record
+            record.updated_at = now
+        record.revision = item.revision
+        record.integrated_number = item.integrated_number
+        if item.operation == "withdraw":
+            record.withdrawn_at = now
+            if record.pk is None:  # never registered here: kept as withdrawn
+                record.data_set, record.record_key = item.data_set, item.record_key
+                record.items, record.valid_from = {}, item.valid_from or now.date()
+        else:
+            record.data_set, record.record_key = item.data_set, item.record_key
+            record.items = item.items or {}
+            record.valid_from = item.valid_from or now.date()
+            record.valid_to = item.valid_to
+            record.withdrawn_at = None
+        outcomes.append((record, True))
+    CopyRecord.objects.bulk_create(new.values())
+    if changed:
+        CopyRecord.objects.bulk_update(
+            changed.values(),
+            [
+                "revision",
+                "integrated_number",
+                "data_set",
+                "record_key",
+                "items",
+                "valid_from",
+                "valid_to",
+                "withdrawn_at",
+                "updated_at",
+            ],
+        )
+    return outcomes
 
 
 # --- 情報提供ネットワークシステム 4 -----------------------------------------------------------

@@ -12,6 +12,7 @@ intermediate_server = [
     path("code-acquisition-files/<str:reception_number>", views.code_acquisition_file),
     path("codes", views.codes),
     path("code-status-inquiries", views.code_status_inquiries),
+    path("copies", views.copies),
 ]
 network = [
     path("serial-numbers", views.network_serial_numbers),

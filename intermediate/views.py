@@ -3,6 +3,8 @@ and is reached only over HTTP, so a real connector can replace it by configurati
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -25,6 +27,7 @@ from . import tasks
 from .models import CodeAcquisitionFileRequest, CommunicationForward, GatewayEntry, NationalInquiry
 from .services import (
     CodeAnswer,
+    CopyItem,
     Refused,
     ResidentCodeAnswer,
     SerialIssueItem,
@@ -34,6 +37,7 @@ from .services import (
     code_acquisition_file_release,
     code_status_inquire,
     codes_store,
+    copies_store,
     network_answers_record,
     network_serials_issue,
     pairs_record,
@@ -254,6 +258,77 @@ def _code_answer(item: dict[str, Any]) -> CodeAnswer:
         code=str(item.get("code") or ""),
         error=str(item.get("error") or ""),
     )
+
+
+DATA_SET = re.compile(r"[a-z][a-z0-9_]{0,63}")
+COPY_ID = re.compile(r"[0-9a-f-]{36}")
+COPY_OPERATIONS = ("register", "withdraw")
+
+
+def _date(item: dict[str, Any], name: str, *, required: bool) -> datetime.date | None:
+    value = item.get(name)
+    if value is None and not required:
+        return None
+    try:
+        return datetime.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        pass
+    raise Refused(400, "invalid", f"{name} must be a date (YYYY-MM-DD)")
+
+
+def _copy(item: dict[str, Any]) -> CopyItem:
+    operation = item.get("operation", "register")
+    if operation not in COPY_OPERATIONS:
+        raise Refused(400, "invalid", "operation must be register or withdraw")
+    revision = item.get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1:
+        raise Refused(400, "invalid", "revision must be a positive integer")
+    copy = CopyItem(
+        copy_id=field(item, "copy_id", COPY_ID.fullmatch),
+        revision=revision,
+        operation=operation,
+        integrated_number=field(item, "integrated_number", is_valid_integrated_number),
+        data_set=field(item, "data_set", DATA_SET.fullmatch),
+        record_key=field(item, "record_key", KEY.fullmatch),
+    )
+    if operation == "withdraw":
+        return copy
+    items = item.get("items")
+    if not isinstance(items, dict) or not items:
+        raise Refused(400, "invalid", "items must be a non-empty object")
+    return dataclasses.replace(
+        copy,
+        items=items,
+        valid_from=_date(item, "valid_from", required=True),
+        valid_to=_date(item, "valid_to", required=False),
+    )
+
+
+@require_POST
+@json_view
+@simulated("intermediate")
+def copies(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    """副本登録 (DBM): `copies` of {copy_id, revision, operation, integrated_number, data_set,
+    record_key, items, valid_from, valid_to}; each answered with its status (registered or
+    withdrawn) and the revision held."""
+    lg_code = own_lg_code(request, body)
+
+    def handle(items: list[CopyItem]) -> list[Outcome]:
+        return [
+            o
+            if isinstance(o, Refused)
+            else (
+                {
+                    "copy_id": o[0].copy_id,
+                    "revision": o[0].revision,
+                    "status": "withdrawn" if o[0].withdrawn_at else "registered",
+                },
+                o[1],
+            )
+            for o in copies_store(lg_code=lg_code, items=items)
+        ]
+
+    return batch_answer(body, "copies", _copy, handle, created_status=201)
 
 
 @require_POST

@@ -23,3 +23,11 @@ code_acquisition_files_due = Signal()
 
 # Notices were written (or found overdue by the sweep) and are due for delivery: `notice_ids`.
 notices_due = Signal()
+
+# The confirmation unit (42) found these persons' codes acquired: `person_ids`. What waited
+# for their codes (copies, SPEC 11) goes out now.
+codes_acquired = Signal()
+
+# Copies are due for delivery to the intermediate server (registered, replaced, withdrawn,
+# released by their person's code, or found stalled by the sweep): `copy_ids`.
+copies_due = Signal()

@@ -761,6 +761,84 @@ class Notice(models.Model):
         return f"{self.event} {self.event_id}"
 
 
+class CopyQuerySet(models.QuerySet["Copy"]):
+    def due(self) -> CopyQuerySet:
+        """Copies whose newest revision the intermediate server has not taken yet (a
+        registration, a replacement or a withdrawal), of persons whose code is acquired."""
+        return self.filter(delivered_revision__lt=models.F("revision")).exclude(
+            status=Copy.Status.WAITING_FOR_CODE
+        )
+
+
+class Copy(models.Model):
+    """副本: a business system's copy of one record of a data set (特定個人情報), registered
+    on the intermediate server so other institutions' inquiries are answered from it (SPEC 11,
+    the intermediate server's DBM interface).
+
+    Each registration, replacement and withdrawal is a new `revision`; the intermediate server
+    has taken every revision up to `delivered_revision`. A copy of a person whose code is not
+    yet acquired waits (`waiting_for_code`, 符号未取得) and goes out by itself once it is.
+    """
+
+    class Status(models.TextChoices):
+        WAITING_FOR_CODE = "waiting_for_code", _("符号未取得")
+        SENT = "sent", _("送信中")
+        REGISTERED = "registered", _("登録済")
+        WITHDRAWN = "withdrawn", _("削除済")
+        ERROR = "error", _("エラー")
+
+    copy_id = models.UUIDField(_("副本ID"), default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(
+        BackboneClient,
+        on_delete=models.PROTECT,
+        related_name="copies",
+        verbose_name=_("業務システム"),
+    )
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    event_id = models.CharField(_("イベントID"), max_length=100)
+    body_digest = models.CharField(_("本文のダイジェスト"), max_length=64)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="copies", verbose_name=_("統合宛名")
+    )
+    address_number = models.CharField(_("宛名番号"), max_length=20)
+    data_set = models.CharField(_("特定個人情報"), max_length=64)
+    record_key = models.CharField(_("レコードキー"), max_length=100)
+    items = models.JSONField(_("項目"))
+    valid_from = models.DateField(_("有効開始日"))
+    valid_to = models.DateField(_("有効終了日"), null=True, blank=True)
+    status = models.CharField(_("状態"), max_length=16, choices=Status.choices)
+    revision = models.PositiveIntegerField(_("版"), default=1)
+    delivered_revision = models.PositiveIntegerField(_("中間サーバーの版"), default=0)
+    attempts = models.PositiveIntegerField(_("送信回数"), default=0)
+    last_error = models.CharField(_("最後のエラー"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    registered_at = models.DateTimeField(_("登録日時"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("削除日時"), null=True, blank=True)
+
+    objects = CopyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("副本")
+        verbose_name_plural = _("副本")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["number_system", "event_id"], name="copy_event_unique"),
+            models.UniqueConstraint(
+                fields=["number_system", "data_set", "record_key"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="copy_record_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["person", "status"], name="copy_person_status_idx"),
+            models.Index(fields=["status", "updated_at"], name="copy_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_set} {self.record_key}"
+
+
 class PersonMerge(models.Model):
     """名寄せの記録 (SPEC 10.4): `merged` was merged into `representative`, automatically
     (cause individual_number) or by a supervisor; `links` are the merged person's own links at

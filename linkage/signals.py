@@ -6,13 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from . import tasks
-from .events import code_acquisition_files_due, code_requests_due, notices_due, persons_numbered
+from .events import (
+    code_acquisition_files_due,
+    code_requests_due,
+    codes_acquired,
+    copies_due,
+    notices_due,
+    persons_numbered,
+)
 from .labels import business_labels_forget
 from .middleware import activity_mark
 from .models import (
@@ -21,12 +29,14 @@ from .models import (
     BackboneClient,
     BusinessLabel,
     CodeRequest,
+    Copy,
     Notice,
     Person,
 )
 from .services.audit import access_record
 from .services.backbone_clients import backbone_clients_forget
 from .services.code_requests import RELEASE_BATCH, code_requests_open
+from .services.copies import copies_release
 from .services.enqueueing import enqueue
 
 
@@ -61,6 +71,21 @@ def code_acquisition_files_send(
         enqueue(tasks.code_acquisition_files_drain)
     for file_id in file_ids:
         enqueue(tasks.code_acquisition_file_send, file_id)
+
+
+@receiver(codes_acquired, dispatch_uid="linkage.codes_acquired_copies_release")
+def codes_acquired_copies_release(
+    sender: type[CodeRequest], person_ids: Sequence[int], **kwargs: Any
+) -> None:
+    """The copies that waited for these persons' codes (符号未取得) go out (SPEC 11)."""
+    copies_release(person_ids=person_ids)
+
+
+@receiver(copies_due, dispatch_uid="linkage.copies_due_deliver")
+def copies_due_deliver(sender: type[Copy], copy_ids: Sequence[int], **kwargs: Any) -> None:
+    """Delivery to the intermediate server after commit: one message per COPY_BATCH copies."""
+    for start in range(0, len(copy_ids), settings.COPY_BATCH):
+        enqueue(tasks.copies_deliver, list(copy_ids[start : start + settings.COPY_BATCH]))
 
 
 @receiver(notices_due, dispatch_uid="linkage.notices_due_deliver")

@@ -20,7 +20,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from primitives.http import PeerUnavailable
 
 from .clients.intermediate import FileNotReady
-from .services import audit, code_requests, notices, oauth_clients, retention
+from .services import audit, code_requests, copies, notices, oauth_clients, retention
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
@@ -157,6 +157,18 @@ def notice_deliver(self: Any, notice_id: int) -> bool:
 @shared_task(acks_late=True)
 def notices_sweep() -> int:
     return notices.notices_sweep()
+
+
+@shared_task(**RETRYING)
+def copies_deliver(copy_ids: list[int]) -> int:
+    """副本登録: the due copies to the intermediate server; an unavailable server is tried
+    again (the copies stay due, and the sweep finds them if every retry fails)."""
+    return copies.copies_deliver(copy_ids=copy_ids)
+
+
+@shared_task(acks_late=True)
+def copies_sweep() -> int:
+    return copies.copies_sweep()
 
 
 @shared_task(acks_late=True)

@@ -286,6 +286,34 @@ NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", "360
 NOTICE_STALLED_AFTER = float(os.environ.get("NOTICE_STALLED_AFTER", "120"))
 NOTICE_SWEEP_EVERY = float(os.environ.get("NOTICE_SWEEP_EVERY", "30"))
 
+# --- The intermediate server's daily work (SPEC 11) -----------------------------------------
+
+# The data sets (特定個人情報) this municipality registers copies of (副本登録), each with the
+# number systems whose business systems may register it. A municipality keeps this list as its
+# 番号法 別表 obligations say (docs/exchange.md).
+EXCHANGE_DATA_SETS: dict[str, dict[str, Any]] = {
+    "local_tax_income": {
+        "label": "地方税関係情報（所得・課税）",
+        "label_en": "local tax information (income and assessment)",
+        "registered_by": ["02"],
+    },
+    "nhi_qualification": {
+        "label": "国民健康保険関係情報（資格）",
+        "label_en": "national health insurance information (eligibility)",
+        "registered_by": ["03"],
+    },
+    "child_allowance": {
+        "label": "児童手当関係情報",
+        "label_en": "child allowance information",
+        "registered_by": ["04"],
+    },
+}
+# Copies sent to the intermediate server in one request (its batch limit is 5,000).
+COPY_BATCH = int(os.environ.get("COPY_BATCH", "500"))
+# A copy due for delivery whose message was lost is enqueued again after this long.
+COPY_STALLED_AFTER = float(os.environ.get("COPY_STALLED_AFTER", "120"))
+COPY_SWEEP_EVERY = float(os.environ.get("COPY_SWEEP_EVERY", "30"))
+
 # Individual numbers of persons with no change for this many days are deleted by
 # `manage.py purge_expired` (5 years by default: set it to the municipality's rule).
 INDIVIDUAL_NUMBER_RETENTION_DAYS = int(os.environ.get("INDIVIDUAL_NUMBER_RETENTION_DAYS", "1826"))
@@ -462,7 +490,8 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "linkage")
 # sandbox) on one broker never share a queue. A worker without --queues serves them all (the
 # demo, the tests); production runs a worker per queue (deploy/, docs/operations.md).
 CELERY_QUEUES_BY_STAGE = {
-    "request": f"{CELERY_TASK_DEFAULT_QUEUE}.request",  # unit 38 and the code acquisition files
+    # The intermediate server's work: unit 38, the code acquisition files, the copies.
+    "request": f"{CELERY_TASK_DEFAULT_QUEUE}.request",
     "confirm": f"{CELERY_TASK_DEFAULT_QUEUE}.confirm",  # unit 42
     "notices": f"{CELERY_TASK_DEFAULT_QUEUE}.notices",
     "backbone": f"{CELERY_TASK_DEFAULT_QUEUE}.backbone",  # the simulated business systems
@@ -486,6 +515,7 @@ CELERY_TASK_ROUTES = {
     "linkage.tasks.code_requests_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_acquisition_*": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_requests_confirm": {"queue": CELERY_QUEUES_BY_STAGE["confirm"]},
+    "linkage.tasks.copies_deliver": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.notice_deliver": {"queue": CELERY_QUEUES_BY_STAGE["notices"]},
     "backbone.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["backbone"]},
     "intermediate.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["national"]},
@@ -510,6 +540,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "linkage.tasks.notices_sweep",
         "schedule": NOTICE_SWEEP_EVERY,
         "options": {"expires": NOTICE_SWEEP_EVERY},
+    },
+    "copies-sweep": {
+        "task": "linkage.tasks.copies_sweep",
+        "schedule": COPY_SWEEP_EVERY,
+        "options": {"expires": COPY_SWEEP_EVERY},
     },
     # Daily, at night in Japan: the retention purge, and the check of the access records.
     "individual-numbers-purge": {

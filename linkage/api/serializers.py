@@ -406,3 +406,93 @@ class MergeOutputSerializer(serializers.Serializer):
     merged_at = serializers.DateTimeField()
     merged_by = serializers.CharField()
     unmerged_at = serializers.DateTimeField(allow_null=True)
+
+
+class CopyContentSerializer(ClosedSerializer):
+    """What `PUT /api/v1/copies/<copy_id>` replaces: the items and their validity."""
+
+    items = BusinessItemsField(
+        help_text="The copy's items, with the rules of business items: at most 50, keys of 1-64 "
+        "characters, values strings of at most 1000 characters or finite numbers within ±2^53."
+    )
+    valid_from = StrictDateField(help_text="From when the record is valid, YYYY-MM-DD.")
+    valid_to = StrictDateField(
+        required=False, allow_null=True, help_text="Until when it is valid; absent: open."
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not data["items"]:
+            raise serializers.ValidationError(
+                {"items": serializers.ErrorDetail("must hold at least one item", code="required")}
+            )
+        valid_to = data.get("valid_to")
+        if valid_to is not None and valid_to < data["valid_from"]:
+            raise serializers.ValidationError(
+                {
+                    "valid_to": serializers.ErrorDetail(
+                        "must not be before valid_from", code="before_valid_from"
+                    )
+                }
+            )
+        return data
+
+
+class CopyInputSerializer(CopyContentSerializer):
+    """`POST /api/v1/copies` (副本登録, SPEC 11)."""
+
+    event_id = StrictCharField(
+        min_length=1,
+        max_length=64,
+        trim_whitespace=False,
+        help_text="The sender's id of this registration: the same id with the same body is "
+        "answered as the first time, with another body it is 409 event_id_reused.",
+    )
+    number_system = DigitsField(
+        min_digits=2, max_digits=2, help_text="番号体系 of the sending system: the key's own."
+    )
+    address_number = DigitsField(
+        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
+    )
+    data_set = StrictCharField(
+        max_length=64,
+        help_text="The data set (特定個人情報) the record belongs to, from the configured list "
+        "(EXCHANGE_DATA_SETS); the sending system must be one that registers it.",
+    )
+    record_key = StrictCharField(
+        max_length=100,
+        help_text="The sender's key of the record within the data set (e.g. fiscal year and "
+        "assessment number); one live copy per key.",
+    )
+
+    validate_number_system = AddressChangeInputSerializer.validate_number_system
+
+
+class CopyOutputSerializer(serializers.Serializer):
+    copy_id = serializers.UUIDField(help_text="linkage's id of the copy, for PUT, GET, DELETE.")
+    status = serializers.ChoiceField(
+        choices=["waiting_for_code", "sent", "registered", "withdrawn", "error"],
+        help_text="waiting_for_code: the person's code is not acquired yet (符号未取得), the copy "
+        "goes out by itself once it is; sent: on its way to the intermediate server; "
+        "registered: the intermediate server holds it; withdrawn; error: the intermediate "
+        "server refused it (see error).",
+    )
+    revision = serializers.IntegerField(
+        help_text="1 at registration, one more for each replacement and for the withdrawal."
+    )
+    number_system = serializers.CharField(help_text="番号体系 of the system that registered it.")
+    address_number = serializers.CharField(help_text="宛名番号 of the person in that system.")
+    integrated_number = serializers.CharField(
+        help_text="統合宛名番号: how the intermediate server knows the person."
+    )
+    data_set = serializers.CharField(help_text="The data set (特定個人情報).")
+    record_key = serializers.CharField(help_text="The sender's key of the record.")
+    items = serializers.DictField(help_text="The copy's items.")
+    valid_from = serializers.DateField(help_text="From when the record is valid.")
+    valid_to = serializers.DateField(allow_null=True, help_text="Until when; null: open.")
+    registered_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the intermediate server last took this copy."
+    )
+    withdrawn_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the copy was withdrawn, or null."
+    )
+    error = serializers.CharField(help_text="Why the intermediate server refused it, or empty.")

@@ -6,6 +6,8 @@ from .views import (
     AddressChangeCreateApi,
     CandidateSearchApi,
     CodeRequestListApi,
+    CopyCreateApi,
+    CopyDetailApi,
     MovedResidentListApi,
     PersonDetailApi,
     PersonLookupApi,
@@ -16,6 +18,8 @@ from .views import (
 
 urlpatterns = [
     path("address-changes", AddressChangeCreateApi.as_view(), name="api-address-changes"),
+    path("copies", CopyCreateApi.as_view(), name="api-copies"),
+    path("copies/<str:copy_id>", CopyDetailApi.as_view(), name="api-copy-detail"),
     path("candidates", CandidateSearchApi.as_view(), name="api-candidates"),
     path("persons", PersonSearchApi.as_view(), name="api-person-search"),
     path("persons/lookup", PersonLookupApi.as_view(), name="api-person-lookup"),

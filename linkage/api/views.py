@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -28,6 +29,7 @@ from ..models import (
     AddressVersion,
     BackboneClient,
     CodeRequest,
+    Copy,
     Person,
     PersonMerge,
 )
@@ -41,6 +43,14 @@ from ..selectors import (
 )
 from ..services.address_changes import AddressChangeError, event_id_conflict
 from ..services.audit import GIVEN, access_record, criteria_of
+from ..services.copies import (
+    CopyContent,
+    CopyRefused,
+    CopyResult,
+    copy_register,
+    copy_replace,
+    copy_withdraw,
+)
 from ..services.merges import MergeRefused, person_merge, person_unmerge
 from ..services.pipeline import address_change_receive
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
@@ -51,6 +61,9 @@ from .serializers import (
     CandidateQuerySerializer,
     CandidatesOutputSerializer,
     CodeRequestOutputSerializer,
+    CopyContentSerializer,
+    CopyInputSerializer,
+    CopyOutputSerializer,
     IndividualNumberLookupSerializer,
     MergeInputSerializer,
     MergeOutputSerializer,
@@ -61,6 +74,8 @@ from .serializers import (
     ProblemSerializer,
     UnmergeInputSerializer,
 )
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # One example answer per status, shaped by the API's own problem builder: field, code, message.
 _PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
@@ -537,3 +552,161 @@ class PersonUnmergeApi(StaffApiView):
 
 def _conflict(refusal: MergeRefused) -> Conflict:
     return Conflict(field=refusal.field, code=refusal.code, message=refusal.message)
+
+
+def _copy_body(copy: Copy) -> dict[str, Any]:
+    """A copy as its business system reads it."""
+    return {
+        "copy_id": str(copy.copy_id),
+        "status": copy.status,
+        "revision": copy.revision,
+        "number_system": copy.number_system,
+        "address_number": copy.address_number,
+        "integrated_number": (copy.person.merged_into or copy.person).integrated_number,
+        "data_set": copy.data_set,
+        "record_key": copy.record_key,
+        "items": copy.items,
+        "valid_from": copy.valid_from.isoformat(),
+        "valid_to": copy.valid_to.isoformat() if copy.valid_to else None,
+        "registered_at": copy.registered_at,
+        "withdrawn_at": copy.withdrawn_at,
+        "error": copy.last_error,
+    }
+
+
+def _copy_refused(error: CopyRefused) -> Exception:
+    """The service's refusal as the API answers it."""
+    if error.status == 400:
+        return serializers.ValidationError(
+            {error.field: serializers.ErrorDetail(error.message, code=error.code)}
+        )
+    if error.status == 403:
+        return exceptions.PermissionDenied(error.message, code=error.code)
+    return Conflict(field=error.field, code=error.code, message=error.message)
+
+
+def _copy_answer(result: CopyResult) -> Response:
+    """202 when something is to reach the intermediate server, 200 when nothing changed."""
+    copy = Copy.objects.select_related("person__merged_into").get(pk=result.copy.pk)
+    return Response(_copy_body(copy), status=202 if result.created else 200)
+
+
+@_SENSITIVE
+class CopyCreateApi(BackboneApiView):
+    """副本登録 (SPEC 11): a business system registers a copy of one record of a data set for
+    the intermediate server, naming the person by its own address number."""
+
+    oauth_scope = ("copies", "write")
+
+    @extend_schema(
+        operation_id="copy_create",
+        summary="Register a copy (副本登録)",
+        request=CopyInputSerializer,
+        examples=[
+            OpenApiExample(
+                "tax_registers_income",
+                summary="税 registers a resident's income for fiscal year 2026",
+                request_only=True,
+                value={
+                    "event_id": "tax-copy-2026-000017",
+                    "number_system": "02",
+                    "address_number": "550001",
+                    "data_set": "local_tax_income",
+                    "record_key": "2026-000017",
+                    "items": {"fiscal_year": 2026, "taxable_income": 3120000},
+                    "valid_from": "2026-06-01",
+                },
+            )
+        ],
+        responses={
+            202: OpenApiResponse(CopyOutputSerializer, "accepted: waiting for the code or sent"),
+            200: OpenApiResponse(CopyOutputSerializer, "this event id was registered before"),
+            **problems(400, 401, 403, 409, 413, 415, 429),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CopyInputSerializer(data=request.data, context={"client": self.client})
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = copy_register(
+                client=self.client, content=CopyContent(**serializer.validated_data)
+            )
+        except CopyRefused as error:
+            raise _copy_refused(error) from None
+        return _copy_answer(result)
+
+
+class CopyDetailApi(BackboneApiView):
+    """One copy of the calling system's number system: read, replace (a new revision) or
+    withdraw it. Another system's copy is 404."""
+
+    @property
+    def oauth_scope(self) -> tuple[str, str]:  # type: ignore[override]
+        return ("copies", "read" if self.request.method == "GET" else "write")
+
+    def _own(self, copy_id: str) -> Copy:
+        copy = (
+            Copy.objects.select_related("person__merged_into")
+            .filter(copy_id=copy_id, number_system=self.client.number_system)
+            .first()
+            if _UUID.fullmatch(copy_id)
+            else None
+        )
+        if copy is None:
+            raise exceptions.NotFound(
+                "no copy with this id of your number system", code="not_found"
+            )
+        return copy
+
+    @extend_schema(
+        operation_id="copy_retrieve",
+        summary="Read a copy",
+        responses={200: CopyOutputSerializer, **problems(401, 404, 429)},
+    )
+    def get(self, request: Request, copy_id: str) -> Response:
+        copy = self._own(copy_id)
+        _read_recorded(
+            request, integrated_numbers=[(copy.person.merged_into or copy.person).integrated_number]
+        )
+        return Response(_copy_body(copy))
+
+    @extend_schema(
+        operation_id="copy_replace",
+        summary="Replace a copy's items and validity (a new revision)",
+        request=CopyContentSerializer,
+        responses={
+            202: OpenApiResponse(CopyOutputSerializer, "the new revision is on its way"),
+            200: OpenApiResponse(CopyOutputSerializer, "the copy already holds these items"),
+            **problems(400, 401, 404, 409, 413, 415, 429),
+        },
+    )
+    def put(self, request: Request, copy_id: str) -> Response:
+        copy = self._own(copy_id)
+        serializer = CopyContentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        content = CopyContent(
+            number_system=copy.number_system,
+            address_number=copy.address_number,
+            data_set=copy.data_set,
+            record_key=copy.record_key,
+            items=serializer.validated_data["items"],
+            valid_from=serializer.validated_data["valid_from"],
+            valid_to=serializer.validated_data.get("valid_to"),
+        )
+        try:
+            result = copy_replace(copy=copy, content=content)
+        except CopyRefused as error:
+            raise _copy_refused(error) from None
+        return _copy_answer(result)
+
+    @extend_schema(
+        operation_id="copy_withdraw",
+        summary="Withdraw a copy",
+        responses={
+            202: OpenApiResponse(CopyOutputSerializer, "the withdrawal is on its way"),
+            200: OpenApiResponse(CopyOutputSerializer, "it was withdrawn before"),
+            **problems(401, 404, 429),
+        },
+    )
+    def delete(self, request: Request, copy_id: str) -> Response:
+        return _copy_answer(copy_withdraw(copy=self._own(copy_id)))

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 RESOURCES: dict[str, tuple[str, ...]] = {
     "address-changes": ("write",),
     "candidates": ("read",),
+    "copies": ("write", "read"),
     "persons": ("read",),
 }
 

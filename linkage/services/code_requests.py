@@ -25,7 +25,7 @@ from primitives.http import PeerRefused
 
 from ..clients import intermediate
 from ..clients.intermediate import FileEntry
-from ..events import code_acquisition_files_due, code_requests_due
+from ..events import code_acquisition_files_due, code_requests_due, codes_acquired
 from ..models import (
     CodeAcquisitionFile,
     CodeRequest,
@@ -459,6 +459,9 @@ def _confirmed(
             CodeRequest.objects.filter(pk__in=pks).update(
                 status=to_status, status_changed_at=now, last_error=error, updated_at=now
             )
+        if to_status == CodeRequestStatus.REQUESTED and moving:
+            person_of = {member.pk: member.person_id for member in members}
+            codes_acquired.send(sender=CodeRequest, person_ids=[person_of[pk] for pk in moving])
     return len(moving)
 
 

@@ -48,6 +48,8 @@ def test_a_change_goes_with_a_bearer_token_fetched_once(
     assert token.scope.split() == [
         "02:address-changes:write",
         "02:candidates:read",
+        "02:copies:write",
+        "02:copies:read",
         "02:persons:read",
     ]
     issued = AccessRecord.objects.filter(action=AccessAction.OAUTH_TOKEN, outcome=AccessOutcome.OK)

@@ -83,6 +83,7 @@ def test_a_periodic_run_still_queued_when_the_next_is_due_is_dropped() -> None:
     assert set(every) == {
         "code-requests-confirm",
         "code-requests-sweep",
+        "copies-sweep",
         "notices-sweep",
         "simulators-sweep",
         "business-systems-sweep",

@@ -18,6 +18,8 @@ from django.test import Client
 from linkage.events import (
     code_acquisition_files_due,
     code_requests_due,
+    codes_acquired,
+    copies_due,
     notices_due,
     persons_numbered,
 )
@@ -27,6 +29,7 @@ from linkage.models import (
     CodeRequest,
     CodeRequestStatus,
     CodeRequestTransition,
+    Copy,
     Notice,
     Person,
 )
@@ -103,6 +106,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
         "code_acquisition_files_drain",
         "code_acquisition_file_send",
         "notice_deliver",
+        "copies_deliver",
     ):
         task = getattr(tasks, name)
         monkeypatch.setattr(
@@ -140,6 +144,18 @@ def test_due_files_and_notices_go_to_their_tasks_after_commit(
         ("notice_deliver", (11,)),
         ("notice_deliver", (12,)),
     ]
+
+
+def test_due_copies_go_to_delivery_in_batches_after_commit(
+    sent: list[tuple[str, tuple[Any, ...]]],
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    settings.COPY_BATCH = 2
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        copies_due.send(sender=Copy, copy_ids=[5, 6, 7])
+        assert sent == []
+    assert sent == [("copies_deliver", ([5, 6],)), ("copies_deliver", ([7],))]
 
 
 def test_nothing_is_handed_over_when_the_transaction_rolls_back(
@@ -194,6 +210,8 @@ def test_migrate_gives_the_roles_back_their_permissions() -> None:
         (code_requests_due, "linkage.code_requests_due_advance"),
         (code_acquisition_files_due, "linkage.code_acquisition_files_send"),
         (notices_due, "linkage.notices_due_deliver"),
+        (codes_acquired, "linkage.codes_acquired_copies_release"),
+        (copies_due, "linkage.copies_due_deliver"),
         (user_login_failed, "linkage.sign_in_failed_recorded"),
         (user_logged_in, "linkage.sign_in_starts_activity"),
         (post_migrate, "linkage.roles_sync"),
@@ -218,6 +236,8 @@ def test_the_documented_receivers_are_all_there_are() -> None:
             code_requests_due,
             code_acquisition_files_due,
             notices_due,
+            codes_acquired,
+            copies_due,
             user_login_failed,
             user_logged_in,
             post_migrate,

@@ -40,6 +40,8 @@ def test_a_valid_assertion_gets_a_short_lived_bearer_token(issued: IssuedOAuthCl
     assert body["scope"].split() == [
         "02:address-changes:write",
         "02:candidates:read",
+        "02:copies:write",
+        "02:copies:read",
         "02:persons:read",
     ]
     assert answer["Cache-Control"] == "no-store"

@@ -1,0 +1,321 @@
+"""副本登録 (SPEC 11): business systems' copies of their data, registered on the intermediate
+server so other institutions' inquiries are answered from them.
+
+A business system names the person by its own address number; linkage keeps the copy against
+the integrated person and hands it to the intermediate server by integrated number only. A
+copy of a person whose code is not yet acquired waits (`waiting_for_code`, 符号未取得) and goes
+out by itself when the confirmation unit finds the code (the `codes_acquired` signal): the
+pending-row pattern of the code requests. Every registration, replacement and withdrawal is a
+new revision; the intermediate server keeps a copy by its id and takes each revision once, so
+a delivery repeated after a lost answer changes nothing there.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..clients.intermediate import CopyMessage, copies_send
+from ..events import copies_due
+from ..models import BackboneClient, CodeRequestStatus, Copy, CrossReference, Person
+from ..selectors import code_request_status_of
+
+logger = logging.getLogger(__name__)
+
+
+class CopyRefused(Exception):
+    """A copy that cannot be accepted: `field` and `code` name the reason and `status` the
+    HTTP status the API answers with. Nothing was stored."""
+
+    def __init__(self, status: int, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.field, self.code, self.message = status, field, code, message
+
+
+@dataclass(frozen=True)
+class CopyContent:
+    """What a business system says of one copy (`POST /api/v1/copies`, `PUT` for the items
+    and validity)."""
+
+    number_system: str
+    address_number: str
+    data_set: str
+    record_key: str
+    items: dict[str, Any]
+    valid_from: datetime.date
+    valid_to: datetime.date | None = None
+    event_id: str = ""
+
+    def digest(self) -> str:
+        """The body's fingerprint: an event id sent again with another body is a conflict."""
+        body = {**self.__dict__, "valid_from": str(self.valid_from), "valid_to": str(self.valid_to)}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    copy: Copy
+    created: bool = field(default=True)
+
+
+def _checked(client: BackboneClient, content: CopyContent) -> Person:
+    """The person the copy belongs to, after the checks every registration passes."""
+    data_set = settings.EXCHANGE_DATA_SETS.get(content.data_set)
+    if data_set is None:
+        known = ", ".join(sorted(settings.EXCHANGE_DATA_SETS))
+        raise CopyRefused(
+            400, "data_set", "unknown_data_set", f"no data set {content.data_set!r} ({known})"
+        )
+    if client.number_system not in data_set["registered_by"]:
+        raise CopyRefused(
+            403,
+            "data_set",
+            "data_set_not_allowed",
+            f"number system {client.number_system} does not register {content.data_set}",
+        )
+    link = (
+        CrossReference.objects.select_related("person__merged_into", "person__code_request")
+        .filter(number_system=content.number_system, address_number=content.address_number)
+        .first()
+    )
+    if link is None:
+        raise CopyRefused(
+            400,
+            "address_number",
+            "unknown_address_number",
+            f"address number {content.address_number} of number system "
+            f"{content.number_system} is not linked to any person",
+        )
+    person = link.person.merged_into or link.person
+    if not person.has_individual_number:
+        raise CopyRefused(
+            400,
+            "address_number",
+            "no_individual_number",
+            "the person has no individual number, so has no code and cannot have copies "
+            "(住登外者 without a number: SPEC 10)",
+        )
+    return person
+
+
+def _status_for(person: Person) -> str:
+    if code_request_status_of(person) == CodeRequestStatus.REQUESTED:
+        return Copy.Status.SENT
+    return Copy.Status.WAITING_FOR_CODE
+
+
+def copy_register(*, client: BackboneClient, content: CopyContent) -> CopyResult:
+    """A new copy, or the one this event id registered before (created False). The same
+    event id with another body, or a live copy of the same record, is refused (409)."""
+    digest = content.digest()
+    earlier = Copy.objects.filter(
+        number_system=content.number_system, event_id=content.event_id
+    ).first()
+    if earlier is not None:
+        return _repeat(earlier, digest)
+    person = _checked(client, content)
+    try:
+        with transaction.atomic():
+            copy = Copy.objects.create(
+                client=client,
+                number_system=content.number_system,
+                event_id=content.event_id,
+                body_digest=digest,
+                person=person,
+                address_number=content.address_number,
+                data_set=content.data_set,
+                record_key=content.record_key,
+                items=content.items,
+                valid_from=content.valid_from,
+                valid_to=content.valid_to,
+                status=_status_for(person),
+            )
+            _due([copy])
+    except IntegrityError:
+        earlier = Copy.objects.filter(
+            number_system=content.number_system, event_id=content.event_id
+        ).first()
+        if earlier is not None:  # the same event at the same moment: answered as a repeat
+            return _repeat(earlier, digest)
+        raise CopyRefused(
+            409,
+            "record_key",
+            "record_key_taken",
+            f"a live copy of {content.data_set} {content.record_key} exists; replace it "
+            "(PUT /api/v1/copies/<copy_id>) or withdraw it first",
+        ) from None
+    return CopyResult(copy)
+
+
+def _repeat(earlier: Copy, digest: str) -> CopyResult:
+    if earlier.body_digest != digest:
+        raise CopyRefused(
+            409,
+            "event_id",
+            "event_id_reused",
+            "this event id was sent before with another body",
+        )
+    return CopyResult(earlier, created=False)
+
+
+def copy_replace(*, copy: Copy, content: CopyContent) -> CopyResult:
+    """New items and validity for a live copy: a new revision (created False when they are
+    what the copy holds)."""
+    with transaction.atomic():
+        locked = Copy.objects.select_for_update().get(pk=copy.pk)
+        if locked.withdrawn_at is not None:
+            raise CopyRefused(409, "", "copy_withdrawn", "the copy was withdrawn")
+        if (locked.items, locked.valid_from, locked.valid_to) == (
+            content.items,
+            content.valid_from,
+            content.valid_to,
+        ):
+            return CopyResult(locked, created=False)
+        locked.items = content.items
+        locked.valid_from, locked.valid_to = content.valid_from, content.valid_to
+        locked.revision += 1
+        if locked.status != Copy.Status.WAITING_FOR_CODE:
+            locked.status = Copy.Status.SENT
+        locked.save(
+            update_fields=["items", "valid_from", "valid_to", "revision", "status", "updated_at"]
+        )
+        _due([locked])
+    return CopyResult(locked)
+
+
+def copy_withdraw(*, copy: Copy) -> CopyResult:
+    """The copy ends: the intermediate server drops it (created False when it had ended)."""
+    with transaction.atomic():
+        locked = Copy.objects.select_for_update().get(pk=copy.pk)
+        if locked.withdrawn_at is not None:
+            return CopyResult(locked, created=False)
+        locked.withdrawn_at = timezone.now()
+        if locked.delivered_revision == 0:
+            # Never on the intermediate server: nothing to take back there.
+            locked.delivered_revision = locked.revision
+        else:
+            locked.revision += 1
+        locked.status = Copy.Status.WITHDRAWN
+        locked.save(
+            update_fields=["withdrawn_at", "delivered_revision", "revision", "status", "updated_at"]
+        )
+        _due([locked])
+    return CopyResult(locked)
+
+
+def _due(copies: Sequence[Copy]) -> None:
+    """Hand the copies that must reach the intermediate server to delivery, after commit."""
+    ids = [
+        copy.pk
+        for copy in copies
+        if copy.delivered_revision < copy.revision and copy.status != Copy.Status.WAITING_FOR_CODE
+    ]
+    if ids:
+        copies_due.send(sender=Copy, copy_ids=ids)
+
+
+def copies_release(*, person_ids: Sequence[int]) -> int:
+    """The copies that waited for these persons' codes go out now."""
+    with transaction.atomic():
+        waiting = list(
+            Copy.objects.select_for_update()
+            .filter(person_id__in=person_ids, status=Copy.Status.WAITING_FOR_CODE)
+            .values_list("pk", flat=True)
+        )
+        if waiting:
+            Copy.objects.filter(pk__in=waiting).update(
+                status=Copy.Status.SENT, updated_at=timezone.now()
+            )
+            copies_due.send(sender=Copy, copy_ids=waiting)
+    return len(waiting)
+
+
+def _message(copy: Copy) -> CopyMessage:
+    return CopyMessage(
+        copy_id=str(copy.copy_id),
+        revision=copy.revision,
+        operation="withdraw" if copy.withdrawn_at else "register",
+        integrated_number=(copy.person.merged_into or copy.person).integrated_number,
+        data_set=copy.data_set,
+        record_key=copy.record_key,
+        items=copy.items,
+        valid_from=copy.valid_from.isoformat(),
+        valid_to=copy.valid_to.isoformat() if copy.valid_to else None,
+    )
+
+
+def copies_deliver(*, copy_ids: Sequence[int]) -> int:
+    """Send the due revisions of these copies, a batch per request; each copy the intermediate
+    server took is marked with the revision it took, each it refused is an error with the
+    reason. A transport failure raises PeerUnavailable (the task retries; nothing was marked).
+    Returns how many copies the intermediate server took."""
+    taken = 0
+    pending = sorted(set(copy_ids))
+    for start in range(0, len(pending), settings.COPY_BATCH):
+        copies = list(
+            Copy.objects.due()
+            .filter(pk__in=pending[start : start + settings.COPY_BATCH])
+            .select_related("person__merged_into")
+            .order_by("pk")
+        )
+        if not copies:
+            continue
+        messages = [_message(copy) for copy in copies]
+        Copy.objects.filter(pk__in=[copy.pk for copy in copies]).update(attempts=F("attempts") + 1)
+        results = copies_send(messages)
+        now = timezone.now()
+        with transaction.atomic():
+            for copy, message, refused in zip(copies, messages, results, strict=True):
+                # Only the revision that was sent is marked: a newer one (a replacement
+                # meanwhile) stays due.
+                same = Copy.objects.filter(pk=copy.pk, revision=message.revision)
+                if refused is None:
+                    taken += 1
+                    same.update(
+                        delivered_revision=message.revision,
+                        status=Copy.Status.WITHDRAWN
+                        if message.operation == "withdraw"
+                        else Copy.Status.REGISTERED,
+                        registered_at=now,
+                        last_error="",
+                        updated_at=now,
+                    )
+                else:
+                    logger.warning(
+                        "the intermediate server refused copy %s: %s", copy.copy_id, refused.code
+                    )
+                    same.update(
+                        delivered_revision=message.revision,
+                        status=Copy.Status.ERROR,
+                        last_error=f"{refused.code}: {refused.detail}"[:300],
+                        updated_at=now,
+                    )
+    return taken
+
+
+def copies_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Enqueue again the copies due for delivery whose message was lost (due and untouched for
+    COPY_STALLED_AFTER seconds)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.COPY_STALLED_AFTER)
+    ids = list(
+        Copy.objects.due()
+        .filter(updated_at__lte=cutoff)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:5000]
+    )
+    with transaction.atomic():
+        if ids:
+            Copy.objects.filter(pk__in=ids).update(updated_at=now)  # claimed: not due again soon
+            copies_due.send(sender=Copy, copy_ids=ids)
+    return len(ids)
