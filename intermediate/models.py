@@ -85,11 +85,17 @@ class NetworkSerial(SweptWork):
     integrated_number = models.CharField(max_length=15)
     issued_at = models.DateTimeField(auto_now_add=True)
     code = models.CharField(max_length=64, blank=True)
+    # The person the national server named: how the network routes an inquiry from this
+    # institution's code to another institution's code of the same person (SPEC 4.4, 11).
+    resident_code = models.CharField(max_length=11, blank=True)
     error_reason = models.CharField(max_length=200, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(
         null=True, blank=True, help_text="when the intermediate server took the answer"
     )
+
+    class Meta:
+        indexes = [models.Index(fields=["lg_code", "code"], name="network_serial_code_idx")]
 
     def __str__(self) -> str:
         return self.processing_serial_number
@@ -173,3 +179,101 @@ class CopyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lg_code}:{self.copy_id}@{self.revision}"
+
+
+class PermittedExchange(models.Model):
+    """情報提供ネットワークシステム 4: one row of the table of permitted exchanges (番号法 別表 as
+    data): an institution doing `procedure` (事務) may ask for `data_set` (特定個人情報)."""
+
+    procedure = models.CharField(max_length=64)
+    procedure_label = models.CharField(max_length=200)
+    data_set = models.CharField(max_length=64)
+    data_set_label = models.CharField(max_length=200)
+    basis = models.CharField(max_length=200, help_text="the row of 番号法 別表 it comes from")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "data_set"], name="permitted_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure} -> {self.data_set}"
+
+
+class InstitutionPerson(models.Model):
+    """An institution's person as the network knows it, for the institutions the sandbox
+    simulates whole (no linkage of theirs runs here): their code and resident code."""
+
+    lg_code = models.CharField(max_length=6)
+    code = models.CharField(max_length=64)
+    resident_code = models.CharField(max_length=11)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lg_code", "code"], name="institution_person_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lg_code}:{self.resident_code}"
+
+
+class InquiryRecord(models.Model):
+    """中間サーバー 3: an inquiry (情報照会, SKI) one institution sent, kept by the id its linkage
+    gave it: asked once, and a repeat is answered from here."""
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "answered"
+        REFUSED = "refused", "refused"
+
+    lg_code = models.CharField(max_length=6)
+    inquiry_id = models.CharField(max_length=36)
+    integrated_number = models.CharField(max_length=15)
+    procedure = models.CharField(max_length=64)
+    data_set = models.CharField(max_length=64)
+    provider = models.CharField(max_length=6)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    refusal_code = models.CharField(max_length=40, blank=True)
+    refusal_detail = models.CharField(max_length=300, blank=True)
+    records = models.JSONField(default=list)
+    asked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lg_code", "inquiry_id"], name="inquiry_record_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lg_code}:{self.inquiry_id}"
+
+
+class ExchangeRecord(models.Model):
+    """情報提供等記録 (TKM): one exchange as one institution records it, the requester's and the
+    provider's side each; residents read theirs on マイナポータル."""
+
+    class Role(models.TextChoices):
+        REQUESTER = "requester", "requester"
+        PROVIDER = "provider", "provider"
+
+    lg_code = models.CharField(max_length=6)
+    integrated_number = models.CharField(max_length=15)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    counterpart = models.CharField(max_length=6)
+    procedure = models.CharField(max_length=64)
+    data_set = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=10)
+    reason = models.CharField(max_length=300, blank=True)
+    exchange_id = models.CharField(max_length=36)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lg_code", "exchange_id", "role"], name="exchange_record_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["lg_code", "integrated_number"], name="exchange_person_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lg_code}:{self.exchange_id}:{self.role}"

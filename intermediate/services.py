@@ -472,13 +472,14 @@ def network_answers_record(answers: Sequence[ResidentCodeAnswer]) -> list[Networ
                     serial.code = code_derive(
                         lg_code=serial.lg_code, resident_code=answer.resident_code
                     )
+                    serial.resident_code = answer.resident_code
                 else:
                     serial.error_reason = answer.error[:200] or "unknown error"
                 serial.answered_at = now
                 answered[serial.pk] = serial
             outcomes.append(serial)
         NetworkSerial.objects.bulk_update(
-            answered.values(), ["code", "error_reason", "answered_at"]
+            answered.values(), ["code", "resident_code", "error_reason", "answered_at"]
         )
     return outcomes
 

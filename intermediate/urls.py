@@ -13,10 +13,14 @@ intermediate_server = [
     path("codes", views.codes),
     path("code-status-inquiries", views.code_status_inquiries),
     path("copies", views.copies),
+    path("inquiries", views.inquiries),
+    path("provisions", views.provisions),
+    path("exchange-records", views.exchange_records),
 ]
 network = [
     path("serial-numbers", views.network_serial_numbers),
     path("resident-codes", views.network_resident_codes),
+    path("inquiries", views.network_inquiries),
 ]
 
 urlpatterns = [

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from primitives.http import PeerUnavailable
 from primitives.numbers import (
     is_valid_individual_number,
     is_valid_integrated_number,
@@ -23,7 +24,7 @@ from primitives.numbers import (
 )
 from primitives.sealed import EncryptedIndividualNumber
 
-from . import tasks
+from . import exchange, tasks
 from .models import CodeAcquisitionFileRequest, CommunicationForward, GatewayEntry, NationalInquiry
 from .services import (
     CodeAnswer,
@@ -63,6 +64,12 @@ def json_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                     raise Refused(400, "invalid", "the body must be a JSON object")
                 kwargs["body"] = body
             return view(request, *args, **kwargs)
+        except PeerUnavailable:
+            # The next peer behind this one is down: the caller tries again later.
+            return JsonResponse(
+                {"code": "peer_unavailable", "detail": "the next peer cannot be reached now"},
+                status=503,
+            )
         except ValueError:
             return JsonResponse(
                 {"code": "malformed_json", "detail": "the body is not JSON"}, status=400
@@ -458,3 +465,89 @@ cs_forwards = pair_receiver("cs", CommunicationForward, tasks.cs_pairs_forward, 
 gateway_entries = pair_receiver(
     "gateway", GatewayEntry, tasks.gateway_pairs_forward, (INSTITUTION,)
 )
+
+
+# --- 情報照会 / 情報提供 / 情報提供等記録 (SPEC 11) ---------------------------------------------
+
+PROCEDURE = DATA_SET
+
+
+def _inquiry(item: dict[str, Any]) -> exchange.InquiryItem:
+    return exchange.InquiryItem(
+        inquiry_id=field(item, "inquiry_id", COPY_ID.fullmatch),
+        integrated_number=field(item, "integrated_number", is_valid_integrated_number),
+        procedure=field(item, "procedure", PROCEDURE.fullmatch),
+        data_set=field(item, "data_set", DATA_SET.fullmatch),
+        provider=field(item, "provider", is_valid_lg_code),
+    )
+
+
+@require_POST
+@json_view
+@simulated("intermediate")
+def inquiries(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    """情報照会 (SKI): `inquiries` of {inquiry_id, integrated_number, procedure, data_set,
+    provider}; each answered with its records, or refused with the reason (outside the table
+    of permitted exchanges, a person unknown to the network or the provider, no code here)."""
+    lg_code = own_lg_code(request, body)
+
+    def handle(items: list[exchange.InquiryItem]) -> list[Outcome]:
+        return [
+            o if isinstance(o, Refused) else (exchange.inquiry_answer(o), True)
+            for o in exchange.inquiries_ask(lg_code=lg_code, items=items)
+        ]
+
+    return batch_answer(body, "inquiries", _inquiry, handle, created_status=200)
+
+
+@require_GET
+@simulated("intermediate")
+def exchange_records(request: HttpRequest) -> HttpResponse:
+    """情報提供等記録 (TKM) of one person of the calling institution."""
+    lg_code = request.GET.get("lg_code", "")
+    integrated_number = request.GET.get("integrated_number", "")
+    if lg_code != request.caller_lg_code:  # type: ignore[attr-defined]
+        return JsonResponse(
+            {"code": "wrong_institution", "detail": "an institution may only ask for itself"},
+            status=403,
+        )
+    if not is_valid_integrated_number(integrated_number):
+        return JsonResponse(
+            {"code": "invalid", "detail": "integrated_number is missing or malformed"}, status=400
+        )
+    return JsonResponse(
+        {"records": exchange.exchange_records(lg_code=lg_code, integrated_number=integrated_number)}
+    )
+
+
+@require_POST
+@json_view
+@simulated("network", callers=(NETWORK,))
+def network_inquiries(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    """The network's routing of one inquiry from an intermediate server."""
+    inquiry = exchange.NetworkInquiry(
+        exchange_id=field(body, "exchange_id", COPY_ID.fullmatch),
+        requester=field(body, "requester", is_valid_lg_code),
+        code=field(body, "code", KEY.fullmatch),
+        procedure=field(body, "procedure", PROCEDURE.fullmatch),
+        data_set=field(body, "data_set", DATA_SET.fullmatch),
+        provider=field(body, "provider", is_valid_lg_code),
+    )
+    return JsonResponse(exchange.network_route(inquiry))
+
+
+@require_POST
+@json_view
+@simulated("intermediate", callers=(NETWORK,))
+def provisions(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    """情報提供 (TKY): the network asks the provider's intermediate server, which answers by
+    itself from the provider's copies (自動応答)."""
+    provision = exchange.Provision(
+        exchange_id=field(body, "exchange_id", COPY_ID.fullmatch),
+        provider=field(body, "provider", is_valid_lg_code),
+        requester=field(body, "requester", is_valid_lg_code),
+        code=field(body, "code", KEY.fullmatch),
+        procedure=field(body, "procedure", PROCEDURE.fullmatch),
+        data_set=field(body, "data_set", DATA_SET.fullmatch),
+    )
+    return JsonResponse(exchange.provision_answer(provision))

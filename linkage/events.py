@@ -31,3 +31,7 @@ codes_acquired = Signal()
 # Copies are due for delivery to the intermediate server (registered, replaced, withdrawn,
 # released by their person's code, or found stalled by the sweep): `copy_ids`.
 copies_due = Signal()
+
+# Inquiries are due to be asked of the intermediate server (made, released by their person's
+# code, or found stalled by the sweep): `inquiry_ids`.
+inquiries_due = Signal()

@@ -839,6 +839,62 @@ class Copy(models.Model):
         return f"{self.data_set} {self.record_key}"
 
 
+class Inquiry(models.Model):
+    """情報照会: a business system's inquiry to another institution about one of its persons,
+    relayed to the intermediate server by integrated number (SPEC 11). An inquiry about a
+    person whose code is not yet acquired waits (`waiting_for_code`) and goes out by itself
+    once it is; it is asked once, and its answer is kept here for the asking system."""
+
+    class Status(models.TextChoices):
+        WAITING_FOR_CODE = "waiting_for_code", _("符号未取得")
+        SENT = "sent", _("照会中")
+        ANSWERED = "answered", _("回答あり")
+        REFUSED = "refused", _("照会不可")
+        ERROR = "error", _("エラー")
+
+    inquiry_id = models.UUIDField(_("照会ID"), default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(
+        BackboneClient,
+        on_delete=models.PROTECT,
+        related_name="inquiries",
+        verbose_name=_("業務システム"),
+    )
+    number_system = models.CharField(_("番号体系"), max_length=2)
+    event_id = models.CharField(_("イベントID"), max_length=100)
+    body_digest = models.CharField(_("本文のダイジェスト"), max_length=64)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="inquiries", verbose_name=_("統合宛名")
+    )
+    address_number = models.CharField(_("宛名番号"), max_length=20)
+    procedure = models.CharField(_("事務"), max_length=64)
+    data_set = models.CharField(_("特定個人情報"), max_length=64)
+    provider = models.CharField(_("照会先"), max_length=6)
+    status = models.CharField(_("状態"), max_length=16, choices=Status.choices)
+    records = models.JSONField(_("回答"), default=list)
+    reason = models.CharField(_("理由"), max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(_("送信回数"), default=0)
+    created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    answered_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("情報照会")
+        verbose_name_plural = _("情報照会")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number_system", "event_id"], name="inquiry_event_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["person", "status"], name="inquiry_person_status_idx"),
+            models.Index(fields=["status", "updated_at"], name="inquiry_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure} {self.data_set} -> {self.provider}"
+
+
 class PersonMerge(models.Model):
     """名寄せの記録 (SPEC 10.4): `merged` was merged into `representative`, automatically
     (cause individual_number) or by a supervisor; `links` are the merged person's own links at

@@ -18,6 +18,7 @@ from .events import (
     code_requests_due,
     codes_acquired,
     copies_due,
+    inquiries_due,
     notices_due,
     persons_numbered,
 )
@@ -30,6 +31,7 @@ from .models import (
     BusinessLabel,
     CodeRequest,
     Copy,
+    Inquiry,
     Notice,
     Person,
 )
@@ -38,6 +40,7 @@ from .services.backbone_clients import backbone_clients_forget
 from .services.code_requests import RELEASE_BATCH, code_requests_open
 from .services.copies import copies_release
 from .services.enqueueing import enqueue
+from .services.inquiries import inquiries_release
 
 
 @receiver(persons_numbered, dispatch_uid="linkage.persons_numbered_code_requests")
@@ -79,6 +82,21 @@ def codes_acquired_copies_release(
 ) -> None:
     """The copies that waited for these persons' codes (符号未取得) go out (SPEC 11)."""
     copies_release(person_ids=person_ids)
+
+
+@receiver(codes_acquired, dispatch_uid="linkage.codes_acquired_inquiries_release")
+def codes_acquired_inquiries_release(
+    sender: type[CodeRequest], person_ids: Sequence[int], **kwargs: Any
+) -> None:
+    """The inquiries that waited for these persons' codes go out (SPEC 11)."""
+    inquiries_release(person_ids=person_ids)
+
+
+@receiver(inquiries_due, dispatch_uid="linkage.inquiries_due_ask")
+def inquiries_due_ask(sender: type[Inquiry], inquiry_ids: Sequence[int], **kwargs: Any) -> None:
+    """The intermediate server is asked after commit: one message per COPY_BATCH inquiries."""
+    for start in range(0, len(inquiry_ids), settings.COPY_BATCH):
+        enqueue(tasks.inquiries_ask, list(inquiry_ids[start : start + settings.COPY_BATCH]))
 
 
 @receiver(copies_due, dispatch_uid="linkage.copies_due_deliver")

@@ -20,7 +20,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from primitives.http import PeerUnavailable
 
 from .clients.intermediate import FileNotReady
-from .services import audit, code_requests, copies, notices, oauth_clients, retention
+from .services import audit, code_requests, copies, inquiries, notices, oauth_clients, retention
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
@@ -169,6 +169,18 @@ def copies_deliver(copy_ids: list[int]) -> int:
 @shared_task(acks_late=True)
 def copies_sweep() -> int:
     return copies.copies_sweep()
+
+
+@shared_task(**RETRYING)
+def inquiries_ask(inquiry_ids: list[int]) -> int:
+    """情報照会: the inquiries to the intermediate server; an unavailable server is tried
+    again (the inquiries stay `sent`, and the sweep finds them if every retry fails)."""
+    return inquiries.inquiries_ask(inquiry_ids=inquiry_ids)
+
+
+@shared_task(acks_late=True)
+def inquiries_sweep() -> int:
+    return inquiries.inquiries_sweep()
 
 
 @shared_task(acks_late=True)

@@ -38,3 +38,4 @@ class NoticeEvent(models.TextChoices):
     SERIAL_ISSUED = "code_request.serial_issued", _("処理通番の発行")
     PERSON_MERGED = "person.merged", _("名寄せ")
     PERSON_UNMERGED = "person.unmerged", _("名寄せ解除")
+    INQUIRY_ANSWERED = "inquiry.answered", _("情報照会の回答")

@@ -308,6 +308,26 @@ EXCHANGE_DATA_SETS: dict[str, dict[str, Any]] = {
         "registered_by": ["04"],
     },
 }
+# The procedures (事務) this municipality's business systems make inquiries for (情報照会), each
+# with the number systems that may ask for it; the network checks each (procedure, data set)
+# against its table of permitted exchanges (docs/exchange.md).
+EXCHANGE_PROCEDURES: dict[str, dict[str, Any]] = {
+    "child_allowance_payment": {
+        "label": "児童手当の支給に関する事務",
+        "label_en": "payment of child allowance",
+        "asked_by": ["04"],
+    },
+    "public_assistance": {
+        "label": "生活保護の決定及び実施に関する事務",
+        "label_en": "decision and provision of public assistance",
+        "asked_by": ["04"],
+    },
+    "nhi_benefit": {
+        "label": "国民健康保険の保険給付の支給に関する事務",
+        "label_en": "national health insurance benefits",
+        "asked_by": ["03"],
+    },
+}
 # Copies sent to the intermediate server in one request (its batch limit is 5,000).
 COPY_BATCH = int(os.environ.get("COPY_BATCH", "500"))
 # A copy due for delivery whose message was lost is enqueued again after this long.
@@ -490,7 +510,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "linkage")
 # sandbox) on one broker never share a queue. A worker without --queues serves them all (the
 # demo, the tests); production runs a worker per queue (deploy/, docs/operations.md).
 CELERY_QUEUES_BY_STAGE = {
-    # The intermediate server's work: unit 38, the code acquisition files, the copies.
+    # The intermediate server's work: unit 38, the code acquisition files, copies, inquiries.
     "request": f"{CELERY_TASK_DEFAULT_QUEUE}.request",
     "confirm": f"{CELERY_TASK_DEFAULT_QUEUE}.confirm",  # unit 42
     "notices": f"{CELERY_TASK_DEFAULT_QUEUE}.notices",
@@ -516,6 +536,7 @@ CELERY_TASK_ROUTES = {
     "linkage.tasks.code_acquisition_*": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_requests_confirm": {"queue": CELERY_QUEUES_BY_STAGE["confirm"]},
     "linkage.tasks.copies_deliver": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
+    "linkage.tasks.inquiries_ask": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.notice_deliver": {"queue": CELERY_QUEUES_BY_STAGE["notices"]},
     "backbone.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["backbone"]},
     "intermediate.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["national"]},
@@ -543,6 +564,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "copies-sweep": {
         "task": "linkage.tasks.copies_sweep",
+        "schedule": COPY_SWEEP_EVERY,
+        "options": {"expires": COPY_SWEEP_EVERY},
+    },
+    "inquiries-sweep": {
+        "task": "linkage.tasks.inquiries_sweep",
         "schedule": COPY_SWEEP_EVERY,
         "options": {"expires": COPY_SWEEP_EVERY},
     },

@@ -27,6 +27,7 @@ _TYPES = {
     415: "unsupported-media-type",
     429: "too-many-requests",
     500: "server-error",
+    503: "peer-unavailable",
 }
 
 
@@ -38,6 +39,14 @@ class Conflict(exceptions.APIException):
     def __init__(self, *, field: str, code: str, message: str) -> None:
         super().__init__(message, code)
         self.errors = [{"field": field, "code": code, "message": message}]
+
+
+class PeerNotReachable(exceptions.APIException):
+    """What linkage asks of a national peer for the caller cannot be asked now."""
+
+    status_code = 503
+    default_detail = "the intermediate server cannot be reached now; try again later"
+    default_code = "intermediate_unavailable"
 
 
 def problem(status: int, errors: list[dict[str, str]], detail: str | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions, serializers
 
+from primitives.numbers import is_valid_lg_code
 from primitives.vocabulary import SEX_CODES, RecordStatus
 
 from ..masking import field_name_shown
@@ -496,3 +497,97 @@ class CopyOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="When the copy was withdrawn, or null."
     )
     error = serializers.CharField(help_text="Why the intermediate server refused it, or empty.")
+
+
+class InquiryInputSerializer(ClosedSerializer):
+    """`POST /api/v1/inquiries` (情報照会, SPEC 11)."""
+
+    event_id = StrictCharField(
+        min_length=1,
+        max_length=64,
+        trim_whitespace=False,
+        help_text="The sender's id of this inquiry: the same id with the same body is answered "
+        "as the first time, with another body it is 409 event_id_reused.",
+    )
+    number_system = DigitsField(
+        min_digits=2, max_digits=2, help_text="番号体系 of the asking system: the key's own."
+    )
+    address_number = DigitsField(
+        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
+    )
+    procedure = StrictCharField(
+        max_length=64,
+        help_text="The 事務 that asks, from the configured list (EXCHANGE_PROCEDURES); the "
+        "asking system must be one that does it.",
+    )
+    data_set = StrictCharField(max_length=64, help_text="The data set (特定個人情報) asked for.")
+    provider = DigitsField(
+        min_digits=6,
+        max_digits=6,
+        help_text="The institution asked (its 6-digit 地方公共団体コード with check digit).",
+    )
+
+    validate_number_system = AddressChangeInputSerializer.validate_number_system
+
+    def validate_provider(self, value: str) -> str:
+        if not is_valid_lg_code(value):
+            raise serializers.ValidationError(
+                "is not a local government code (its check digit does not match)",
+                code="check_digit",
+            )
+        return value
+
+
+class InquiryOutputSerializer(serializers.Serializer):
+    inquiry_id = serializers.UUIDField(help_text="linkage's id of the inquiry, for GET.")
+    status = serializers.ChoiceField(
+        choices=["waiting_for_code", "sent", "answered", "refused", "error"],
+        help_text="waiting_for_code: the person's code is not acquired yet (符号未取得), the "
+        "inquiry goes out by itself once it is; sent: asked; answered: see records; refused: "
+        "the network or the provider refused it (see reason); error: the intermediate server "
+        "refused it.",
+    )
+    number_system = serializers.CharField(help_text="番号体系 of the asking system.")
+    address_number = serializers.CharField(help_text="宛名番号 of the person in that system.")
+    integrated_number = serializers.CharField(help_text="統合宛名番号 of the person.")
+    procedure = serializers.CharField(help_text="The 事務 that asks.")
+    data_set = serializers.CharField(help_text="The data set asked for.")
+    provider = serializers.CharField(help_text="The institution asked.")
+    records = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The provider's records when answered: record_key, items, valid_from, "
+        "valid_to each.",
+    )
+    reason = serializers.CharField(help_text="Why it was refused, or empty.")
+    answered_at = serializers.DateTimeField(allow_null=True, help_text="When it was answered.")
+
+
+class ExchangeRecordsQuerySerializer(ClosedSerializer):
+    number_system = DigitsField(
+        min_digits=2, max_digits=2, help_text="番号体系 of the asking system: the key's own."
+    )
+    address_number = DigitsField(
+        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
+    )
+
+    validate_number_system = AddressChangeInputSerializer.validate_number_system
+
+
+class ExchangeRecordSerializer(serializers.Serializer):
+    exchange_id = serializers.CharField(help_text="The inquiry's id.")
+    role = serializers.ChoiceField(
+        choices=["requester", "provider"],
+        help_text="requester: this municipality asked; provider: it was asked.",
+    )
+    counterpart = serializers.CharField(help_text="The other institution's code.")
+    procedure = serializers.CharField(help_text="The 事務 that asked.")
+    data_set = serializers.CharField(help_text="The data set asked for.")
+    outcome = serializers.ChoiceField(
+        choices=["answered", "refused"], help_text="How the exchange ended."
+    )
+    reason = serializers.CharField(help_text="Why it was refused, or empty.")
+    recorded_at = serializers.DateTimeField(help_text="When it was recorded.")
+
+
+class ExchangeRecordsOutputSerializer(serializers.Serializer):
+    records = ExchangeRecordSerializer(many=True, help_text="Newest first.")

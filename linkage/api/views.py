@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from primitives.http import PeerUnavailable
 from primitives.numbers import is_valid_integrated_number
 
 from ..filters import CodeRequestFilter, PersonSearchFilter
@@ -30,6 +31,7 @@ from ..models import (
     BackboneClient,
     CodeRequest,
     Copy,
+    Inquiry,
     Person,
     PersonMerge,
 )
@@ -45,16 +47,17 @@ from ..services.address_changes import AddressChangeError, event_id_conflict
 from ..services.audit import GIVEN, access_record, criteria_of
 from ..services.copies import (
     CopyContent,
-    CopyRefused,
     CopyResult,
     copy_register,
     copy_replace,
     copy_withdraw,
 )
+from ..services.exchanges import ExchangeRefused, exchange_person, integrated_number_of
+from ..services.inquiries import InquiryContent, exchange_records_of, inquiry_make
 from ..services.merges import MergeRefused, person_merge, person_unmerge
 from ..services.pipeline import address_change_receive
 from .authentication import IsBackboneClient, StaffPermission, StaffTokenAuthentication
-from .exceptions import PROBLEM_CONTENT_TYPE, Conflict, problem
+from .exceptions import PROBLEM_CONTENT_TYPE, Conflict, PeerNotReachable, problem
 from .serializers import (
     AddressChangeInputSerializer,
     AddressChangeOutputSerializer,
@@ -64,7 +67,11 @@ from .serializers import (
     CopyContentSerializer,
     CopyInputSerializer,
     CopyOutputSerializer,
+    ExchangeRecordsOutputSerializer,
+    ExchangeRecordsQuerySerializer,
     IndividualNumberLookupSerializer,
+    InquiryInputSerializer,
+    InquiryOutputSerializer,
     MergeInputSerializer,
     MergeOutputSerializer,
     MovedResidentSerializer,
@@ -562,7 +569,7 @@ def _copy_body(copy: Copy) -> dict[str, Any]:
         "revision": copy.revision,
         "number_system": copy.number_system,
         "address_number": copy.address_number,
-        "integrated_number": (copy.person.merged_into or copy.person).integrated_number,
+        "integrated_number": integrated_number_of(copy.person),
         "data_set": copy.data_set,
         "record_key": copy.record_key,
         "items": copy.items,
@@ -574,7 +581,7 @@ def _copy_body(copy: Copy) -> dict[str, Any]:
     }
 
 
-def _copy_refused(error: CopyRefused) -> Exception:
+def _exchange_refused(error: ExchangeRefused) -> Exception:
     """The service's refusal as the API answers it."""
     if error.status == 400:
         return serializers.ValidationError(
@@ -631,8 +638,8 @@ class CopyCreateApi(BackboneApiView):
             result = copy_register(
                 client=self.client, content=CopyContent(**serializer.validated_data)
             )
-        except CopyRefused as error:
-            raise _copy_refused(error) from None
+        except ExchangeRefused as error:
+            raise _exchange_refused(error) from None
         return _copy_answer(result)
 
 
@@ -665,9 +672,7 @@ class CopyDetailApi(BackboneApiView):
     )
     def get(self, request: Request, copy_id: str) -> Response:
         copy = self._own(copy_id)
-        _read_recorded(
-            request, integrated_numbers=[(copy.person.merged_into or copy.person).integrated_number]
-        )
+        _read_recorded(request, integrated_numbers=[integrated_number_of(copy.person)])
         return Response(_copy_body(copy))
 
     @extend_schema(
@@ -695,8 +700,8 @@ class CopyDetailApi(BackboneApiView):
         )
         try:
             result = copy_replace(copy=copy, content=content)
-        except CopyRefused as error:
-            raise _copy_refused(error) from None
+        except ExchangeRefused as error:
+            raise _exchange_refused(error) from None
         return _copy_answer(result)
 
     @extend_schema(
@@ -710,3 +715,126 @@ class CopyDetailApi(BackboneApiView):
     )
     def delete(self, request: Request, copy_id: str) -> Response:
         return _copy_answer(copy_withdraw(copy=self._own(copy_id)))
+
+
+def _inquiry_body(inquiry: Inquiry) -> dict[str, Any]:
+    return {
+        "inquiry_id": str(inquiry.inquiry_id),
+        "status": inquiry.status,
+        "number_system": inquiry.number_system,
+        "address_number": inquiry.address_number,
+        "integrated_number": integrated_number_of(inquiry.person),
+        "procedure": inquiry.procedure,
+        "data_set": inquiry.data_set,
+        "provider": inquiry.provider,
+        "records": inquiry.records,
+        "reason": inquiry.reason,
+        "answered_at": inquiry.answered_at,
+    }
+
+
+@_SENSITIVE
+class InquiryCreateApi(BackboneApiView):
+    """情報照会 (SPEC 11): a business system asks another institution for a resident's data,
+    naming the person by its own address number; answered later (GET, and the
+    inquiry.answered notice)."""
+
+    oauth_scope = ("inquiries", "write")
+
+    @extend_schema(
+        operation_id="inquiry_create",
+        summary="Make an inquiry (情報照会)",
+        request=InquiryInputSerializer,
+        examples=[
+            OpenApiExample(
+                "welfare_asks_income",
+                summary="福祉 asks 千代田区 for a resident's income, for child allowance",
+                request_only=True,
+                value={
+                    "event_id": "welfare-inq-2026-000042",
+                    "number_system": "04",
+                    "address_number": "770001",
+                    "procedure": "child_allowance_payment",
+                    "data_set": "local_tax_income",
+                    "provider": "131016",
+                },
+            )
+        ],
+        responses={
+            202: OpenApiResponse(InquiryOutputSerializer, "accepted: waiting for the code or sent"),
+            200: OpenApiResponse(InquiryOutputSerializer, "this event id was asked before"),
+            **problems(400, 401, 403, 409, 413, 415, 429),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = InquiryInputSerializer(data=request.data, context={"client": self.client})
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = inquiry_make(
+                client=self.client, content=InquiryContent(**serializer.validated_data)
+            )
+        except ExchangeRefused as error:
+            raise _exchange_refused(error) from None
+        inquiry = Inquiry.objects.select_related("person__merged_into").get(pk=result.inquiry.pk)
+        return Response(_inquiry_body(inquiry), status=202 if result.created else 200)
+
+
+class InquiryDetailApi(BackboneApiView):
+    """One inquiry of the calling system and, once answered, the provider's records. Another
+    system's inquiry is 404."""
+
+    oauth_scope = ("inquiries", "read")
+
+    @extend_schema(
+        operation_id="inquiry_retrieve",
+        summary="Read an inquiry and its answer",
+        responses={200: InquiryOutputSerializer, **problems(401, 404, 429)},
+    )
+    def get(self, request: Request, inquiry_id: str) -> Response:
+        inquiry = (
+            Inquiry.objects.select_related("person__merged_into")
+            .filter(inquiry_id=inquiry_id, client=self.client)
+            .first()
+            if _UUID.fullmatch(inquiry_id)
+            else None
+        )
+        if inquiry is None:
+            raise exceptions.NotFound("no inquiry of yours has this id", code="not_found")
+        _read_recorded(request, integrated_numbers=[integrated_number_of(inquiry.person)])
+        return Response(_inquiry_body(inquiry))
+
+
+class ExchangeRecordListApi(BackboneApiView):
+    """情報提供等記録 (SPEC 11): every exchange about one of the calling system's persons, as
+    the intermediate server records them (who asked, which 事務, which data, when, answered or
+    refused), for the resident's own view and for audits."""
+
+    oauth_scope = ("exchange-records", "read")
+
+    @extend_schema(
+        operation_id="exchange_records_list",
+        summary="Read a person's exchange records (情報提供等記録)",
+        parameters=[ExchangeRecordsQuerySerializer],
+        responses={
+            200: ExchangeRecordsOutputSerializer,
+            **problems(400, 401, 403, 429),
+            (503, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                ProblemSerializer, description="the intermediate server cannot be reached now"
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = ExchangeRecordsQuerySerializer(
+            data=request.query_params.dict(), context={"client": self.client}
+        )
+        query.is_valid(raise_exception=True)
+        try:
+            person = exchange_person(**query.validated_data, what="exchange records")
+        except ExchangeRefused as error:
+            raise _exchange_refused(error) from None
+        try:
+            records = exchange_records_of(person)
+        except PeerUnavailable:
+            raise PeerNotReachable() from None
+        _read_recorded(request, integrated_numbers=[integrated_number_of(person)])
+        return Response(ExchangeRecordsOutputSerializer({"records": records}).data)

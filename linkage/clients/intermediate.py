@@ -196,3 +196,77 @@ def copies_send(messages: Sequence[CopyMessage]) -> list[ItemRefused | None]:
         },
     )
     return _results(answer, len(messages), _url("intermediate", "copies"))
+
+
+@dataclass(frozen=True)
+class InquiryMessage:
+    """One inquiry as the intermediate server takes it (SKI): the person by integrated number."""
+
+    inquiry_id: str
+    integrated_number: str
+    procedure: str
+    data_set: str
+    provider: str
+
+
+@dataclass(frozen=True)
+class InquiryAnswer:
+    """The intermediate server's answer to one inquiry: the provider's records, or why the
+    inquiry was refused (`refused_by_network`: the network or the provider refused it; else
+    the intermediate server itself did)."""
+
+    records: list[dict[str, Any]]
+    refusal: ItemRefused | None = None
+    refused_by_network: bool = False
+
+
+def inquiries_send(messages: Sequence[InquiryMessage]) -> list[InquiryAnswer]:
+    """情報照会 for a batch of inquiries, in one request."""
+    url = _url("intermediate", "inquiries")
+    answer = _post(
+        "intermediate",
+        "inquiries",
+        {
+            "lg_code": settings.LG_CODE,
+            "inquiries": [
+                {
+                    "inquiry_id": message.inquiry_id,
+                    "integrated_number": message.integrated_number,
+                    "procedure": message.procedure,
+                    "data_set": message.data_set,
+                    "provider": message.provider,
+                }
+                for message in messages
+            ],
+        },
+    )
+    answers = []
+    for result in batch_results(answer, len(messages), url):
+        if result.get("status") == "answered":
+            answers.append(InquiryAnswer(records=list(result.get("records") or [])))
+            continue
+        refusal = ItemRefused(str(result.get("code", "")), str(result.get("detail", "")))
+        # The intermediate server refuses an item itself (`refused` in the batch) or passes
+        # on the network's refusal (`refused` too, with the network's code).
+        answers.append(
+            InquiryAnswer(
+                records=[],
+                refusal=refusal,
+                refused_by_network=refusal.code in NETWORK_REFUSALS,
+            )
+        )
+    return answers
+
+
+# Refusals the network or the provider gives: the inquiry was asked and is answered "no".
+NETWORK_REFUSALS = frozenset({"not_permitted", "unknown_person"})
+
+
+def exchange_records_read(*, integrated_number: str) -> list[dict[str, Any]]:
+    """情報提供等記録 of one person, as the intermediate server keeps them (TKM)."""
+    answer = _call(
+        "GET",
+        "intermediate",
+        f"exchange-records?lg_code={settings.LG_CODE}&integrated_number={integrated_number}",
+    )
+    return list(answer.body.get("records", []))

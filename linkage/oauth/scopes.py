@@ -14,6 +14,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "address-changes": ("write",),
     "candidates": ("read",),
     "copies": ("write", "read"),
+    "exchange-records": ("read",),
+    "inquiries": ("write", "read"),
     "persons": ("read",),
 }
 

@@ -13,8 +13,6 @@ a delivery repeated after a lost answer changes nothing there.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,19 +25,18 @@ from django.utils import timezone
 
 from ..clients.intermediate import CopyMessage, copies_send
 from ..events import copies_due
-from ..models import BackboneClient, CodeRequestStatus, Copy, CrossReference, Person
-from ..selectors import code_request_status_of
+from ..models import BackboneClient, Copy, Person
+from .exchanges import (
+    ExchangeRefused,
+    body_digest,
+    code_acquired,
+    configured,
+    event_id_reused,
+    exchange_person,
+    integrated_number_of,
+)
 
 logger = logging.getLogger(__name__)
-
-
-class CopyRefused(Exception):
-    """A copy that cannot be accepted: `field` and `code` name the reason and `status` the
-    HTTP status the API answers with. Nothing was stored."""
-
-    def __init__(self, status: int, field: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.field, self.code, self.message = status, field, code, message
 
 
 @dataclass(frozen=True)
@@ -57,9 +54,7 @@ class CopyContent:
     event_id: str = ""
 
     def digest(self) -> str:
-        """The body's fingerprint: an event id sent again with another body is a conflict."""
-        body = {**self.__dict__, "valid_from": str(self.valid_from), "valid_to": str(self.valid_to)}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        return body_digest(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -70,48 +65,25 @@ class CopyResult:
 
 def _checked(client: BackboneClient, content: CopyContent) -> Person:
     """The person the copy belongs to, after the checks every registration passes."""
-    data_set = settings.EXCHANGE_DATA_SETS.get(content.data_set)
-    if data_set is None:
-        known = ", ".join(sorted(settings.EXCHANGE_DATA_SETS))
-        raise CopyRefused(
-            400, "data_set", "unknown_data_set", f"no data set {content.data_set!r} ({known})"
-        )
+    data_set = configured(
+        "data_set", content.data_set, settings.EXCHANGE_DATA_SETS, field="data_set"
+    )
     if client.number_system not in data_set["registered_by"]:
-        raise CopyRefused(
+        raise ExchangeRefused(
             403,
             "data_set",
             "data_set_not_allowed",
             f"number system {client.number_system} does not register {content.data_set}",
         )
-    link = (
-        CrossReference.objects.select_related("person__merged_into", "person__code_request")
-        .filter(number_system=content.number_system, address_number=content.address_number)
-        .first()
+    return exchange_person(
+        number_system=content.number_system,
+        address_number=content.address_number,
+        what="copies",
     )
-    if link is None:
-        raise CopyRefused(
-            400,
-            "address_number",
-            "unknown_address_number",
-            f"address number {content.address_number} of number system "
-            f"{content.number_system} is not linked to any person",
-        )
-    person = link.person.merged_into or link.person
-    if not person.has_individual_number:
-        raise CopyRefused(
-            400,
-            "address_number",
-            "no_individual_number",
-            "the person has no individual number, so has no code and cannot have copies "
-            "(住登外者 without a number: SPEC 10)",
-        )
-    return person
 
 
 def _status_for(person: Person) -> str:
-    if code_request_status_of(person) == CodeRequestStatus.REQUESTED:
-        return Copy.Status.SENT
-    return Copy.Status.WAITING_FOR_CODE
+    return Copy.Status.SENT if code_acquired(person) else Copy.Status.WAITING_FOR_CODE
 
 
 def copy_register(*, client: BackboneClient, content: CopyContent) -> CopyResult:
@@ -147,7 +119,7 @@ def copy_register(*, client: BackboneClient, content: CopyContent) -> CopyResult
         ).first()
         if earlier is not None:  # the same event at the same moment: answered as a repeat
             return _repeat(earlier, digest)
-        raise CopyRefused(
+        raise ExchangeRefused(
             409,
             "record_key",
             "record_key_taken",
@@ -159,12 +131,7 @@ def copy_register(*, client: BackboneClient, content: CopyContent) -> CopyResult
 
 def _repeat(earlier: Copy, digest: str) -> CopyResult:
     if earlier.body_digest != digest:
-        raise CopyRefused(
-            409,
-            "event_id",
-            "event_id_reused",
-            "this event id was sent before with another body",
-        )
+        raise event_id_reused()
     return CopyResult(earlier, created=False)
 
 
@@ -174,7 +141,7 @@ def copy_replace(*, copy: Copy, content: CopyContent) -> CopyResult:
     with transaction.atomic():
         locked = Copy.objects.select_for_update().get(pk=copy.pk)
         if locked.withdrawn_at is not None:
-            raise CopyRefused(409, "", "copy_withdrawn", "the copy was withdrawn")
+            raise ExchangeRefused(409, "", "copy_withdrawn", "the copy was withdrawn")
         if (locked.items, locked.valid_from, locked.valid_to) == (
             content.items,
             content.valid_from,
@@ -245,7 +212,7 @@ def _message(copy: Copy) -> CopyMessage:
         copy_id=str(copy.copy_id),
         revision=copy.revision,
         operation="withdraw" if copy.withdrawn_at else "register",
-        integrated_number=(copy.person.merged_into or copy.person).integrated_number,
+        integrated_number=integrated_number_of(copy.person),
         data_set=copy.data_set,
         record_key=copy.record_key,
         items=copy.items,

@@ -50,6 +50,9 @@ def test_a_change_goes_with_a_bearer_token_fetched_once(
         "02:candidates:read",
         "02:copies:write",
         "02:copies:read",
+        "02:exchange-records:read",
+        "02:inquiries:write",
+        "02:inquiries:read",
         "02:persons:read",
     ]
     issued = AccessRecord.objects.filter(action=AccessAction.OAUTH_TOKEN, outcome=AccessOutcome.OK)

@@ -84,6 +84,7 @@ def test_a_periodic_run_still_queued_when_the_next_is_due_is_dropped() -> None:
         "code-requests-confirm",
         "code-requests-sweep",
         "copies-sweep",
+        "inquiries-sweep",
         "notices-sweep",
         "simulators-sweep",
         "business-systems-sweep",

@@ -20,6 +20,7 @@ from linkage.events import (
     code_requests_due,
     codes_acquired,
     copies_due,
+    inquiries_due,
     notices_due,
     persons_numbered,
 )
@@ -30,6 +31,7 @@ from linkage.models import (
     CodeRequestStatus,
     CodeRequestTransition,
     Copy,
+    Inquiry,
     Notice,
     Person,
 )
@@ -107,6 +109,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
         "code_acquisition_file_send",
         "notice_deliver",
         "copies_deliver",
+        "inquiries_ask",
     ):
         task = getattr(tasks, name)
         monkeypatch.setattr(
@@ -146,7 +149,7 @@ def test_due_files_and_notices_go_to_their_tasks_after_commit(
     ]
 
 
-def test_due_copies_go_to_delivery_in_batches_after_commit(
+def test_due_copies_and_inquiries_go_to_their_tasks_in_batches_after_commit(
     sent: list[tuple[str, tuple[Any, ...]]],
     django_capture_on_commit_callbacks: Any,
     settings: Any,
@@ -156,6 +159,10 @@ def test_due_copies_go_to_delivery_in_batches_after_commit(
         copies_due.send(sender=Copy, copy_ids=[5, 6, 7])
         assert sent == []
     assert sent == [("copies_deliver", ([5, 6],)), ("copies_deliver", ([7],))]
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        inquiries_due.send(sender=Inquiry, inquiry_ids=[8, 9, 10])
+    assert sent == [("inquiries_ask", ([8, 9],)), ("inquiries_ask", ([10],))]
 
 
 def test_nothing_is_handed_over_when_the_transaction_rolls_back(
@@ -212,6 +219,8 @@ def test_migrate_gives_the_roles_back_their_permissions() -> None:
         (notices_due, "linkage.notices_due_deliver"),
         (codes_acquired, "linkage.codes_acquired_copies_release"),
         (copies_due, "linkage.copies_due_deliver"),
+        (codes_acquired, "linkage.codes_acquired_inquiries_release"),
+        (inquiries_due, "linkage.inquiries_due_ask"),
         (user_login_failed, "linkage.sign_in_failed_recorded"),
         (user_logged_in, "linkage.sign_in_starts_activity"),
         (post_migrate, "linkage.roles_sync"),
@@ -238,6 +247,7 @@ def test_the_documented_receivers_are_all_there_are() -> None:
             notices_due,
             codes_acquired,
             copies_due,
+            inquiries_due,
             user_login_failed,
             user_logged_in,
             post_migrate,

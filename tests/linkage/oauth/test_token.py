@@ -42,6 +42,9 @@ def test_a_valid_assertion_gets_a_short_lived_bearer_token(issued: IssuedOAuthCl
         "02:candidates:read",
         "02:copies:write",
         "02:copies:read",
+        "02:exchange-records:read",
+        "02:inquiries:write",
+        "02:inquiries:read",
         "02:persons:read",
     ]
     assert answer["Cache-Control"] == "no-store"
