@@ -20,6 +20,11 @@ urlpatterns = [
     ),
     path("persons/<integrated:integrated_number>/", views.person, name="person"),
     path(
+        "persons/<integrated:integrated_number>/exchange-records/",
+        views.person_exchange_records,
+        name="person_exchange_records",
+    ),
+    path(
         "persons/<integrated:integrated_number>/reveal",
         views.person_reveal,
         name="person_reveal",
@@ -32,6 +37,7 @@ urlpatterns = [
     path("changed-residents/", views.changed_resident_list, name="changed_residents"),
     path("changed-residents/export", views.changed_resident_export, name="changed_resident_export"),
     path("code-requests/errors/", views.code_request_errors, name="code_request_errors"),
+    path("exchange/waiting/", views.exchange_waiting, name="exchange_waiting"),
     path("candidates/", review.candidate_search, name="candidate_search"),
     path("review/", review.review_list, name="review_list"),
     path("review/<int:item_id>/act", review.review_act, name="review_act"),

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from primitives.http import PeerUnavailable
 from primitives.vocabulary import BASIC_ITEMS, Sex
 
 from .exports import (
@@ -49,6 +50,8 @@ from .models import (
     AddressVersion,
     CodeRequest,
     CodeRequestStatus,
+    Copy,
+    Inquiry,
 )
 from .paging import CappedPaginator
 from .selectors import (
@@ -63,6 +66,7 @@ from .selectors import (
 from .services.audit import GIVEN, access_record, criteria_of
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
 from .services.corrections import CorrectionUnchanged, person_correct
+from .services.inquiries import exchange_records_of
 from .services.notices import receivers_by_number_system
 
 PAGE_SIZE = 50
@@ -320,6 +324,8 @@ def _person_context(detail: PersonDetail, **extra: Any) -> dict[str, Any]:
     return {
         "detail": detail,
         "person": detail.person,
+        "copies": Copy.objects.filter(person=detail.person).order_by("withdrawn_at", "-pk"),
+        "inquiries": Inquiry.objects.filter(person=detail.person).order_by("-pk"),
         "basic_items": BASIC_ITEMS,
         "number_systems": settings.NUMBER_SYSTEMS,
         "reveal_form": RevealForm(),
@@ -560,6 +566,47 @@ def _with_encoding(request: HttpRequest, encoding: str) -> str:
     query = request.GET.copy()
     query["encoding"] = encoding
     return query.urlencode()
+
+
+# The intermediate server's daily work (SPEC 11)
+
+
+@login_required
+@audited_permission("linkage.view_person", AccessAction.PERSON_VIEW)
+def person_exchange_records(request: HttpRequest, integrated_number: str) -> HttpResponse:
+    """情報提供等記録 of a person, read from the intermediate server: who asked, which 事務,
+    which data, when, answered or refused."""
+    detail = _detail_or_404(integrated_number)
+    _recorded(request, AccessAction.PERSON_VIEW, integrated_number)
+    try:
+        records: list[dict[str, Any]] | None = exchange_records_of(detail.person)
+    except PeerUnavailable:
+        records = None
+    return render(
+        request,
+        "linkage/exchange_records.html",
+        {"person": detail.person, "records": records},
+        status=200 if records is not None else 503,
+    )
+
+
+@login_required
+@permission_required("linkage.view_person", raise_exception=True)
+def exchange_waiting(request: HttpRequest) -> HttpResponse:
+    """What waits for a person's code (符号未取得): copies and inquiries, oldest first."""
+    return render(
+        request,
+        "linkage/exchange_waiting.html",
+        {
+            "copies": Copy.objects.filter(status=Copy.Status.WAITING_FOR_CODE)
+            .select_related("person")
+            .order_by("created_at")[:500],
+            "inquiries": Inquiry.objects.filter(status=Inquiry.Status.WAITING_FOR_CODE)
+            .select_related("person")
+            .order_by("created_at")[:500],
+            "number_systems": settings.NUMBER_SYSTEMS,
+        },
+    )
 
 
 # Error list (confirmation 42)
