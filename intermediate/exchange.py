@@ -89,17 +89,17 @@ def inquiry_answer(record: InquiryRecord) -> dict[str, Any]:
     return {"inquiry_id": record.inquiry_id, "status": "answered", "records": record.records}
 
 
+# An inquiry being asked longer than this is taken over by the next request for it (the
+# request that was asking it died).
+ASKING_SECONDS = 30
+
+
 def inquiries_ask(*, lg_code: str, items: Sequence[InquiryItem]) -> list[InquiryRecord | Refused]:
     """情報照会 for a batch: each inquiry asked of the network once and kept; an inquiry asked
-    before is answered from what was kept (a repeated batch asks nothing again). A network
-    that cannot be reached raises PeerUnavailable for the batch: what was answered before it
-    stays kept, the rest is asked again with the retry."""
-    kept = {
-        record.inquiry_id: record
-        for record in InquiryRecord.objects.filter(
-            lg_code=lg_code, inquiry_id__in=[item.inquiry_id for item in items]
-        )
-    }
+    before is answered from what was kept (a repeated batch asks nothing again), one being
+    asked by a concurrent request is refused `in_progress` (ask again later). A network that
+    cannot be reached raises PeerUnavailable for the batch: what was answered before it stays
+    kept, the rest is asked again with the retry."""
     codes = dict(
         CodeInformation.objects.filter(
             lg_code=lg_code, integrated_number__in=[item.integrated_number for item in items]
@@ -107,14 +107,21 @@ def inquiries_ask(*, lg_code: str, items: Sequence[InquiryItem]) -> list[Inquiry
     )
     outcomes: list[InquiryRecord | Refused] = []
     for item in items:
-        record = kept.get(item.inquiry_id)
-        if record is None:
-            code = codes.get(item.integrated_number)
-            if code is None:
-                outcomes.append(
-                    Refused(409, "code_not_acquired", "符号未取得: the person has no code here")
-                )
-                continue
+        code = codes.get(item.integrated_number)
+        if code is None:
+            outcomes.append(
+                Refused(409, "code_not_acquired", "符号未取得: the person has no code here")
+            )
+            continue
+        record, mine = _claimed(lg_code, item)
+        if not mine:
+            outcomes.append(
+                record
+                if record.outcome != InquiryRecord.Outcome.ASKING
+                else Refused(409, "in_progress", "this inquiry is being asked; ask again later")
+            )
+            continue
+        try:
             answer = peer_call(
                 "POST",
                 f"{settings.PEER_URLS['network'].rstrip('/')}/inquiries",
@@ -128,41 +135,54 @@ def inquiries_ask(*, lg_code: str, items: Sequence[InquiryItem]) -> list[Inquiry
                 },
                 headers=network_headers(),
             ).body
-            record = _kept(lg_code, item, answer)
-            kept[item.inquiry_id] = record
-        outcomes.append(record)
+        except Exception:
+            record.delete()  # not asked after all: the retry asks it
+            raise
+        outcomes.append(_kept(record, answer))
     return outcomes
 
 
-def _kept(lg_code: str, item: InquiryItem, answer: dict[str, Any]) -> InquiryRecord:
+def _claimed(lg_code: str, item: InquiryItem) -> tuple[InquiryRecord, bool]:
+    """The inquiry's record, and whether this request asks the network: it created the
+    record, or took over one left `asking` by a request that died."""
+    record, created = InquiryRecord.objects.get_or_create(
+        lg_code=lg_code,
+        inquiry_id=item.inquiry_id,
+        defaults={
+            "integrated_number": item.integrated_number,
+            "procedure": item.procedure,
+            "data_set": item.data_set,
+            "provider": item.provider,
+            "outcome": InquiryRecord.Outcome.ASKING,
+        },
+    )
+    if created:
+        return record, True
+    stale = timezone.now() - datetime.timedelta(seconds=ASKING_SECONDS)
+    taken = InquiryRecord.objects.filter(
+        pk=record.pk, outcome=InquiryRecord.Outcome.ASKING, asked_at__lt=stale
+    ).update(asked_at=timezone.now())
+    return record, bool(taken)
+
+
+def _kept(record: InquiryRecord, answer: dict[str, Any]) -> InquiryRecord:
     """The network's answer, kept with the requester's exchange record (once per inquiry)."""
     refused = answer.get("status") == "refused"
+    record.outcome = InquiryRecord.Outcome.REFUSED if refused else InquiryRecord.Outcome.ANSWERED
+    record.refusal_code = str(answer.get("code", ""))[:40] if refused else ""
+    record.refusal_detail = str(answer.get("detail", ""))[:300] if refused else ""
+    record.records = [] if refused else list(answer.get("records", []))
     with transaction.atomic():
-        record, _ = InquiryRecord.objects.get_or_create(
-            lg_code=lg_code,
-            inquiry_id=item.inquiry_id,
-            defaults={
-                "integrated_number": item.integrated_number,
-                "procedure": item.procedure,
-                "data_set": item.data_set,
-                "provider": item.provider,
-                "outcome": InquiryRecord.Outcome.REFUSED
-                if refused
-                else InquiryRecord.Outcome.ANSWERED,
-                "refusal_code": str(answer.get("code", ""))[:40] if refused else "",
-                "refusal_detail": str(answer.get("detail", ""))[:300] if refused else "",
-                "records": [] if refused else list(answer.get("records", [])),
-            },
-        )
+        record.save(update_fields=["outcome", "refusal_code", "refusal_detail", "records"])
         ExchangeRecord.objects.get_or_create(
-            lg_code=lg_code,
-            exchange_id=item.inquiry_id,
+            lg_code=record.lg_code,
+            exchange_id=record.inquiry_id,
             role=ExchangeRecord.Role.REQUESTER,
             defaults={
-                "integrated_number": item.integrated_number,
-                "counterpart": item.provider,
-                "procedure": item.procedure,
-                "data_set": item.data_set,
+                "integrated_number": record.integrated_number,
+                "counterpart": record.provider,
+                "procedure": record.procedure,
+                "data_set": record.data_set,
                 "outcome": record.outcome,
                 "reason": record.refusal_detail,
             },

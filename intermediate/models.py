@@ -222,6 +222,7 @@ class InquiryRecord(models.Model):
     gave it: asked once, and a repeat is answered from here."""
 
     class Outcome(models.TextChoices):
+        ASKING = "asking", "asking"  # the network is being asked
         ANSWERED = "answered", "answered"
         REFUSED = "refused", "refused"
 

@@ -219,6 +219,11 @@ class InquiryAnswer:
     refusal: ItemRefused | None = None
     refused_by_network: bool = False
 
+    @property
+    def in_progress(self) -> bool:
+        """Another request of ours is being answered: nothing is known yet, ask again later."""
+        return self.refusal is not None and self.refusal.code == "in_progress"
+
 
 def inquiries_send(messages: Sequence[InquiryMessage]) -> list[InquiryAnswer]:
     """情報照会 for a batch of inquiries, in one request."""

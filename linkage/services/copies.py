@@ -238,7 +238,10 @@ def copies_deliver(*, copy_ids: Sequence[int]) -> int:
         if not copies:
             continue
         messages = [_message(copy) for copy in copies]
-        Copy.objects.filter(pk__in=[copy.pk for copy in copies]).update(attempts=F("attempts") + 1)
+        # Touched: the sweep leaves a copy alone while it is being delivered.
+        Copy.objects.filter(pk__in=[copy.pk for copy in copies]).update(
+            attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
         results = copies_send(messages)
         now = timezone.now()
         with transaction.atomic():

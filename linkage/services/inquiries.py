@@ -150,7 +150,10 @@ def inquiries_ask(*, inquiry_ids: Sequence[int]) -> int:
         )
         if not inquiries:
             continue
-        Inquiry.objects.filter(pk__in=[i.pk for i in inquiries]).update(attempts=F("attempts") + 1)
+        # Touched: the sweep leaves an inquiry alone while it is being asked.
+        Inquiry.objects.filter(pk__in=[i.pk for i in inquiries]).update(
+            attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
         answers = inquiries_send(
             [
                 InquiryMessage(
@@ -167,6 +170,8 @@ def inquiries_ask(*, inquiry_ids: Sequence[int]) -> int:
         with transaction.atomic():
             notices = []
             for inquiry, answer in zip(inquiries, answers, strict=True):
+                if answer.in_progress:
+                    continue  # still `sent`: the sweep or a retry asks again
                 if answer.refusal is None:
                     inquiry.status, inquiry.records = Inquiry.Status.ANSWERED, answer.records
                     inquiry.reason = ""

@@ -136,6 +136,13 @@ def _code_requests_summary() -> str:
     )
 
 
+def queues_purge() -> None:
+    """Empty the broker's queues, on a connection of its own: a pooled one may have died with
+    a broker an earlier test restarted."""
+    with celery_app.connection_for_write() as connection:
+        celery_app.control.purge(connection=connection)
+
+
 @pytest.fixture
 def chain(
     live_server: Any, transactional_db: None, tmp_path: Path, settings: Any
@@ -150,7 +157,7 @@ def chain(
         "cs": f"{base}/sim/cs",
     }
     settings.SIMULATED_TIMEOUT_SECONDS = 3
-    celery_app.control.purge()
+    queues_purge()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -165,6 +172,8 @@ def chain(
         "NOTICE_SWEEP_EVERY": "2",
         "NOTICE_STALLED_AFTER": "4",
         "NOTICE_RETRY_MAX_SECONDS": "2",
+        "COPY_SWEEP_EVERY": "2",
+        "COPY_STALLED_AFTER": "4",
     }
     # The business systems with their OAuth clients and notice callbacks on the live server:
     # 住基 receives code_request.serial_issued there (S34, first embodiment). The tests' own
@@ -179,7 +188,7 @@ def chain(
         yield Chain(base_url=base, worker=worker, jyuki=jyuki)
     finally:
         worker.stop()
-        celery_app.control.purge()
+        queues_purge()
 
 
 def enrolled(resident_number: str) -> str:
