@@ -11,7 +11,7 @@ from rest_framework import exceptions, serializers
 from primitives.numbers import is_valid_lg_code
 from primitives.vocabulary import SEX_CODES, RecordStatus
 
-from ..masking import field_name_shown
+from ..masking import field_name_shown, is_number_shaped
 from ..selectors import code_request_status_of
 from ..services.address_changes import AddressChange, address_change_of
 from .fields import (
@@ -409,6 +409,14 @@ class MergeOutputSerializer(serializers.Serializer):
     unmerged_at = serializers.DateTimeField(allow_null=True)
 
 
+# A copy goes to the intermediate server, which must never receive an individual number.
+NUMBER_SHAPED_IN_COPY = serializers.ErrorDetail(
+    "must not hold twelve digits that could be an individual number: copies go to the "
+    "intermediate server, which knows persons by integrated number and code only",
+    code="number_shaped",
+)
+
+
 class CopyContentSerializer(ClosedSerializer):
     """What `PUT /api/v1/copies/<copy_id>` replaces: the items and their validity."""
 
@@ -426,6 +434,8 @@ class CopyContentSerializer(ClosedSerializer):
             raise serializers.ValidationError(
                 {"items": serializers.ErrorDetail("must hold at least one item", code="required")}
             )
+        if any(is_number_shaped(f"{key} {value}") for key, value in data["items"].items()):
+            raise serializers.ValidationError({"items": NUMBER_SHAPED_IN_COPY})
         valid_to = data.get("valid_to")
         if valid_to is not None and valid_to < data["valid_from"]:
             raise serializers.ValidationError(
@@ -466,6 +476,11 @@ class CopyInputSerializer(CopyContentSerializer):
     )
 
     validate_number_system = AddressChangeInputSerializer.validate_number_system
+
+    def validate_record_key(self, value: str) -> str:
+        if is_number_shaped(value):
+            raise serializers.ValidationError(NUMBER_SHAPED_IN_COPY)
+        return value
 
 
 class CopyOutputSerializer(serializers.Serializer):

@@ -425,6 +425,33 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
     tally.expect("chunked too big", too_big, 413)
     assert too_big.headers["content-type"] == "application/problem+json"
 
+    # The intermediate server's daily work (SPEC 11): a copy never carries a number, and no
+    # system reads another's copies or does another's 事務.
+    copy_body = {
+        "event_id": "attack-copy-1",
+        "number_system": "02",
+        "address_number": "900000",
+        "data_set": "local_tax_income",
+        "record_key": "2026-1",
+        "items": {"taxable_income": 3120000},
+        "valid_from": "2026-06-01",
+    }
+    copy = tally.expect("copy", tax.post("/api/v1/copies", json=copy_body), 202).json()
+    for form in ATTACK_FORMS:
+        numbered = {**copy_body, "event_id": "attack-copy-2", "items": {"note": form}}
+        tally.expect("number in a copy", tax.post("/api/v1/copies", json=numbered), 400)
+    tally.expect("copy outsider", outsider.get(f"/api/v1/copies/{copy['copy_id']}"), 401)
+    tally.expect("another's copy", jyuki.get(f"/api/v1/copies/{copy['copy_id']}"), 404)
+    inquiry = {
+        "event_id": "attack-inquiry-1",
+        "number_system": "02",
+        "address_number": "900000",
+        "procedure": "child_allowance_payment",
+        "data_set": "local_tax_income",
+        "provider": "131016",
+    }
+    tally.expect("another's 事務", tax.post("/api/v1/inquiries", json=inquiry), 403)
+
     # Every person is still readable, the reads the attack aimed at included.
     for stored in Person.objects.all():
         tally.expect(

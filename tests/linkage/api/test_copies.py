@@ -98,6 +98,9 @@ def test_a_second_live_copy_of_one_record_is_409(tax: KeyedClient) -> None:
         ({"valid_from": "2026-02-30"}, 400, ("valid_from", "not_a_date")),
         ({"items": {}}, 400, ("items", "required")),
         ({"colour": "red"}, 400, ("colour", "unknown_field")),
+        ({"items": {"note": "番号 9832 0567 3214"}}, 400, ("items", "number_shaped")),
+        ({"items": {"ref": 983205673214}}, 400, ("items", "number_shaped")),
+        ({"record_key": "983205673214"}, 400, ("record_key", "number_shaped")),
     ],
 )
 def test_a_bad_copy_is_refused_with_its_reason_and_nothing_is_stored(
