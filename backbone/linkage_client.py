@@ -88,6 +88,20 @@ class LinkageApiClient:
         """名寄せ候補照会 (SPEC 10.2): who the person without a number may be."""
         return self._call("POST", "/api/v1/candidates", {"person": person})
 
+    def copy_register(self, copy: dict[str, Any]) -> LinkageAnswer:
+        """副本登録 (SPEC 11): a copy of one record for the intermediate server."""
+        return self._call("POST", "/api/v1/copies", copy)
+
+    def copy_get(self, copy_id: str) -> LinkageAnswer:
+        return self._call("GET", f"/api/v1/copies/{copy_id}")
+
+    def inquiry_make(self, inquiry: dict[str, Any]) -> LinkageAnswer:
+        """情報照会 (SPEC 11): ask another institution, answered later."""
+        return self._call("POST", "/api/v1/inquiries", inquiry)
+
+    def inquiry_get(self, inquiry_id: str) -> LinkageAnswer:
+        return self._call("GET", f"/api/v1/inquiries/{inquiry_id}")
+
     def person_get(self, integrated_number: str) -> LinkageAnswer:
         return self._call("GET", f"/api/v1/persons/{integrated_number}")
 

@@ -158,6 +158,8 @@ class IncomeRecord(ResidentRecord):
     fiscal_year = models.PositiveSmallIntegerField(_("年度"))
     income_amount = models.PositiveBigIntegerField(_("所得金額"))
     tax_amount = models.PositiveBigIntegerField(_("税額"))
+    # The copy (副本) of this income linkage keeps for the intermediate server (SPEC 11).
+    copy_id = models.CharField(_("副本ID"), max_length=36, blank=True)
 
     class Meta(ResidentRecord.Meta):
         verbose_name = _("所得情報")
@@ -191,6 +193,8 @@ class WelfareRecord(ResidentRecord):
     started_on = models.DateField(_("開始日"))
     ended_on = models.DateField(_("終了日"), null=True, blank=True)
     amount = models.PositiveIntegerField(_("月額"))
+    # The last inquiry (情報照会) made for this benefit, answered through linkage (SPEC 11).
+    inquiry_id = models.CharField(_("照会ID"), max_length=36, blank=True)
 
     class Meta(ResidentRecord.Meta):
         verbose_name = _("福祉受給")

@@ -38,11 +38,13 @@ from .models import (
     RECEIVERS,
     RECORD_MODELS,
     BusinessSystem,
+    IncomeRecord,
     ReceivedNotice,
     ReceiverControl,
     ResidentRecord,
     SerialNumberNotice,
     Submission,
+    WelfareRecord,
 )
 from .oauth import token_source
 from .tasks import serial_numbers_forward_soon
@@ -446,3 +448,71 @@ def _apply(
             transaction.on_commit(serial_numbers_forward_soon)
         return "CS（住基ネット）に転送しました"
     raise NoticeRefused(400, "unknown_event", f"{event!r} is not a notice this system takes")
+
+
+# --- The intermediate server's daily work through linkage (SPEC 11) ------------------------
+
+
+def income_copy_register(*, system: BusinessSystem, record: IncomeRecord) -> dict[str, Any]:
+    """税 registers its income record as a copy (副本) for other institutions' inquiries; the
+    same record registered again is the same copy. Returns linkage's answer (the copy)."""
+    answer = linkage_client_of(system).copy_register(
+        {
+            "event_id": f"copy-{record.address_number}-{record.fiscal_year}",
+            "number_system": system.number_system,
+            "address_number": record.address_number,
+            "data_set": "local_tax_income",
+            "record_key": f"{record.fiscal_year}-{record.address_number}",
+            "items": {
+                "fiscal_year": record.fiscal_year,
+                "income_amount": record.income_amount,
+                "tax_amount": record.tax_amount,
+            },
+            "valid_from": datetime.date(record.fiscal_year, 6, 1).isoformat(),
+        }
+    )
+    if not answer.ok:
+        raise LinkageUnavailable(f"linkage answered {answer.status}: {_problem(answer.body)}")
+    record.copy_id = str(answer.body["copy_id"])
+    record.save(update_fields=["copy_id"])
+    return dict(answer.body)
+
+
+def welfare_income_inquire(
+    *, system: BusinessSystem, record: WelfareRecord, provider: str, procedure: str
+) -> dict[str, Any]:
+    """福祉 asks another institution for the resident's income instead of asking the resident
+    for a certificate (情報照会). Returns linkage's answer (the inquiry, answered later)."""
+    answer = linkage_client_of(system).inquiry_make(
+        {
+            "event_id": f"inquiry-{record.address_number}-{uuid.uuid4().hex[:12]}",
+            "number_system": system.number_system,
+            "address_number": record.address_number,
+            "procedure": procedure,
+            "data_set": "local_tax_income",
+            "provider": provider,
+        }
+    )
+    if not answer.ok:
+        raise LinkageUnavailable(f"linkage answered {answer.status}: {_problem(answer.body)}")
+    record.inquiry_id = str(answer.body["inquiry_id"])
+    record.save(update_fields=["inquiry_id"])
+    return dict(answer.body)
+
+
+def exchange_state(*, system: BusinessSystem, record: ResidentRecord) -> dict[str, Any] | None:
+    """The record's copy or last inquiry as linkage tells it now, or None (none, or linkage
+    unreachable)."""
+    client = linkage_client_of(system)
+    copy_id = getattr(record, "copy_id", "")
+    inquiry_id = getattr(record, "inquiry_id", "")
+    try:
+        if copy_id:
+            answer = client.copy_get(copy_id)
+        elif inquiry_id:
+            answer = client.inquiry_get(inquiry_id)
+        else:
+            return None
+    except LinkageUnavailable:
+        return None
+    return dict(answer.body) if answer.ok else None

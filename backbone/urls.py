@@ -17,6 +17,11 @@ urlpatterns = [
     path("<ns:number_system>/notices", views.notices, name="notices"),
     path("<ns:number_system>/<digits:address_number>/", views.resident_detail, name="resident"),
     path(
+        "<ns:number_system>/<digits:address_number>/exchange",
+        views.resident_exchange,
+        name="resident_exchange",
+    ),
+    path(
         "<ns:number_system>/<digits:address_number>/resend",
         views.resident_resend,
         name="resident_resend",

@@ -26,19 +26,24 @@ from .models import (
     RECEIVERS,
     RECORD_MODELS,
     BusinessSystem,
+    IncomeRecord,
     ReceivedNotice,
     ReceiverControl,
     ResidentRecord,
     Submission,
+    WelfareRecord,
 )
 from .services import (
     AlreadyRegistered,
     NoticeRefused,
     candidates_search,
+    exchange_state,
+    income_copy_register,
     notice_receive,
     resident_change,
     resident_register,
     submission_resend,
+    welfare_income_inquire,
 )
 
 PAGE_SIZE = 50
@@ -206,8 +211,53 @@ def resident_detail(request: HttpRequest, number_system: str, address_number: st
             "latest": submissions[0] if submissions else None,
             "notices": notices,
             "masked_number": record.individual_number_masked,
+            "exchange": exchange_state(system=system, record=record),
+            "providers": PROVIDERS,
         },
     )
+
+
+# The institutions the simulated 福祉 asks (the sandbox's second institution, 千代田区).
+PROVIDERS = {"131016": "東京都千代田区"}
+
+
+@login_required
+@permission_required(OPERATE, raise_exception=True)
+@require_POST
+def resident_exchange(
+    request: HttpRequest, number_system: str, address_number: str
+) -> HttpResponse:
+    """税 registers the record's income as a copy; 福祉 asks another institution for the
+    resident's income (SPEC 11), through linkage."""
+    system = _system(number_system)
+    record = _record(system, address_number)
+    try:
+        if isinstance(record, IncomeRecord):
+            copy = income_copy_register(system=system, record=record)
+            messages.success(
+                request, _("副本を登録しました(状態: %(status)s)。") % {"status": copy["status"]}
+            )
+        elif isinstance(record, WelfareRecord):
+            provider = request.POST.get("provider", "")
+            if provider not in PROVIDERS:
+                messages.error(request, _("照会先を選んでください。"))
+            else:
+                inquiry = welfare_income_inquire(
+                    system=system,
+                    record=record,
+                    provider=provider,
+                    procedure="child_allowance_payment",
+                )
+                messages.success(
+                    request,
+                    _("情報照会を受け付けました(状態: %(status)s)。")
+                    % {"status": inquiry["status"]},
+                )
+    except LinkageUnavailable as error:
+        messages.error(
+            request, _("連携サーバーが受け付けませんでした。(%(reason)s)") % {"reason": error}
+        )
+    return redirect("backbone:resident", number_system, address_number)
 
 
 @login_required
