@@ -108,3 +108,26 @@ def test_an_unavailable_intermediate_server_fails_the_command_clearly(
 
 def test_sweep_command_reports_what_it_enqueued() -> None:
     assert run("sweep_code_requests", "--stalled-after", "0") == "re-enqueued 0 code requests\n"
+
+
+def test_a_simulated_institution_gets_residents_with_their_codes_and_income_copies() -> None:
+    from intermediate.models import CodeInformation, CopyRecord, InstitutionPerson
+    from intermediate.services import code_derive, registry_enrol, registry_mark_unknown
+
+    known, unknown = "983205673214", "438231985323"
+    resident_code = registry_enrol(individual_number=known).resident_code
+    registry_mark_unknown(individual_number=unknown)
+    out = StringIO()
+    call_command(
+        "simulated_institution", "131016", stdin=StringIO(f"{known}\n{unknown}\n"), stdout=out
+    )
+    assert out.getvalue().strip() == "131016: 1 residents with an income copy"
+    (person,) = InstitutionPerson.objects.all()
+    assert person.resident_code == resident_code
+    assert person.code == code_derive(lg_code="131016", resident_code=resident_code)
+    (code,) = CodeInformation.objects.filter(lg_code="131016")
+    (copy,) = CopyRecord.objects.filter(lg_code="131016")
+    assert copy.integrated_number == code.integrated_number
+    assert copy.items["fiscal_year"] == 2025
+    with pytest.raises(CommandError, match="not a local government code"):
+        call_command("simulated_institution", "131017", stdin=StringIO(""))

@@ -26,6 +26,10 @@ from backbone.synthetic import ResidentGenerator
 SHARES = {"02": 0.6, "03": 0.25, "04": 0.1}
 
 
+# The other institution the sandbox simulates whole (SPEC 11): 東京都千代田区.
+SECOND_INSTITUTION = "131016"
+
+
 class Command(BaseCommand):
     help = "Register N synthetic residents through the simulated business systems."
 
@@ -88,6 +92,15 @@ class Command(BaseCommand):
                 if math.floor((index + 1) * share) > math.floor(index * share)
                 or (index == residents - 1 and math.floor(residents * share) == 0)
             ]
+            if "04" in wanted:
+                # A resident 福祉 knows is also known to 千代田区, the sandbox's second
+                # institution, which holds an income copy: 福祉's inquiries are answered.
+                call_command(
+                    "simulated_institution",
+                    SECOND_INSTITUTION,
+                    stdin=StringIO(someone.individual_number + "\n"),
+                    stdout=StringIO(),
+                )
             jyuki_record = None
             for number_system in wanted:
                 if number_system not in systems:
