@@ -33,6 +33,7 @@ import psycopg  # noqa: E402
 
 from bench.common import (  # noqa: E402
     SERVER,
+    celery_start,
     environment,
     manage,
     peaks_text,
@@ -161,48 +162,12 @@ def main() -> None:
         env=env,
     )
     time.sleep(2)
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                env["LOG_LEVEL"],
-                "--concurrency",
-                str(options.concurrency),
-                "-n",
-                f"bench{i}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        for i in range(options.workers)
-    ]
-    processes.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                env["LOG_LEVEL"],
-                "-s",
-                str(work / "beat"),
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+    processes = celery_start(
+        env,
+        workers=options.workers,
+        concurrency=options.concurrency,
+        name="bench",
+        beat_dir=work,
     )
     started = time.perf_counter()
     done = 0

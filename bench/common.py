@@ -96,3 +96,21 @@ def peak_rss_mib(pid: int) -> list[float]:
 def peaks_text(pid: int) -> str:
     peaks = peak_rss_mib(pid)
     return f"{len(peaks)} processes, " + " / ".join(f"{peak:.0f}" for peak in peaks) + " MiB"
+
+
+def celery_start(
+    env: dict[str, str], *, workers: int, concurrency: int, name: str, beat_dir: Path
+) -> list[subprocess.Popen[bytes]]:
+    """`workers` Celery workers of `concurrency` processes each, and beat, each in a session
+    of its own (so each is stopped whole)."""
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    level = ["--loglevel", env["LOG_LEVEL"]]
+    commands = [
+        [*celery, "worker", *level, "--concurrency", str(concurrency), "-n", f"{name}{i}@%h",
+         "--without-gossip", "--without-mingle"]
+        for i in range(workers)
+    ]  # fmt: skip
+    commands.append([*celery, "beat", *level, "-s", str(beat_dir / "beat")])
+    return [
+        subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True) for command in commands
+    ]

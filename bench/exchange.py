@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.common import SERVER, environment, manage, recreate_database  # noqa: E402
+from bench.common import SERVER, celery_start, environment, manage, recreate_database  # noqa: E402
 
 DATABASE = "linkage_exchange_bench"
 BROKER = "redis://127.0.0.1:6379/12"
@@ -242,48 +242,12 @@ def main() -> None:
         cwd=ROOT, env=env,
     )  # fmt: skip
     time.sleep(3)
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                env["LOG_LEVEL"],
-                "--concurrency",
-                str(options.concurrency),
-                "-n",
-                f"exchange{i}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        for i in range(options.workers)
-    ]
-    processes.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                env["LOG_LEVEL"],
-                "-s",
-                str(work / "beat"),
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+    processes = celery_start(
+        env,
+        workers=options.workers,
+        concurrency=options.concurrency,
+        name="exchange",
+        beat_dir=work,
     )
     n = options.persons
     try:

@@ -65,3 +65,27 @@ def address_change_body(
     }
     body.update(overrides)
     return body
+
+
+def code_confirmed(integrated_number: str) -> None:
+    """The confirmation unit finds the person's code acquired on the simulated intermediate
+    server (its table 46 holds the code already): the person moves to `requested`, and what
+    waited for the code is released (codes_acquired)."""
+    from django.conf import settings
+
+    from intermediate.models import SerialNumberRequest
+    from intermediate.services import encrypted
+    from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus
+    from linkage.services.code_requests import code_requests_confirm
+
+    CodeRequest.objects.filter(person__integrated_number=integrated_number).update(
+        status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.SENT
+    )
+    SerialNumberRequest.objects.create(
+        lg_code=settings.LG_CODE,
+        integrated_number=integrated_number,
+        idempotency_key=f"confirmed-{integrated_number}",
+        status=SerialNumberRequest.Status.ACQUIRED,
+        **encrypted("983205673214"),
+    )
+    assert code_requests_confirm()["acquired"] == 1

@@ -409,6 +409,32 @@ class MergeOutputSerializer(serializers.Serializer):
     unmerged_at = serializers.DateTimeField(allow_null=True)
 
 
+class SystemPersonSerializer(ClosedSerializer):
+    """A person as a business system names it: its number system (the key's own) and the
+    person's address number there (SPEC 11's requests and reads)."""
+
+    number_system = DigitsField(
+        min_digits=2, max_digits=2, help_text="番号体系 of the calling system: the key's own."
+    )
+    address_number = DigitsField(
+        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
+    )
+
+    validate_number_system = AddressChangeInputSerializer.validate_number_system
+
+
+class ExchangeRequestSerializer(SystemPersonSerializer):
+    """A copy or an inquiry (SPEC 11): the sender's event id, idempotent like address changes."""
+
+    event_id = StrictCharField(
+        min_length=1,
+        max_length=64,
+        trim_whitespace=False,
+        help_text="The sender's id of this request: the same id with the same body is answered "
+        "as the first time, with another body it is 409 event_id_reused.",
+    )
+
+
 # A copy goes to the intermediate server, which must never receive an individual number.
 NUMBER_SHAPED_IN_COPY = serializers.ErrorDetail(
     "must not hold twelve digits that could be an individual number: copies go to the "
@@ -448,22 +474,9 @@ class CopyContentSerializer(ClosedSerializer):
         return data
 
 
-class CopyInputSerializer(CopyContentSerializer):
+class CopyInputSerializer(ExchangeRequestSerializer, CopyContentSerializer):
     """`POST /api/v1/copies` (副本登録, SPEC 11)."""
 
-    event_id = StrictCharField(
-        min_length=1,
-        max_length=64,
-        trim_whitespace=False,
-        help_text="The sender's id of this registration: the same id with the same body is "
-        "answered as the first time, with another body it is 409 event_id_reused.",
-    )
-    number_system = DigitsField(
-        min_digits=2, max_digits=2, help_text="番号体系 of the sending system: the key's own."
-    )
-    address_number = DigitsField(
-        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
-    )
     data_set = StrictCharField(
         max_length=64,
         help_text="The data set (特定個人情報) the record belongs to, from the configured list "
@@ -474,8 +487,6 @@ class CopyInputSerializer(CopyContentSerializer):
         help_text="The sender's key of the record within the data set (e.g. fiscal year and "
         "assessment number); one live copy per key.",
     )
-
-    validate_number_system = AddressChangeInputSerializer.validate_number_system
 
     def validate_record_key(self, value: str) -> str:
         if is_number_shaped(value):
@@ -514,22 +525,9 @@ class CopyOutputSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="Why the intermediate server refused it, or empty.")
 
 
-class InquiryInputSerializer(ClosedSerializer):
+class InquiryInputSerializer(ExchangeRequestSerializer):
     """`POST /api/v1/inquiries` (情報照会, SPEC 11)."""
 
-    event_id = StrictCharField(
-        min_length=1,
-        max_length=64,
-        trim_whitespace=False,
-        help_text="The sender's id of this inquiry: the same id with the same body is answered "
-        "as the first time, with another body it is 409 event_id_reused.",
-    )
-    number_system = DigitsField(
-        min_digits=2, max_digits=2, help_text="番号体系 of the asking system: the key's own."
-    )
-    address_number = DigitsField(
-        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
-    )
     procedure = StrictCharField(
         max_length=64,
         help_text="The 事務 that asks, from the configured list (EXCHANGE_PROCEDURES); the "
@@ -541,8 +539,6 @@ class InquiryInputSerializer(ClosedSerializer):
         max_digits=6,
         help_text="The institution asked (its 6-digit 地方公共団体コード with check digit).",
     )
-
-    validate_number_system = AddressChangeInputSerializer.validate_number_system
 
     def validate_provider(self, value: str) -> str:
         if not is_valid_lg_code(value):
@@ -577,15 +573,8 @@ class InquiryOutputSerializer(serializers.Serializer):
     answered_at = serializers.DateTimeField(allow_null=True, help_text="When it was answered.")
 
 
-class ExchangeRecordsQuerySerializer(ClosedSerializer):
-    number_system = DigitsField(
-        min_digits=2, max_digits=2, help_text="番号体系 of the asking system: the key's own."
-    )
-    address_number = DigitsField(
-        min_digits=1, max_digits=15, help_text="宛名番号 of the person in that system."
-    )
-
-    validate_number_system = AddressChangeInputSerializer.validate_number_system
+class ExchangeRecordsQuerySerializer(SystemPersonSerializer):
+    """`GET /api/v1/exchange-records` (情報提供等記録)."""
 
 
 class ExchangeRecordSerializer(serializers.Serializer):

@@ -34,6 +34,8 @@ from .exchanges import (
     event_id_reused,
     exchange_person,
     integrated_number_of,
+    stalled_resend,
+    waiting_release,
 )
 
 logger = logging.getLogger(__name__)
@@ -188,23 +190,16 @@ def _due(copies: Sequence[Copy]) -> None:
         if copy.delivered_revision < copy.revision and copy.status != Copy.Status.WAITING_FOR_CODE
     ]
     if ids:
-        copies_due.send(sender=Copy, copy_ids=ids)
+        _copies_due(ids)
 
 
 def copies_release(*, person_ids: Sequence[int]) -> int:
     """The copies that waited for these persons' codes go out now."""
-    with transaction.atomic():
-        waiting = list(
-            Copy.objects.select_for_update()
-            .filter(person_id__in=person_ids, status=Copy.Status.WAITING_FOR_CODE)
-            .values_list("pk", flat=True)
-        )
-        if waiting:
-            Copy.objects.filter(pk__in=waiting).update(
-                status=Copy.Status.SENT, updated_at=timezone.now()
-            )
-            copies_due.send(sender=Copy, copy_ids=waiting)
-    return len(waiting)
+    return waiting_release(Copy.objects.all(), person_ids=person_ids, due=_copies_due)
+
+
+def _copies_due(ids: list[int]) -> None:
+    copies_due.send(sender=Copy, copy_ids=ids)
 
 
 def _message(copy: Copy) -> CopyMessage:
@@ -276,16 +271,4 @@ def copies_deliver(*, copy_ids: Sequence[int]) -> int:
 def copies_sweep(*, now: datetime.datetime | None = None) -> int:
     """Enqueue again the copies due for delivery whose message was lost (due and untouched for
     COPY_STALLED_AFTER seconds)."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=settings.COPY_STALLED_AFTER)
-    ids = list(
-        Copy.objects.due()
-        .filter(updated_at__lte=cutoff)
-        .order_by("updated_at")
-        .values_list("pk", flat=True)[:5000]
-    )
-    with transaction.atomic():
-        if ids:
-            Copy.objects.filter(pk__in=ids).update(updated_at=now)  # claimed: not due again soon
-            copies_due.send(sender=Copy, copy_ids=ids)
-    return len(ids)
+    return stalled_resend(Copy.objects.due(), due=_copies_due, now=now)

@@ -4,9 +4,16 @@ acquired, a code), and the refusals the API answers with."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from ..models import CodeRequestStatus, CrossReference, Person
 from ..selectors import code_request_status_of
@@ -80,3 +87,46 @@ def configured(
         known = ", ".join(sorted(entries))
         raise ExchangeRefused(400, field, f"unknown_{kind}", f"no {kind} {key!r} ({known})")
     return entry
+
+
+def waiting_release(
+    rows: QuerySet[Any], *, person_ids: Sequence[int], due: Callable[[list[int]], None]
+) -> int:
+    """The copies or inquiries among `rows` that waited for these persons' codes become
+    `sent`, and `due` hands them on (its signal, after commit). Returns how many."""
+    model: Any = rows.model
+    with transaction.atomic():
+        waiting = list(
+            rows.select_for_update()
+            .filter(person_id__in=person_ids, status=model.Status.WAITING_FOR_CODE)
+            .values_list("pk", flat=True)
+        )
+        if waiting:
+            model.objects.filter(pk__in=waiting).update(
+                status=model.Status.SENT, updated_at=timezone.now()
+            )
+            due(waiting)
+    return len(waiting)
+
+
+def stalled_resend(
+    due_rows: QuerySet[Any],
+    *,
+    due: Callable[[list[int]], None],
+    now: datetime.datetime | None = None,
+) -> int:
+    """The copies or inquiries among `due_rows` untouched for COPY_STALLED_AFTER seconds
+    (their message was lost): claimed (touched, so the next sweep leaves them alone) and
+    handed on by `due`. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.COPY_STALLED_AFTER)
+    ids = list(
+        due_rows.filter(updated_at__lte=cutoff)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:5000]
+    )
+    with transaction.atomic():
+        if ids:
+            due_rows.model.objects.filter(pk__in=ids).update(updated_at=now)
+            due(ids)
+    return len(ids)

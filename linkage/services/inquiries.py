@@ -36,6 +36,8 @@ from .exchanges import (
     event_id_reused,
     exchange_person,
     integrated_number_of,
+    stalled_resend,
+    waiting_release,
 )
 
 logger = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def inquiry_make(*, client: BackboneClient, content: InquiryContent) -> InquiryR
                 else Inquiry.Status.WAITING_FOR_CODE,
             )
             if inquiry.status == Inquiry.Status.SENT:
-                inquiries_due.send(sender=Inquiry, inquiry_ids=[inquiry.pk])
+                _inquiries_due([inquiry.pk])
     except IntegrityError:
         # The same event at the same moment: answered as the repeat it is.
         return inquiry_make(client=client, content=content)
@@ -119,18 +121,11 @@ def inquiry_make(*, client: BackboneClient, content: InquiryContent) -> InquiryR
 
 def inquiries_release(*, person_ids: Sequence[int]) -> int:
     """The inquiries that waited for these persons' codes go out now."""
-    with transaction.atomic():
-        waiting = list(
-            Inquiry.objects.select_for_update()
-            .filter(person_id__in=person_ids, status=Inquiry.Status.WAITING_FOR_CODE)
-            .values_list("pk", flat=True)
-        )
-        if waiting:
-            Inquiry.objects.filter(pk__in=waiting).update(
-                status=Inquiry.Status.SENT, updated_at=timezone.now()
-            )
-            inquiries_due.send(sender=Inquiry, inquiry_ids=waiting)
-    return len(waiting)
+    return waiting_release(Inquiry.objects.all(), person_ids=person_ids, due=_inquiries_due)
+
+
+def _inquiries_due(ids: list[int]) -> None:
+    inquiries_due.send(sender=Inquiry, inquiry_ids=ids)
 
 
 def inquiries_ask(*, inquiry_ids: Sequence[int]) -> int:
@@ -221,18 +216,9 @@ def _answered_notice(inquiry: Inquiry) -> Notice:
 def inquiries_sweep(*, now: datetime.datetime | None = None) -> int:
     """Enqueue again the inquiries still to be asked whose message was lost (`sent` and
     untouched for COPY_STALLED_AFTER seconds)."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=settings.COPY_STALLED_AFTER)
-    ids = list(
-        Inquiry.objects.filter(status=Inquiry.Status.SENT, updated_at__lte=cutoff)
-        .order_by("updated_at")
-        .values_list("pk", flat=True)[:5000]
+    return stalled_resend(
+        Inquiry.objects.filter(status=Inquiry.Status.SENT), due=_inquiries_due, now=now
     )
-    with transaction.atomic():
-        if ids:
-            Inquiry.objects.filter(pk__in=ids).update(updated_at=now)
-            inquiries_due.send(sender=Inquiry, inquiry_ids=ids)
-    return len(ids)
 
 
 def exchange_records_of(person: Person) -> list[dict[str, Any]]:

@@ -11,14 +11,13 @@ from django.test import Client
 
 from backbone.models import BusinessSystem
 from intermediate.exchange import institution_person_add, permitted_exchanges_load
-from intermediate.models import CodeInformation, CopyRecord, NetworkSerial, SerialNumberRequest
-from intermediate.services import code_derive, encrypted
-from linkage.models import CodeRequest, CodeRequestStage, Copy, Inquiry
-from linkage.services.code_requests import code_requests_confirm
+from intermediate.models import CodeInformation, CopyRecord, NetworkSerial
+from intermediate.services import code_derive
+from linkage.models import Copy, Inquiry
 from linkage.services.copies import copies_deliver
 from linkage.services.inquiries import inquiries_ask
 from primitives.numbers import integrated_number_from_serial
-from tests.factories import resident
+from tests.factories import code_confirmed, resident
 
 from .conftest import record_of, register
 
@@ -39,15 +38,7 @@ def code_acquired(integrated: str, settings: Any) -> None:
         code=code,
         resident_code=RESIDENT_CODE,
     )
-    CodeRequest.objects.update(stage=CodeRequestStage.SENT)
-    SerialNumberRequest.objects.create(
-        lg_code=settings.LG_CODE,
-        integrated_number=integrated,
-        idempotency_key="k",
-        status=SerialNumberRequest.Status.ACQUIRED,
-        **encrypted("983205673214"),
-    )
-    assert code_requests_confirm()["acquired"] == 1
+    code_confirmed(integrated)
 
 
 def test_tax_registers_a_copy_and_welfare_asks_another_institution(

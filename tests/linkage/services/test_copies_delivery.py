@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 
-from intermediate.models import CodeInformation, CopyRecord, SerialNumberRequest
-from intermediate.services import encrypted
-from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus, Copy
-from linkage.services.code_requests import code_requests_confirm
+from intermediate.models import CodeInformation, CopyRecord
+from linkage.models import CodeRequest, CodeRequestStatus, Copy
 from linkage.services.copies import copies_deliver, copies_sweep
 from primitives.http import PeerUnavailable
 from tests.conftest import api_for, post_change
-from tests.factories import KeyedClient, address_change_body, backbone_client
+from tests.factories import KeyedClient, address_change_body, backbone_client, code_confirmed
 from tests.linkage.api.test_copies import COPIES, copy_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,16 +104,8 @@ def test_a_copy_waits_for_its_persons_code_and_goes_out_once_it_is_acquired(
     assert not CopyRecord.objects.exists()
 
     # The code arrives: the confirmation unit finds it on the intermediate server.
-    CodeRequest.objects.update(stage=CodeRequestStage.SENT)
     CodeInformation.objects.create(lg_code=settings.LG_CODE, integrated_number=number, code="c")
-    SerialNumberRequest.objects.create(
-        lg_code=settings.LG_CODE,
-        integrated_number=number,
-        idempotency_key="k",
-        status=SerialNumberRequest.Status.ACQUIRED,
-        **encrypted("983205673214"),
-    )
-    assert code_requests_confirm()["acquired"] == 1
+    code_confirmed(number)
     copy.refresh_from_db()
     assert copy.status == "sent"
     assert delivered() == 1

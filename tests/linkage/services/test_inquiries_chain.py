@@ -20,17 +20,15 @@ from intermediate.models import (
     ExchangeRecord,
     InquiryRecord,
     NetworkSerial,
-    SerialNumberRequest,
 )
-from intermediate.services import code_derive, encrypted
-from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus, Inquiry, Notice
-from linkage.services.code_requests import code_requests_confirm
+from intermediate.services import code_derive
+from linkage.models import CodeRequest, CodeRequestStatus, Inquiry, Notice
 from linkage.services.inquiries import inquiries_ask, inquiries_sweep
 from primitives.http import PeerUnavailable
 from primitives.numbers import integrated_number_from_serial
 from primitives.vocabulary import NoticeEvent
 from tests.conftest import api_for, post_change
-from tests.factories import KeyedClient, address_change_body, backbone_client
+from tests.factories import KeyedClient, address_change_body, backbone_client, code_confirmed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -199,15 +197,7 @@ def test_an_inquiry_for_a_person_without_a_code_waits_and_then_completes(
     assert not InquiryRecord.objects.exists()
 
     code_acquired_here(integrated, settings)
-    CodeRequest.objects.update(status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.SENT)
-    SerialNumberRequest.objects.create(
-        lg_code=settings.LG_CODE,
-        integrated_number=integrated,
-        idempotency_key="k",
-        status=SerialNumberRequest.Status.ACQUIRED,
-        **encrypted("983205673214"),
-    )
-    assert code_requests_confirm()["acquired"] == 1
+    code_confirmed(integrated)
     inquiry.refresh_from_db()
     assert inquiry.status == "sent"
     assert asked() == 1
