@@ -76,7 +76,7 @@ def resident_of_both(chain: Chain, tax: KeyedClient, welfare: KeyedClient, n: in
     )
 
 
-def inquire(welfare: KeyedClient, n: int) -> str:
+def inquire(welfare: KeyedClient, n: int, **overrides: str) -> str:
     answer = api_for(welfare).post(
         "/api/v1/inquiries",
         {
@@ -86,6 +86,7 @@ def inquire(welfare: KeyedClient, n: int) -> str:
             "procedure": "child_allowance_payment",
             "data_set": "local_tax_income",
             "provider": CHIYODA,
+            **overrides,
         },
         format="json",
     )
@@ -127,16 +128,24 @@ def test_a_copy_and_an_inquiry_wait_for_the_code_then_both_institutions_are_answ
         .json()
     )
     inquiry_id = inquire(welfare, 1)
+    # And one the table of permitted exchanges does not list: 生活保護 asking for 児童手当.
+    outside = inquire(
+        welfare, 1, event_id="welfare-outside", procedure="public_assistance",
+        data_set="child_allowance",
+    )  # fmt: skip
     assert copy["status"] == "waiting_for_code"
-    assert Inquiry.objects.get().status == "waiting_for_code"
+    assert set(Inquiry.objects.values_list("status", flat=True)) == {"waiting_for_code"}
 
     chain.wait_for(
         lambda: (
             Copy.objects.filter(status="registered").exists()
             and Inquiry.objects.filter(status="answered").exists()
+            and Inquiry.objects.filter(status="refused").exists()
         ),
-        "the copy to be registered and the inquiry answered once the code is acquired",
+        "the copy to be registered and the inquiries answered once the code is acquired",
     )
+    refused = api_for(welfare).get(f"/api/v1/inquiries/{outside}").json()
+    assert refused["reason"].startswith("not_permitted") and refused["records"] == []
     assert CodeRequest.objects.get(person=person).status == "requested"
     answer = api_for(welfare).get(f"/api/v1/inquiries/{inquiry_id}").json()
     assert [record["items"] for record in answer["records"]] == [{"taxable_income": 2400001}]
@@ -160,9 +169,12 @@ def test_a_copy_and_an_inquiry_wait_for_the_code_then_both_institutions_are_answ
     records = api_for(welfare).get(
         "/api/v1/exchange-records", {"number_system": "04", "address_number": "770001"}
     )
-    assert sorted((r["role"], r["counterpart"]) for r in records.json()["records"]) == [
-        ("provider", CHIYODA),
-        ("requester", CHIYODA),
+    assert sorted(
+        (r["role"], r["counterpart"], r["outcome"]) for r in records.json()["records"]
+    ) == [
+        ("provider", CHIYODA, "answered"),
+        ("requester", CHIYODA, "answered"),
+        ("requester", CHIYODA, "refused"),
     ]
     assert sorted(
         ExchangeRecord.objects.filter(lg_code=CHIYODA).values_list("role", "counterpart")
