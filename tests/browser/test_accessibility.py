@@ -48,6 +48,8 @@ def screens(integrated_number: str) -> list[str]:
         "/persons/?name=%E3%82%A2",  # results
         f"/persons/{integrated_number}/",
         f"/persons/{integrated_number}/correct",
+        f"/persons/{integrated_number}/exchange-records/",
+        "/exchange/waiting/",
         "/changed-residents/",
         "/candidates/",
         "/review/",
@@ -61,9 +63,11 @@ def screens(integrated_number: str) -> list[str]:
 
 
 def test_no_serious_or_critical_finding_on_any_screen(
-    residents: str, live_server: Any, page: Page, supervisor: Any
+    residents: str, live_server: Any, page: Page, supervisor: Any, settings: Any
 ) -> None:
     base = live_server.url
+    # The exchange records are read from the simulated intermediate server, served here.
+    settings.PEER_URLS = {**settings.PEER_URLS, "intermediate": f"{base}/sim/intermediate"}
     page.goto(f"{base}/accounts/login/")
     found = {"/accounts/login/": accessibility_findings(page)}
     sign_in(page, base, "supervisor-1", PASSWORD, "/")
