@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -94,14 +95,19 @@ def codes_acquired_inquiries_release(
 
 @receiver(inquiries_due, dispatch_uid="linkage.inquiries_due_ask")
 def inquiries_due_ask(sender: type[Inquiry], inquiry_ids: Sequence[int], **kwargs: Any) -> None:
-    """The intermediate server is asked after commit: one message per COPY_BATCH inquiries."""
-    for start in range(0, len(inquiry_ids), settings.COPY_BATCH):
-        enqueue(tasks.inquiries_ask, list(inquiry_ids[start : start + settings.COPY_BATCH]))
+    """The intermediate server is asked after commit: one message per INQUIRY_BATCH
+    inquiries, so the workers ask them in parallel."""
+    for start in range(0, len(inquiry_ids), settings.INQUIRY_BATCH):
+        enqueue(tasks.inquiries_ask, list(inquiry_ids[start : start + settings.INQUIRY_BATCH]))
 
 
 @receiver(copies_due, dispatch_uid="linkage.copies_due_deliver")
 def copies_due_deliver(sender: type[Copy], copy_ids: Sequence[int], **kwargs: Any) -> None:
-    """Delivery to the intermediate server after commit: one message per COPY_BATCH copies."""
+    """Delivery to the intermediate server after commit: one copy (the API's) joins the next
+    drain; more go as one message per COPY_BATCH copies."""
+    if len(copy_ids) == 1:
+        transaction.on_commit(tasks.copies_drain_soon)
+        return
     for start in range(0, len(copy_ids), settings.COPY_BATCH):
         enqueue(tasks.copies_deliver, list(copy_ids[start : start + settings.COPY_BATCH]))
 

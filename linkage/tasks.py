@@ -8,6 +8,7 @@ mid-way is delivered again rather than lost.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,8 @@ from primitives.http import PeerUnavailable
 
 from .clients.intermediate import FileNotReady
 from .services import audit, code_requests, copies, inquiries, notices, oauth_clients, retention
+
+logger = logging.getLogger(__name__)
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
@@ -42,23 +45,28 @@ _DRAIN_SCHEDULED = "code-acquisition-files:drain-scheduled"
 _DRAIN_FLAG_SECONDS = 60
 
 
-def _drain_soon() -> None:
+def _drain_once(flag: str, task: Any, countdown: float) -> None:
+    """Schedule `task` once for everything that becomes due within `countdown` seconds, where
+    the workers share a cache (`flag` says a drain is scheduled; the drain clears it before it
+    reads the rows); without one, a drain each time."""
     try:
         # Only a cache every worker shares (CACHE_URL) can say a drain is scheduled: a
         # process's own memory would hide the drain another process started.
-        first = not _shared(caches["default"]) or cache.add(
-            _DRAIN_SCHEDULED, 1, timeout=_DRAIN_FLAG_SECONDS
-        )
+        first = not _shared(caches["default"]) or cache.add(flag, 1, timeout=_DRAIN_FLAG_SECONDS)
     except Exception:  # the cache is down: a drain each time, as without the flag
         first = True
     if not first:
         return
     try:
-        code_acquisition_files_drain.apply_async(countdown=settings.CODE_REQUEST_BATCH_WINDOW)
+        task.apply_async(countdown=countdown)
     except Exception:
         with contextlib.suppress(Exception):
-            cache.delete(_DRAIN_SCHEDULED)
+            cache.delete(flag)
         raise
+
+
+def _drain_soon() -> None:
+    _drain_once(_DRAIN_SCHEDULED, code_acquisition_files_drain, settings.CODE_REQUEST_BATCH_WINDOW)
 
 
 def _shared(backend: object) -> bool:
@@ -157,6 +165,30 @@ def notice_deliver(self: Any, notice_id: int) -> bool:
 @shared_task(acks_late=True)
 def notices_sweep() -> int:
     return notices.notices_sweep()
+
+
+# Copies that become due one at a time (the API: a request each) are gathered into one
+# delivery per COPY_BATCH_WINDOW where the workers share a cache, as the code acquisition
+# files are: a nightly refresh of thousands of copies is a few requests to the intermediate
+# server, not one each. (Inquiries are not: each is answered while it is asked, so they are
+# asked in parallel, one message each.)
+_COPIES_DRAIN = "copies:drain-scheduled"
+
+
+def copies_drain_soon() -> None:
+    """After commit (linkage.signals): deliver the due copies in one task soon. A broker that
+    is down delays them: the sweep finds them."""
+    try:
+        _drain_once(_COPIES_DRAIN, copies_drain, settings.COPY_BATCH_WINDOW)
+    except Exception:
+        logger.warning("could not schedule the copies' drain; the sweep will", exc_info=True)
+
+
+@shared_task(**RETRYING)
+def copies_drain() -> int:
+    with contextlib.suppress(Exception):
+        cache.delete(_COPIES_DRAIN)
+    return copies.copies_deliver(copy_ids=copies.copies_due_ids())
 
 
 @shared_task(**RETRYING)

@@ -328,8 +328,13 @@ EXCHANGE_PROCEDURES: dict[str, dict[str, Any]] = {
         "asked_by": ["03"],
     },
 }
-# Copies sent to the intermediate server in one request (its batch limit is 5,000).
+# Copies sent to the intermediate server in one request (its batch limit is 5,000), and how
+# long copies and inquiries arriving one by one are gathered into one delivery.
 COPY_BATCH = int(os.environ.get("COPY_BATCH", "500"))
+COPY_BATCH_WINDOW = float(os.environ.get("COPY_BATCH_WINDOW", "1"))
+# Inquiries asked in one request: each is answered while it is asked (the network and the
+# provider in turn), so smaller batches let the workers ask in parallel.
+INQUIRY_BATCH = int(os.environ.get("INQUIRY_BATCH", "25"))
 # A copy due for delivery whose message was lost is enqueued again after this long.
 COPY_STALLED_AFTER = float(os.environ.get("COPY_STALLED_AFTER", "120"))
 COPY_SWEEP_EVERY = float(os.environ.get("COPY_SWEEP_EVERY", "30"))
@@ -537,6 +542,7 @@ CELERY_TASK_ROUTES = {
     "linkage.tasks.code_requests_confirm": {"queue": CELERY_QUEUES_BY_STAGE["confirm"]},
     "linkage.tasks.copies_deliver": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.inquiries_ask": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
+    "linkage.tasks.copies_drain": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.notice_deliver": {"queue": CELERY_QUEUES_BY_STAGE["notices"]},
     "backbone.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["backbone"]},
     "intermediate.tasks.*": {"queue": CELERY_QUEUES_BY_STAGE["national"]},

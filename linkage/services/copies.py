@@ -27,6 +27,7 @@ from ..clients.intermediate import CopyMessage, copies_send
 from ..events import copies_due
 from ..models import BackboneClient, Copy, Person
 from .exchanges import (
+    DRAIN_LIMIT,
     ExchangeRefused,
     body_digest,
     code_acquired,
@@ -196,6 +197,11 @@ def _due(copies: Sequence[Copy]) -> None:
 def copies_release(*, person_ids: Sequence[int]) -> int:
     """The copies that waited for these persons' codes go out now."""
     return waiting_release(Copy.objects.all(), person_ids=person_ids, due=_copies_due)
+
+
+def copies_due_ids() -> list[int]:
+    """The copies due for delivery, oldest first, as many as one drain takes."""
+    return list(Copy.objects.due().order_by("pk").values_list("pk", flat=True)[:DRAIN_LIMIT])
 
 
 def _copies_due(ids: list[int]) -> None:

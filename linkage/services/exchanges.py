@@ -18,6 +18,9 @@ from django.utils import timezone
 from ..models import CodeRequestStatus, CrossReference, Person
 from ..selectors import code_request_status_of
 
+# What one drain task takes at the most (ten requests of COPY_BATCH); the rest, the next.
+DRAIN_LIMIT = 5000
+
 
 class ExchangeRefused(Exception):
     """A copy or an inquiry that cannot be accepted: `field` and `code` name the reason and

@@ -135,10 +135,10 @@ def inquiries_ask(*, inquiry_ids: Sequence[int]) -> int:
     answered or refused."""
     done = 0
     pending = sorted(set(inquiry_ids))
-    for start in range(0, len(pending), settings.COPY_BATCH):
+    for start in range(0, len(pending), settings.INQUIRY_BATCH):
         inquiries = list(
             Inquiry.objects.filter(
-                pk__in=pending[start : start + settings.COPY_BATCH], status=Inquiry.Status.SENT
+                pk__in=pending[start : start + settings.INQUIRY_BATCH], status=Inquiry.Status.SENT
             )
             .select_related("person__merged_into", "client")
             .order_by("pk")

@@ -110,6 +110,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
         "notice_deliver",
         "copies_deliver",
         "inquiries_ask",
+        "copies_drain",
     ):
         task = getattr(tasks, name)
         monkeypatch.setattr(
@@ -155,6 +156,7 @@ def test_due_copies_and_inquiries_go_to_their_tasks_in_batches_after_commit(
     settings: Any,
 ) -> None:
     settings.COPY_BATCH = 2
+    settings.INQUIRY_BATCH = 2
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         copies_due.send(sender=Copy, copy_ids=[5, 6, 7])
         assert sent == []
@@ -163,6 +165,13 @@ def test_due_copies_and_inquiries_go_to_their_tasks_in_batches_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         inquiries_due.send(sender=Inquiry, inquiry_ids=[8, 9, 10])
     assert sent == [("inquiries_ask", ([8, 9],)), ("inquiries_ask", ([10],))]
+    # A copy at a time (the API's) joins the next drain, one task for all that is due then;
+    # an inquiry at a time is asked at once (answered while it is asked: in parallel).
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        copies_due.send(sender=Copy, copy_ids=[11])
+        inquiries_due.send(sender=Inquiry, inquiry_ids=[12])
+    assert sent == [("copies_drain", ()), ("inquiries_ask", ([12],))]
 
 
 def test_nothing_is_handed_over_when_the_transaction_rolls_back(
