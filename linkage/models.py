@@ -838,6 +838,13 @@ class Copy(models.Model):
     def __str__(self) -> str:
         return f"{self.data_set} {self.record_key}"
 
+    @property
+    def is_due(self) -> bool:
+        """What CopyQuerySet.due() selects, for one copy in hand."""
+        return (
+            self.delivered_revision < self.revision and self.status != self.Status.WAITING_FOR_CODE
+        )
+
 
 class Inquiry(models.Model):
     """情報照会: a business system's inquiry to another institution about one of its persons,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..clients.intermediate import CopyMessage, copies_send
@@ -185,11 +186,7 @@ def copy_withdraw(*, copy: Copy) -> CopyResult:
 
 def _due(copies: Sequence[Copy]) -> None:
     """Hand the copies that must reach the intermediate server to delivery, after commit."""
-    ids = [
-        copy.pk
-        for copy in copies
-        if copy.delivered_revision < copy.revision and copy.status != Copy.Status.WAITING_FOR_CODE
-    ]
+    ids = [copy.pk for copy in copies if copy.is_due]
     if ids:
         _copies_due(ids)
 
@@ -244,33 +241,32 @@ def copies_deliver(*, copy_ids: Sequence[int]) -> int:
             attempts=F("attempts") + 1, updated_at=timezone.now()
         )
         results = copies_send(messages)
+        # Set-wise: one UPDATE per outcome (and per refusal reason), each row matched with the
+        # revision that was sent, so a newer one (a replacement meanwhile) stays due.
+        outcomes: dict[tuple[str, str], Q] = defaultdict(Q)
+        for copy, message, refused in zip(copies, messages, results, strict=True):
+            sent = Q(pk=copy.pk, revision=message.revision)
+            if refused is None:
+                taken += 1
+                withdrawn = message.operation == "withdraw"
+                status: str = Copy.Status.WITHDRAWN if withdrawn else Copy.Status.REGISTERED
+                outcomes[(status, "")] |= sent
+            else:
+                logger.warning(
+                    "the intermediate server refused copy %s: %s", copy.copy_id, refused.code
+                )
+                reason = f"{refused.code}: {refused.detail}"[:300]
+                outcomes[(Copy.Status.ERROR, reason)] |= sent
         now = timezone.now()
         with transaction.atomic():
-            for copy, message, refused in zip(copies, messages, results, strict=True):
-                # Only the revision that was sent is marked: a newer one (a replacement
-                # meanwhile) stays due.
-                same = Copy.objects.filter(pk=copy.pk, revision=message.revision)
-                if refused is None:
-                    taken += 1
-                    same.update(
-                        delivered_revision=message.revision,
-                        status=Copy.Status.WITHDRAWN
-                        if message.operation == "withdraw"
-                        else Copy.Status.REGISTERED,
-                        registered_at=now,
-                        last_error="",
-                        updated_at=now,
-                    )
-                else:
-                    logger.warning(
-                        "the intermediate server refused copy %s: %s", copy.copy_id, refused.code
-                    )
-                    same.update(
-                        delivered_revision=message.revision,
-                        status=Copy.Status.ERROR,
-                        last_error=f"{refused.code}: {refused.detail}"[:300],
-                        updated_at=now,
-                    )
+            for (status, reason), rows in outcomes.items():
+                Copy.objects.filter(rows).update(
+                    delivered_revision=F("revision"),
+                    status=status,
+                    last_error=reason,
+                    updated_at=now,
+                    **({} if status == Copy.Status.ERROR else {"registered_at": now}),
+                )
     return taken
 
 
