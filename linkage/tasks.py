@@ -81,6 +81,49 @@ def code_request_advance(code_request_id: int) -> None:
         _drain_soon()
 
 
+# Code requests opened one at a time (the API: a registration each) are released to the
+# request unit by one drain per CODE_REQUEST_BATCH_WINDOW where the workers share a cache: one
+# serial-number request for every person registered meanwhile, not a message and a request
+# each (a city registering through the API would otherwise put its file drain behind
+# thousands of one-person messages: docs/operations.md).
+_PENDING_DRAIN = "code-requests:pending-drain-scheduled"
+
+
+def code_request_release_soon(code_request_id: int) -> None:
+    """After commit (linkage.signals): the new person's serial-number request, gathered with
+    the others of the window where the workers share a cache, else a message of its own. A
+    broker that is down delays it: the sweep finds the row."""
+    try:
+        if _shared(caches["default"]):
+            _drain_once(
+                _PENDING_DRAIN, code_requests_pending_drain, settings.CODE_REQUEST_BATCH_WINDOW
+            )
+        else:
+            code_request_advance.apply_async(args=(code_request_id,))
+    except Exception:
+        logger.warning(
+            "could not release code request %s; the sweep will retry it",
+            code_request_id,
+            exc_info=True,
+        )
+
+
+@shared_task(**RETRYING)
+def code_requests_pending_drain() -> int:
+    """S28-S29 for every code request still pending, RELEASE_BATCH persons a request, then
+    gather them into files. A retry after an outage repeats only the rows still pending."""
+    with contextlib.suppress(Exception):
+        cache.delete(_PENDING_DRAIN)
+    moved = 0
+    after = 0
+    while batch := code_requests.code_requests_pending_ids(after=after):
+        moved += code_requests.code_requests_serial_request(code_request_ids=batch)
+        after = batch[-1]
+    if moved:
+        _drain_soon()
+    return moved
+
+
 @shared_task(**RETRYING)
 def code_requests_advance(code_request_ids: list[int]) -> None:
     """S28-S29 for a batch of persons in one request (a bulk import releases its code

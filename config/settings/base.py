@@ -538,6 +538,7 @@ CELERY_TASK_QUEUES = celery_queues(CELERY_QUEUES_BY_STAGE)
 CELERY_TASK_ROUTES = {
     "linkage.tasks.code_request_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_requests_advance": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
+    "linkage.tasks.code_requests_pending_drain": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_acquisition_*": {"queue": CELERY_QUEUES_BY_STAGE["request"]},
     "linkage.tasks.code_requests_confirm": {"queue": CELERY_QUEUES_BY_STAGE["confirm"]},
     "linkage.tasks.copies_deliver": {"queue": CELERY_QUEUES_BY_STAGE["request"]},

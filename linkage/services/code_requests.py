@@ -148,6 +148,18 @@ def _fail(code_request: CodeRequest, *, cause: str, error: str) -> None:
             _transition(locked, to_status=CodeRequestStatus.ERROR, cause=cause, error=error)
 
 
+def code_requests_pending_ids(*, after: int = 0, limit: int = RELEASE_BATCH) -> list[int]:
+    """The next `limit` code requests waiting for their serial-number request (S28), by id
+    above `after`: what a drain releases in one request."""
+    return list(
+        CodeRequest.objects.filter(
+            status=CodeRequestStatus.REQUESTING, stage=CodeRequestStage.PENDING, pk__gt=after
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def code_requests_serial_request(*, code_request_ids: Sequence[int]) -> int:
     """S28-S29 for a batch of persons (one for the API, a few hundred for a bulk import), in
     one request to the intermediate server: a processing serial number for each.

@@ -13,11 +13,12 @@ from django.core.cache import cache
 
 from config import celery_app
 from linkage import tasks
+from linkage.clients import intermediate
 from linkage.metrics import _queue_depths
 from linkage.models import CodeRequest, CodeRequestStage
 from primitives.http import PeerUnavailable
 from tests.conftest import post_change
-from tests.factories import address_change_body
+from tests.factories import address_change_body, backbone_client
 
 REQUEST_QUEUE = settings.CELERY_QUEUES_BY_STAGE["request"]
 
@@ -108,3 +109,52 @@ def test_without_a_shared_cache_every_run_goes_on() -> None:
         tasks._alone(tasks._CONFIRM_RUNNING, 60) as second,
     ):
         assert (first, second) == (True, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registrations_in_a_window_are_released_by_one_drain(
+    nothing_queued: None,
+    shared_cache: None,
+    live_server: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The API's new persons, one a request: one drain message for the window, and one
+    serial-number request over HTTP for all of them, then the files' drain."""
+    settings.PEER_URLS = {
+        **settings.PEER_URLS,
+        "intermediate": f"{live_server.url}/sim/intermediate",
+    }
+    jyuki = backbone_client(number_system="01", name="住基")
+    for _ in range(3):
+        assert post_change(jyuki, address_change_body()).status_code == 201
+    assert queued() == 1  # not one message each
+
+    requests_sent: list[int] = []
+    real = intermediate.serial_number_requests
+    monkeypatch.setattr(
+        intermediate,
+        "serial_number_requests",
+        lambda batch: requests_sent.append(len(batch)) or real(batch),
+    )
+    assert tasks.code_requests_pending_drain() == 3
+    assert requests_sent == [3]
+    assert set(CodeRequest.objects.values_list("stage", flat=True)) == {
+        CodeRequestStage.SERIAL_REQUESTED
+    }
+    assert queued() == 2  # and the files' drain is scheduled
+
+    assert tasks.code_requests_pending_drain() == 0  # run again: nothing pending, nothing sent
+    assert requests_sent == [3]
+
+
+def test_without_a_shared_cache_a_registration_is_released_alone(
+    nothing_queued: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        tasks.code_request_advance, "apply_async", lambda args, **_: sent.append(args)
+    )
+    tasks.code_request_release_soon(7)
+    assert sent == [(7,)]
+    assert queued() == 0
