@@ -132,11 +132,12 @@ def test_registrations_in_a_window_are_released_by_one_drain(
 
     requests_sent: list[int] = []
     real = intermediate.serial_number_requests
-    monkeypatch.setattr(
-        intermediate,
-        "serial_number_requests",
-        lambda batch: requests_sent.append(len(batch)) or real(batch),
-    )
+
+    def counted(batch: Any) -> Any:
+        requests_sent.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(intermediate, "serial_number_requests", counted)
     assert tasks.code_requests_pending_drain() == 3
     assert requests_sent == [3]
     assert set(CodeRequest.objects.values_list("stage", flat=True)) == {
