@@ -132,3 +132,171 @@ def test_the_shortcut_gives_what_run_validation_gives(index: int, value: Any) ->
         assert outcome(lambda: _validated(field, value)) == outcome(
             lambda: field.run_validation(value)
         )
+
+
+# --- the short road (RowValidator.quick) against the fields' own road ------------------------
+
+# Values that each field's rules treat in their own way: padded, full-width, half-width kana,
+# blank, null, of another type, forbidden characters, out of range, over the limits.
+_AWKWARD: list[Any] = [
+    "",
+    " ",
+    "\u3000",
+    None,
+    7,
+    1.5,
+    True,
+    [],
+    {},
+    " 1 ",
+    "１２",
+    "01",
+    "99",
+    "1",
+    "9",
+    "x" * 101,
+    "ｱｲｳ ｴｵ",
+    "ヤマダ　タロウ",
+    "ヤマダ  タロウ ",
+    "やまだ",
+    "山田\u200b太郎",
+    "山田\x00",
+    "山田 太郎",
+    " 山田\u3000\u3000太郎 ",
+    "ended",
+    "active",
+    "income",
+    "Income",
+    "household_2",
+    "1986-03-21",
+    "2999-01-01",
+    "1867-12-31",
+    "1986-02-30",
+    "1986/03/21",
+    "2026-04-01T09:30:00+09:00",
+    "2026-04-01T09:30:00",
+    "2026-04-01T09:30:00+15:00",
+    "123456789018",
+    "123456789019",
+    "１２３４５６７８９０１８",
+    "1234 5678 9018",
+    "100000000000026",
+    "100000000000024",
+    {"a": 1},
+    {"a": "\x07"},
+]
+_PLACES = [
+    ("event_id",),
+    ("number_system",),
+    ("address_number",),
+    ("individual_number",),
+    ("changed_at",),
+    ("record_status",),
+    ("integrated_number",),
+    ("resolution",),
+    ("unknown",),
+    ("person",),
+    ("person", "name"),
+    ("person", "name_kana"),
+    ("person", "birth_date"),
+    ("person", "sex"),
+    ("person", "address"),
+    ("person", "unknown"),
+    ("business",),
+    ("business", "data_type"),
+    ("business", "confirmed_at"),
+    ("business", "items"),
+    ("business", "unknown"),
+]
+_MISSING = object()
+
+
+def _with(body: dict[str, Any], place: tuple[str, ...], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    target = body
+    for name in place[:-1]:
+        if not isinstance(target.get(name), dict):
+            return body
+        target = target[name]
+    if value is _MISSING:
+        target.pop(place[-1], None)
+    else:
+        target[place[-1]] = value
+    return body
+
+
+def _good_body(index: int) -> dict[str, Any]:
+    body = address_change_body(
+        number_system="02",
+        business={
+            "data_type": "income",
+            "confirmed_at": "2026-04-01T09:00:00+09:00",
+            "items": {"fiscal_year": 2026, "note": f"row {index}"},
+        },
+    )
+    body["person"]["name_kana"] = "ヤマダ　タロウ"
+    return body
+
+
+def test_plain_good_rows_take_the_short_road_to_the_same_change() -> None:
+    """The rows a business system usually sends are decided by the short road (else the
+    import is slow for nothing), and it gives what the fields' own road gives."""
+    validator = RowValidator()
+    for index in range(50):
+        body = _good_body(index)
+        if index % 3 == 0:
+            del body["business"]
+        if index % 4 == 0:
+            body["individual_number"] = None
+        if index % 5 == 0:
+            body["record_status"] = "ended"
+        quick = validator.quick(copy.deepcopy(body))
+        assert quick is not None
+        assert quick == validator.full(copy.deepcopy(body))
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_each_awkward_value_in_each_place_is_decided_as_the_fields_decide(
+    restricted: bool,
+) -> None:
+    """Every awkward value in every place, one at a time: the short road steps aside or gives
+    the fields' change, and it still takes the plain values of each kind."""
+    validator = RowValidator(number_system="02" if restricted else None)
+    taken = 0
+    with translation.override("en"):
+        for place in _PLACES:
+            for value in [*_AWKWARD, _MISSING]:
+                body = _with(_good_body(0), place, value)
+                quick = validator.quick(copy.deepcopy(body))
+                assert quick is None or quick == validator.full(copy.deepcopy(body)), (
+                    place,
+                    value,
+                )
+                taken += quick is not None
+    assert taken > 50  # not a road that steps aside for everything
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    changes=st.lists(
+        st.tuples(
+            st.sampled_from(_PLACES), st.sampled_from([*_AWKWARD, _MISSING]) | st.text(max_size=8)
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    restricted=st.booleans(),
+)
+def test_the_short_road_never_decides_otherwise_than_the_fields(
+    changes: list[tuple[tuple[str, ...], Any]], restricted: bool
+) -> None:
+    """Whatever a row holds, the short road either steps aside (None) or gives exactly the
+    change the fields' own road gives; it never accepts what they refuse."""
+    validator = RowValidator(number_system="02" if restricted else None)
+    body = _good_body(0)
+    for place, value in changes:
+        body = _with(body, place, value)
+    with translation.override("en"):
+        quick = validator.quick(copy.deepcopy(body))
+        full = validator.full(copy.deepcopy(body))
+    assert quick is None or quick == full
