@@ -57,7 +57,7 @@ SUMMARY = re.compile(
     r"read (?P<read>\d+), registered (?P<registered>\d+), updated (?P<updated>\d+), "
     r"unchanged (?P<unchanged>\d+), "
     r"duplicates (?P<duplicates>\d+), rejected (?P<rejected>\d+) in (?P<seconds>[\d.]+) s "
-    r"\((?P<rate>[\d,]+) rows/s\), peak memory (?P<rss>\d+) MiB"
+    r"\((?P<rate>[\d,]+) rows/s, (?P<streams>\d+) streams?\), peak memory (?P<rss>\d+) MiB"
 )
 
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg import errors as psycopg_errors
 
 from primitives.crypto import (
     blind_index,
@@ -280,11 +281,20 @@ def changes_store(
                 storing(plan)
                 after(plan, cause=cause, receivers=receivers)
                 return plan.decisions
-        except IntegrityError:
-            if attempt == RACE_RETRIES:
+        except (IntegrityError, OperationalError) as error:
+            if attempt == RACE_RETRIES or not _lost_a_race(error):
                 raise
-            logger.info("a batch of address changes met a unique constraint; retrying")
+            logger.info("a batch of address changes lost a race to another writer; retrying")
     raise AssertionError("unreachable")
+
+
+def _lost_a_race(error: Exception) -> bool:
+    """A unique constraint, or PostgreSQL's deadlock detection: two writers (two API requests,
+    two streams of a load) inserted the same keys in opposite orders, and one was chosen to
+    give way. Either way the batch is decided again from what the other stored."""
+    return isinstance(error, IntegrityError) or isinstance(
+        error.__cause__, psycopg_errors.DeadlockDetected
+    )
 
 
 # --- determination (36) ----------------------------------------------------------------------

@@ -11,13 +11,18 @@ what was stored (idempotency by event_id). See docs/bulk-import.md.
 from __future__ import annotations
 
 import csv
+import heapq
+import multiprocessing
+import queue
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, connections
 from django.utils import translation
 from tqdm import tqdm
 
@@ -32,7 +37,9 @@ from linkage.bulk.initial_load import (
     initial_load_unfinished,
 )
 from linkage.bulk.rows import RowError
+from linkage.bulk.streams import Partition
 from linkage.models import InitialLoad
+from linkage.services.numbering import integrated_number_sequence_raise
 from primitives.layout import ENCODINGS, FORMATS
 
 REJECT_COLUMNS = ("line", "event_id", "field", "code", "message")
@@ -80,6 +87,14 @@ class Command(BaseCommand):
             "indexes, foreign keys and history triggers are deferred to the end "
             "(docs/bulk-import.md); run again to resume an interrupted one",
         )
+        parser.add_argument(
+            "--streams",
+            type=int,
+            default=None,
+            help="an initial load on PostgreSQL is split by person into this many streams "
+            "stored side by side, one process each (default: one per CPU, at most 4); "
+            "anything else runs as one stream",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -98,6 +113,7 @@ class Command(BaseCommand):
         rejects: Path | None,
         duplicates: Path | None,
         initial_load: bool,
+        streams: int | None,
         no_progress: bool,
         **options: Any,
     ) -> None:
@@ -105,6 +121,8 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not a readable file")
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1")
+        if streams is not None and streams < 1:
+            raise CommandError("--streams must be at least 1")
         file_format = file_format or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "csv")
         rejects = rejects or file.with_name(file.name + ".rejects.csv")
         duplicates = duplicates or file.with_name(file.name + ".duplicates.csv")
@@ -136,6 +154,18 @@ class Command(BaseCommand):
                 "run it again with --initial-load"
             )
         started = time.monotonic()
+        source.close()
+        count = _streams_count(streams, initial_load=initial_load)
+        partition = Partition(1)
+        if count > 1:
+            partition = Partition.of_file(
+                file, file_format=file_format, encoding=encoding, streams=count
+            )
+            count = partition.streams
+            # Kept numbers are above anything issued, whatever the streams' order.
+            if partition.highest_kept:
+                integrated_number_sequence_raise(partition.highest_kept)
+        loading = _Loading(file, file_format, encoding, number_system, partition)
         progress = tqdm(
             total=source.size,
             unit="B",
@@ -146,33 +176,21 @@ class Command(BaseCommand):
             desc=file.name,
         )
         try:
-            with (
-                rejects.open("w", newline="", encoding="utf-8-sig") as rejects_file,
-                duplicates.open("w", newline="", encoding="utf-8-sig") as duplicates_file,
-            ):
-                run.rejects = csv.writer(rejects_file)
-                run.rejects.writerow(REJECT_COLUMNS)
-                run.duplicates = csv.writer(duplicates_file)
-                run.duplicates.writerow(DUPLICATE_COLUMNS)
-                try:
-                    for row in checked_rows(source, number_system=number_system):
-                        run.take(row)
-                        if run.chunk_full():
-                            run.flush()
-                            self._progress(progress, source.position, run, started)
-                    run.flush()
-                except FileLayoutError as error:
-                    raise CommandError(str(error)) from error
-                self._progress(progress, source.position, run, started)
+            if count == 1:
+                run = loading.stream(0, run, rejects, duplicates, progress=progress)
+            else:
+                run = loading.side_by_side(run, rejects, duplicates, progress=progress)
+        except FileLayoutError as error:
+            raise CommandError(str(error)) from error
         finally:
             progress.close()
-            source.close()
         seconds = time.monotonic() - started
         self.stdout.write(
             f"read {run.read}, registered {run.totals.registered}, updated {run.totals.updated}, "
             f"unchanged {run.totals.unchanged}, duplicates {run.totals.duplicates}, "
             f"rejected {run.rejected} "
-            f"in {seconds:.1f} s ({run.read / max(seconds, 1e-9):,.0f} rows/s), "
+            f"in {seconds:.1f} s ({run.read / max(seconds, 1e-9):,.0f} rows/s, "
+            f"{count} stream{'s' if count > 1 else ''}), "
             f"peak memory {peak_rss_mib():.0f} MiB; rejects: {rejects}"
         )
         if run.totals.kept or run.numbers_refused:
@@ -194,17 +212,182 @@ class Command(BaseCommand):
             f"peak memory {peak_rss_mib():.0f} MiB"
         )
 
-    @staticmethod
-    def _progress(progress: Any, position: int, run: _Run, started: float) -> None:
-        progress.update(position - progress.n)
-        progress.set_postfix(
-            rows=run.read, rate=f"{run.read / max(time.monotonic() - started, 1e-9):,.0f}/s"
-        )
+
+def _streams_count(asked: int | None, *, initial_load: bool) -> int:
+    """Streams side by side only for an initial load on PostgreSQL (an empty database split by
+    person; SQLite has one writer), and not inside a caller's transaction (each stream's
+    process commits on a connection of its own): as asked, else one per CPU, at most 4."""
+    if not initial_load or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    if asked is not None:
+        return asked
+    return max(1, min(4, multiprocessing.cpu_count()))
+
+
+def _progress(progress: Any, position: int, rows: int, started: float) -> None:
+    progress.update(position - progress.n)
+    progress.set_postfix(rows=rows, rate=f"{rows / max(time.monotonic() - started, 1e-9):,.0f}/s")
+
+
+class _Loading:
+    """A file's rows stored as one stream, or as several side by side (linkage.bulk.streams),
+    each in a process of its own that writes its own rejects and migration report, merged by
+    line at the end."""
+
+    def __init__(
+        self,
+        file: Path,
+        file_format: str,
+        encoding: str,
+        number_system: str | None,
+        partition: Partition,
+    ) -> None:
+        self.file, self.file_format, self.encoding = file, file_format, encoding
+        self.number_system = number_system
+        self.partition = partition
+
+    def stream(
+        self,
+        index: int,
+        run: _Run,
+        rejects: Path,
+        duplicates: Path,
+        *,
+        progress: Any = None,
+        shared: Any = None,
+    ) -> _Run:
+        """Store the rows of stream `index`, reporting progress to a bar or to `shared`
+        counters (bytes read, rows read) of the process that shows it."""
+        source = AddressChangeFile(self.file, file_format=self.file_format, encoding=self.encoding)
+        started = time.monotonic()
+        try:
+            with (
+                rejects.open("w", newline="", encoding="utf-8-sig") as rejects_file,
+                duplicates.open("w", newline="", encoding="utf-8-sig") as duplicates_file,
+            ):
+                run.rejects = csv.writer(rejects_file)
+                run.rejects.writerow(REJECT_COLUMNS)
+                run.duplicates = csv.writer(duplicates_file)
+                run.duplicates.writerow(DUPLICATE_COLUMNS)
+                for row in checked_rows(
+                    self._rows(source, index), number_system=self.number_system
+                ):
+                    run.take(row)
+                    if run.chunk_full():
+                        run.flush()
+                        if progress is not None:
+                            _progress(progress, source.position, run.read, started)
+                        if shared is not None:
+                            shared[index * 2], shared[index * 2 + 1] = source.position, run.read
+                run.flush()
+                if progress is not None:
+                    _progress(progress, source.position, run.read, started)
+        finally:
+            source.close()
+        return run
+
+    def _rows(self, source: AddressChangeFile, index: int) -> Iterator[Any]:
+        if self.partition.streams == 1:
+            yield from source
+            return
+        stream_of = self.partition.stream_of
+        for row in source:
+            if stream_of(row.body, row.line) == index:
+                yield row
+
+    def side_by_side(self, run: _Run, rejects: Path, duplicates: Path, *, progress: Any) -> _Run:
+        """Every stream in a process of its own (forked: the partition is inherited, each
+        opens its own database connection); their counts added, their reports merged."""
+        count = self.partition.streams
+        context = multiprocessing.get_context("fork")
+        shared = context.Array("q", count * 2)
+        results = context.Queue()
+        parts = [
+            (
+                rejects.with_name(f"{rejects.name}.{i}"),
+                duplicates.with_name(f"{duplicates.name}.{i}"),
+            )
+            for i in range(count)
+        ]
+        connections.close_all()
+        workers = [
+            context.Process(
+                target=self._child, args=(i, run, parts[i], shared, results), daemon=False
+            )
+            for i in range(count)
+        ]
+        for worker in workers:
+            worker.start()
+        started = time.monotonic()
+        outcomes: dict[int, Any] = {}
+        while len(outcomes) < count:
+            try:
+                index, outcome = results.get(timeout=1)
+                outcomes[index] = outcome
+            except queue.Empty:  # no stream finished this second
+                if not any(worker.is_alive() for worker in workers) and results.empty():
+                    break
+            position = min(progress.total or 0, sum(shared[i * 2] for i in range(count)))
+            _progress(progress, position, sum(shared[i * 2 + 1] for i in range(count)), started)
+        for worker in workers:
+            worker.join()
+        failed = [str(outcome) for outcome in outcomes.values() if isinstance(outcome, str)]
+        if len(outcomes) < count or failed:
+            raise CommandError(
+                "a stream of the load failed; run the command again to resume: "
+                + ("; ".join(failed) or "a stream process ended without a result")
+            )
+        for outcome in outcomes.values():
+            run.add(outcome)
+        _merged(rejects, [part for part, _ in parts], REJECT_COLUMNS)
+        _merged(duplicates, [part for _, part in parts], DUPLICATE_COLUMNS)
+        return run
+
+    def _child(
+        self, index: int, run: _Run, parts: tuple[Path, Path], shared: Any, results: Any
+    ) -> None:
+        try:
+            results.put((index, self.stream(index, run, *parts, shared=shared).counts()))
+        except BaseException as error:  # the parent reports it and exits non-zero
+            results.put((index, f"stream {index + 1}: {type(error).__name__}: {error}"))
+        finally:
+            connections.close_all()
+
+
+def _line_of(row: Any) -> int:
+    return int(row[0])
+
+
+def _merged(target: Path, parts: list[Path], header: tuple[str, ...]) -> None:
+    """The streams' report files as one, by line, each part removed."""
+    readers: list[Iterator[list[str]]] = []
+    files = [part.open(newline="", encoding="utf-8-sig") for part in parts]
+    try:
+        for opened in files:
+            reader = csv.reader(opened)
+            next(reader, None)
+            readers.append(reader)
+        with target.open("w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(heapq.merge(*readers, key=_line_of))
+    finally:
+        for opened in files:
+            opened.close()
+        for part in parts:
+            part.unlink(missing_ok=True)
 
 
 def peak_rss_mib() -> float:
-    """The largest resident set this process has had (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The largest resident set this process, or any stream's process, has had (Linux
+    reports KiB)."""
+    return (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
 
 
 class _Run:
@@ -228,6 +411,35 @@ class _Run:
             self.pending_rejects += [(row.line, row.event_id, problem) for problem in row.errors]
             return
         self.chunk.append(row)
+
+    def counts(self) -> dict[str, Any]:
+        """What a stream sends back: its counts (its rows and reports stay where they are)."""
+        totals = self.totals
+        return {
+            "read": self.read,
+            "rejected": self.rejected,
+            "numbers_refused": self.numbers_refused,
+            "totals": (
+                totals.registered,
+                totals.updated,
+                totals.unchanged,
+                totals.duplicates,
+                totals.kept,
+            ),
+        }
+
+    def add(self, counts: dict[str, Any]) -> None:
+        """Another stream's counts added to this run's."""
+        self.read += counts["read"]
+        self.rejected += counts["rejected"]
+        self.numbers_refused += counts["numbers_refused"]
+        totals = self.totals
+        registered, updated, unchanged, duplicates, kept = counts["totals"]
+        totals.registered += registered
+        totals.updated += updated
+        totals.unchanged += unchanged
+        totals.duplicates += duplicates
+        totals.kept += kept
 
     def chunk_full(self) -> bool:
         """Full of changes, or of rejects (memory stays bounded even for a file of bad rows)."""

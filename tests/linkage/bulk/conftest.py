@@ -47,7 +47,7 @@ def linkage_snapshot() -> dict[str, list[Any]]:
     their blind index and integrated numbers by their order of issue."""
     persons = list(Person.objects.order_by("integrated_number"))
     rank = {person.integrated_number: str(order) for order, person in enumerate(persons)}
-    index = {person.pk: person.individual_number_index for person in persons}
+    index = {person.pk: person.individual_number_index or "" for person in persons}
 
     def ranked(value: Any) -> Any:
         text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
@@ -57,7 +57,11 @@ def linkage_snapshot() -> dict[str, list[Any]]:
 
     return {
         "persons": sorted(
-            (p.individual_number_index, rank[p.integrated_number], p.individual_number)
+            (
+                p.individual_number_index or "",
+                rank[p.integrated_number],
+                p.individual_number if p.has_individual_number else "",
+            )
             for p in persons
         ),
         "versions": sorted(

@@ -171,3 +171,11 @@ def test_an_interrupted_finish_is_resumed_without_writing_history_twice(
     assert "initial load finished" in summary
     assert history_counts() == written  # each table's history written once
     assert schema() == before
+
+
+def test_streams_must_be_at_least_one(generated: Callable[..., Path]) -> None:
+    path = generated(persons=2)
+    with pytest.raises(CommandError, match="--streams must be at least 1"):
+        run_import(path, "--initial-load", "--streams", "0")
+    assert not Person.objects.exists()
+    assert not InitialLoad.objects.exists()  # nothing begun: an ordinary import still runs

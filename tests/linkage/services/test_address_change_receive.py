@@ -7,7 +7,8 @@ import datetime
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
+from psycopg import errors as psycopg_errors
 
 from linkage.api.serializers import AddressChangeInputSerializer
 from linkage.models import (
@@ -20,6 +21,7 @@ from linkage.models import (
     CrossReference,
     Person,
 )
+from linkage.services import pipeline
 from linkage.services.address_changes import (
     AddressChange,
     AddressNumberConflict,
@@ -217,3 +219,35 @@ def test_the_digest_is_that_of_the_whole_change_as_a_dict() -> None:
         del content["resolution"]
         canonical = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
         assert change.digest() == keyed_digest(canonical.encode("utf-8"))
+
+
+def _deadlocked() -> OperationalError:
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg_errors.DeadlockDetected("deadlock detected")
+    return error
+
+
+def test_a_batch_chosen_to_give_way_in_a_deadlock_is_decided_again(
+    jyuki: KeyedClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers inserting the same keys in opposite orders: PostgreSQL makes one give way,
+    and its batch is decided again from what the other stored (as after a unique
+    constraint). Any other database error is not retried."""
+    real = pipeline.storing
+    failures = [_deadlocked()]
+
+    def storing_once_deadlocked(plan: Any) -> None:
+        if failures:
+            raise failures.pop()
+        real(plan)
+
+    monkeypatch.setattr(pipeline, "storing", storing_once_deadlocked)
+    result = address_change_receive(
+        client=jyuki.client, change=change_of(jyuki, address_change_body())
+    )
+    assert result.registered and Person.objects.count() == 1
+
+    failures.append(OperationalError("the server closed the connection"))
+    with pytest.raises(OperationalError):
+        address_change_receive(client=jyuki.client, change=change_of(jyuki, address_change_body()))
+    assert Person.objects.count() == 1

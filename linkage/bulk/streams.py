@@ -1,0 +1,170 @@
+"""Splitting an initial load into streams that run side by side, one process each, so the
+load uses every core (`import_address_changes --initial-load --streams N`).
+
+Rows are split by person: every row that determination could tie to another (the same
+individual number; an address number that also arrives without an individual number, whose
+person the number's rows may attach to or merge with; the same integrated number kept by a
+migration or named by a resolution) goes to the same stream, in file order. Two streams
+therefore never decide about one person, and each person's history is stored in the order of
+the file, as a single stream would store it. Whatever the split misses (an individual number
+written two ways, one event id in two streams) is still settled by the unique constraints and
+the write path's retry, as for two API clients at once.
+
+The split is read from the file before the load in two light passes over the identifying
+columns: the address numbers that arrive with more than one individual number or without one
+(held as hashes: a collision only ties more rows together), then the unions of the rows that
+share such an address number or an integrated number. Only those identities are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from primitives.layout import CSV_COLUMNS, ENCODINGS
+from primitives.numbers import is_valid_integrated_number
+
+# Full-width digits as a sender may write them (the fields accept them).
+_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def _digits(value: Any) -> str:
+    """A digit field in one written form: full-width digits as ASCII, anything else dropped
+    (spaces and hyphens in an individual number)."""
+    if value is None:
+        return ""
+    return "".join(
+        character for character in str(value).translate(_DIGITS) if "0" <= character <= "9"
+    )
+
+
+Identity = tuple[str, str, str, str, str]  # number system, address number, number, kept, target
+# Pass 1's marks of an address number (an individual number's mark is its crc32, >= 0).
+_NUMBERLESS = -1
+_SHARED = -2
+
+
+def identity_of(body: Any) -> Identity | None:
+    """What ties a row to a person: its link, individual number, the integrated number it
+    keeps (a migration) and the one its resolution names. None for a row that is not an
+    object (it is refused whatever stream reads it)."""
+    if not isinstance(body, dict):
+        return None
+    resolution = body.get("resolution")
+    target = resolution.get("integrated_number", "") if isinstance(resolution, dict) else ""
+    return (
+        _digits(body.get("number_system")),
+        _digits(body.get("address_number")),
+        _digits(body.get("individual_number")),
+        _digits(body.get("integrated_number")),
+        _digits(target),
+    )
+
+
+def _identities(path: Path, file_format: str, encoding: str) -> Iterator[Identity]:
+    """Each row's identity, read with the identifying columns only (rows that cannot be read
+    are left out: they are refused wherever they are read)."""
+    with path.open(encoding=ENCODINGS[encoding], errors="replace", newline="") as text:
+        if file_format == "jsonl":
+            for line in text:
+                try:
+                    found = identity_of(json.loads(line))
+                except ValueError:
+                    continue
+                if found is not None:
+                    yield found
+            return
+        reader = csv.reader(text)
+        header = [name.removeprefix("\ufeff") for name in next(reader, [])]
+        position = {name: header.index(name) for name in header}
+        number_system, address_number, number = (
+            position["number_system"],
+            position["address_number"],
+            position["individual_number"],
+        )
+        kept, resolution = position.get("integrated_number"), position.get("resolution")
+        try:
+            for row in reader:
+                if len(row) != len(header):
+                    continue
+                chosen = row[resolution] if resolution is not None else ""
+                yield (
+                    _digits(row[number_system]),
+                    _digits(row[address_number]),
+                    _digits(row[number]),
+                    _digits(row[kept]) if kept is not None else "",
+                    _digits(chosen) if chosen != "new" else "",
+                )
+        except csv.Error:
+            return  # the load itself reports the row; the split needs no more
+
+
+class Partition:
+    """Which of `streams` streams reads each row (see the module's docstring)."""
+
+    def __init__(self, streams: int) -> None:
+        self.streams = streams
+        self.parent: dict[str, str] = {}  # union-find over the identities that tie rows
+        self.highest_kept = 0  # the highest serial of the integrated numbers kept
+
+    @classmethod
+    def of_file(cls, path: Path, *, file_format: str, encoding: str, streams: int) -> Partition:
+        if file_format == "csv":
+            with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
+                header = text.readline().removeprefix("\ufeff").strip().split(",")
+            if header[: len(CSV_COLUMNS)] != list(CSV_COLUMNS):
+                return cls(1)  # the load itself refuses the file
+        partition = cls(streams)
+        # Pass 1: each address number's rows, by a hash of the number system and address
+        # number: one individual number (its crc), none (NUMBERLESS), or several (SHARED).
+        seen: dict[int, int] = {}
+        for system, number, individual, _, _ in _identities(path, file_format, encoding):
+            link = hash((system, number))
+            mark = zlib.crc32(individual.encode()) if individual else _NUMBERLESS
+            if seen.setdefault(link, mark) != mark:
+                seen[link] = _SHARED
+        # Pass 2: the rows of a shared address number are tied to it, and so to each other.
+        for identity in _identities(path, file_format, encoding):
+            partition._tie(identity, seen.get(hash(identity[:2])) == _SHARED)
+        return partition
+
+    def _tie(self, identity: Identity, shared: bool) -> None:
+        system, number, _, kept, target = identity
+        key = self._key(identity)
+        if shared:
+            self._union(key, f"l{system}:{number}")
+        for integrated in (kept, target):
+            if integrated:
+                self._union(key, f"i{integrated}")
+        if kept and is_valid_integrated_number(kept):
+            self.highest_kept = max(self.highest_kept, int(kept[:-1]))
+
+    @staticmethod
+    def _key(identity: Identity) -> str:
+        system, number, individual, _, _ = identity
+        return f"n{individual}" if individual else f"l{system}:{number}"
+
+    def _find(self, key: str) -> str:
+        parent = self.parent
+        while (up := parent.get(key, key)) != key:
+            parent[key] = grand = parent.get(up, up)  # path halving
+            key = grand
+        return key
+
+    def _union(self, first: str, second: str) -> None:
+        first, second = self._find(first), self._find(second)
+        if first != second:
+            self.parent[max(first, second)] = min(first, second)
+
+    def stream_of(self, body: Any, line: int) -> int:
+        """The stream that reads a row (a row that is not an object: by its line)."""
+        if self.streams == 1:
+            return 0
+        identity = identity_of(body)
+        if identity is None:
+            return line % self.streams
+        return zlib.crc32(self._find(self._key(identity)).encode()) % self.streams

@@ -1,0 +1,137 @@
+"""An initial load split into streams side by side (`--streams N`, linkage.bulk.streams)
+stores exactly what one stream stores: every person's rows in one stream, in file order, so
+attachments, merges and refusals fall as they fall in file order."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from linkage.bulk.streams import Partition
+from linkage.models import (
+    AddressVersion,
+    CrossReference,
+    InitialLoad,
+    Person,
+    PersonMerge,
+    ReviewItem,
+)
+
+from .conftest import linkage_clear, linkage_snapshot, run_import
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="streams side by side need PostgreSQL"
+    ),
+]
+
+
+def tangled(path: Path) -> Path:
+    """The generated file with what ties persons across rows: address numbers that also
+    arrive without an individual number (before and after it), an address number sent with
+    another person's number, and one event id sent twice with different bodies."""
+    with path.open(newline="", encoding="utf-8-sig") as source:
+        rows = list(csv.DictReader(source))
+    columns = list(rows[0].keys())
+    extra = []
+    for position, row in enumerate(rows):
+        if row["number_system"] != "01" and position % 5 == 0:
+            row["individual_number"] = ""  # its person is known by the address number only
+            later = dict(row, event_id=f"{row['event_id']}-numbered")
+            later["individual_number"] = rows[position - 1]["individual_number"]
+            extra.append(later)  # the number arrives later on the same address number
+    first, second = rows[0], rows[3]
+    extra.append(dict(first, event_id="taken", individual_number=second["individual_number"]))
+    extra.append(dict(second, event_id=rows[7]["event_id"], number_system=rows[7]["number_system"]))
+    tangled_path = path.with_name("tangled.csv")
+    with tangled_path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows + extra)
+    return tangled_path
+
+
+def by_person() -> dict[str, Any]:
+    """The snapshot with each integrated number named by its person (blind index, or links
+    for a person without one): streams issue the same numbers to the same persons, in another
+    order."""
+    names: dict[str, str] = {}
+    for person in Person.objects.all():
+        links = sorted(
+            CrossReference.objects.filter(person=person).values_list(
+                "number_system", "address_number"
+            )
+        )
+        names[person.integrated_number] = person.individual_number_index or json.dumps(links)
+    snapshot = linkage_snapshot()
+    text = json.dumps(snapshot, sort_keys=True, default=str, ensure_ascii=False)
+    ordered = list(Person.objects.order_by("integrated_number"))
+    for order in reversed(range(len(ordered))):  # "#12" before "#1"
+        name = hashlib.sha256(names[ordered[order].integrated_number].encode()).hexdigest()
+        text = text.replace(f"#{order}", f"person-{name[:16]}")
+    facts = json.loads(text)
+    # Persons by what identifies them; their rank in the order of issue is the streams' own.
+    facts["persons"] = sorted([index, number] for index, _, number in facts["persons"])
+    return {"facts": facts, "persons": sorted(names.values())}
+
+
+def test_two_streams_store_what_one_stream_stores(generated: Callable[..., Path]) -> None:
+    path = tangled(generated(persons=80, overlap=0.7, updates=30, bad_share=0.05))
+    summary = run_import(path, "--initial-load", "--streams", "1", "--chunk-size", "13")
+    one = by_person()
+    one_rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+    assert "rejected 0" not in summary  # the tangles were refused, as they must be
+    merges = sorted(PersonMerge.objects.values_list("cause", flat=True))
+    assert merges  # the numbers that arrived later merged persons, in file order
+    ReviewItem.objects.all().delete()
+    PersonMerge.objects.all().delete()
+    Person.objects.update(merged_into=None)
+    linkage_clear()
+    InitialLoad.objects.all().delete()
+
+    summary_two = run_import(path, "--initial-load", "--streams", "2", "--chunk-size", "13")
+
+    assert by_person() == one
+    assert sorted(PersonMerge.objects.values_list("cause", flat=True)) == merges
+    rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+    assert rejects == one_rejects  # merged from both streams, by line
+    assert summary_two.split(" in ")[0] == summary.split(" in ")[0]  # the same counts
+    assert not list(path.parent.glob("*.csv.[0-9]"))  # the streams' parts are gone
+    assert InitialLoad.objects.get().finished_at is not None
+    assert (
+        AddressVersion.objects.filter(is_current=True).count()
+        == Person.objects.filter(merged_into__isnull=True).count()
+    )
+
+
+def test_the_partition_keeps_tied_rows_together(tmp_path: Path) -> None:
+    """Rows tied by an address number that arrives without a number, or with two numbers, or
+    by a kept integrated number, share a stream; the sequence goes above the kept numbers."""
+    path = tmp_path / "ties.jsonl"
+    bodies = [
+        {"number_system": "02", "address_number": "7", "individual_number": None},
+        {"number_system": "02", "address_number": "7", "individual_number": "123456789018"},
+        {"number_system": "01", "address_number": "1", "individual_number": "123456789018"},
+        {
+            "number_system": "03",
+            "address_number": "9",
+            "individual_number": "１２３４５６７８９０１８",
+        },
+        {"number_system": "01", "address_number": "2", "integrated_number": "100000000000024"},
+        {"number_system": "04", "address_number": "5", "integrated_number": "100000000000024"},
+    ]
+    path.write_text("\n".join(json.dumps(body) for body in bodies) + "\n", encoding="utf-8")
+    for streams in (2, 3, 5):
+        partition = Partition.of_file(path, file_format="jsonl", encoding="utf-8", streams=streams)
+        chosen = [partition.stream_of(body, line) for line, body in enumerate(bodies, 1)]
+        assert len(set(chosen[:4])) == 1
+        assert chosen[4] == chosen[5]
+        assert partition.highest_kept == 10000000000002
