@@ -44,21 +44,6 @@ _DIGITS = {length: re.compile(f"[0-9]{{{length}}}") for length in (2, 12, 15)}
 _ADDRESS_NUMBER = re.compile("[0-9]{1,15}")
 # Full-width katakana and full-width spaces: h2z leaves them as they are.
 _FULL_WIDTH_KANA = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000]+")
-_TOP = frozenset(
-    {
-        "event_id",
-        "number_system",
-        "address_number",
-        "individual_number",
-        "changed_at",
-        "person",
-        "business",
-        "record_status",
-        "integrated_number",
-    }
-)
-_PERSON = frozenset({"name", "name_kana", "birth_date", "sex", "address"})
-_BUSINESS = frozenset({"data_type", "confirmed_at", "items"})
 _STRINGS = ("event_id", "number_system", "address_number", "changed_at")
 _PERSON_STRINGS = ("name", "birth_date", "sex", "address")
 
@@ -131,8 +116,12 @@ class RowValidator:
         # A file (not the API) may carry the integrated number an existing 統合宛名 system
         # gave the person: a migration keeps it (docs/bulk-import.md).
         self.top_fields["integrated_number"] = IntegratedNumberField(required=False)
-        # The short road's limits and its date fields, the fields' own.
+        # The short road's names, limits and date fields, the fields' own (a resolution
+        # always takes the fields' road).
         person_fields, business_fields = self.person.fields, self.business.fields
+        self._top_keys = frozenset(self.top_fields) | {"person", "business"}
+        self._person_keys = frozenset(person_fields)
+        self._business_keys = frozenset(business_fields)
         self._event_id_length = _max_length(self.top_fields["event_id"])
         self._changed_at = self.top_fields["changed_at"]
         self._name_length = _max_length(person_fields["name"])
@@ -215,15 +204,15 @@ class RowValidator:
         """The validated values of a row the short road decides, or _LongRoad. Each check is
         the one its field makes, narrowed to the values the field leaves unchanged; the
         limits are read from the fields themselves."""
-        if type(body) is not dict or not body.keys() <= _TOP:
+        if type(body) is not dict or not body.keys() <= self._top_keys:
             raise _LongRoad
         person, business = body["person"], body.get("business")
-        if type(person) is not dict or not person.keys() <= _PERSON:
+        if type(person) is not dict or not person.keys() <= self._person_keys:
             raise _LongRoad
         strings = [body[name] for name in _STRINGS] + [person[name] for name in _PERSON_STRINGS]
         strings.append(person.get("name_kana", ""))
         if "business" in body:
-            if type(business) is not dict or not business.keys() <= _BUSINESS:
+            if type(business) is not dict or not business.keys() <= self._business_keys:
                 raise _LongRoad
             strings.append(business["data_type"])
             strings.append(business.get("confirmed_at", ""))

@@ -44,14 +44,7 @@ def test_a_good_row_becomes_the_same_change_as_through_the_api() -> None:
 
     validator = RowValidator()
     for index in range(20):
-        body = address_change_body(
-            number_system="02",
-            business={
-                "data_type": "income",
-                "confirmed_at": "2026-04-01T09:00:00+09:00",
-                "items": {"fiscal_year": 2026, "note": f"row {index}"},
-            },
-        )
+        body = _good_body(index)
         body["person"]["name_kana"] = "ﾔﾏﾀﾞ ﾀﾛｳ"  # normalised to full width by both
         body["individual_number"] = body["individual_number"].translate(
             str.maketrans("0123456789", "０１２３４５６７８９")
