@@ -4,7 +4,6 @@ commit. Listed in docs/signals.md."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -61,7 +60,7 @@ def code_requests_due_advance(
     """The request unit's task after commit: one message for one person, one per
     RELEASE_BATCH persons for a batch (a bulk import's chunk, the sweep's backlog)."""
     if len(code_request_ids) == 1:
-        transaction.on_commit(partial(tasks.code_request_release_soon, code_request_ids[0]))
+        tasks.code_request_release_soon(code_request_ids[0])
         return
     for start in range(0, len(code_request_ids), RELEASE_BATCH):
         enqueue(tasks.code_requests_advance, list(code_request_ids[start : start + RELEASE_BATCH]))

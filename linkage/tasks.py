@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -17,11 +18,13 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
 
 from primitives.http import PeerUnavailable
 
 from .clients.intermediate import FileNotReady
 from .services import audit, code_requests, copies, inquiries, notices, oauth_clients, retention
+from .services.enqueueing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,17 @@ def _drain_once(flag: str, task: Any, countdown: float) -> None:
         raise
 
 
+def _drain_after_commit(flag: str, task: Any, countdown: float) -> None:
+    """`_drain_once` run after a commit: a broker that is down delays the work, it does not fail
+    the caller (the rows are committed, and the sweep finds them)."""
+    try:
+        _drain_once(flag, task, countdown)
+    except Exception:
+        logger.warning(
+            "could not schedule %s; the sweep will find its rows", task.name, exc_info=True
+        )
+
+
 def _drain_soon() -> None:
     _drain_once(_DRAIN_SCHEDULED, code_acquisition_files_drain, settings.CODE_REQUEST_BATCH_WINDOW)
 
@@ -90,22 +104,20 @@ _PENDING_DRAIN = "code-requests:pending-drain-scheduled"
 
 
 def code_request_release_soon(code_request_id: int) -> None:
-    """After commit (linkage.signals): the new person's serial-number request, gathered with
+    """The new person's serial-number request (linkage.signals): after commit, gathered with
     the others of the window where the workers share a cache, else a message of its own. A
     broker that is down delays it: the sweep finds the row."""
-    try:
-        if _shared(caches["default"]):
-            _drain_once(
-                _PENDING_DRAIN, code_requests_pending_drain, settings.CODE_REQUEST_BATCH_WINDOW
+    if _shared(caches["default"]):
+        transaction.on_commit(
+            partial(
+                _drain_after_commit,
+                _PENDING_DRAIN,
+                code_requests_pending_drain,
+                settings.CODE_REQUEST_BATCH_WINDOW,
             )
-        else:
-            code_request_advance.apply_async(args=(code_request_id,))
-    except Exception:
-        logger.warning(
-            "could not release code request %s; the sweep will retry it",
-            code_request_id,
-            exc_info=True,
         )
+    else:
+        enqueue(code_request_advance, code_request_id)
 
 
 @shared_task(**RETRYING)
@@ -219,12 +231,8 @@ _COPIES_DRAIN = "copies:drain-scheduled"
 
 
 def copies_drain_soon() -> None:
-    """After commit (linkage.signals): deliver the due copies in one task soon. A broker that
-    is down delays them: the sweep finds them."""
-    try:
-        _drain_once(_COPIES_DRAIN, copies_drain, settings.COPY_BATCH_WINDOW)
-    except Exception:
-        logger.warning("could not schedule the copies' drain; the sweep will", exc_info=True)
+    """After commit (linkage.signals): deliver the due copies in one task soon."""
+    _drain_after_commit(_COPIES_DRAIN, copies_drain, settings.COPY_BATCH_WINDOW)
 
 
 @shared_task(**RETRYING)

@@ -149,13 +149,17 @@ def test_registrations_in_a_window_are_released_by_one_drain(
     assert requests_sent == [3]
 
 
+@pytest.mark.django_db
 def test_without_a_shared_cache_a_registration_is_released_alone(
-    nothing_queued: None, monkeypatch: pytest.MonkeyPatch
+    nothing_queued: None,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     sent: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
         tasks.code_request_advance, "apply_async", lambda args, **_: sent.append(args)
     )
-    tasks.code_request_release_soon(7)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.code_request_release_soon(7)
     assert sent == [(7,)]
     assert queued() == 0
