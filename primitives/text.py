@@ -24,7 +24,8 @@ from .numbers import is_valid_individual_number
 # overrides (Cf), and lone surrogates (Cs). Private-use characters (Co) stay allowed: municipal
 # systems carry 外字 there.
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
-_KATAKANA_OR_SPACE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000 ]+")
+# Katakana (full-width) and spaces: what a kana field holds once half-width kana are widened.
+KATAKANA_OR_SPACE = re.compile(r"[\u30a1-\u30fa\u30fc\u30fd\u30fe\u30fb\u3000 ]+")
 EARLIEST_BIRTH_DATE = datetime.date(1868, 1, 1)
 # The moments the server takes (SPEC 7.1): from 1868-01-01 in Japan, with an offset a real
 # time zone has (UTC+14, the Line Islands, is the largest in use; PostgreSQL keeps up to
@@ -107,7 +108,7 @@ def katakana_normalise(value: str) -> str:
     """Full- or half-width katakana and spaces, returned full-width, its spaces as a name's
     (name_spaces_normalise). Code `not_katakana`."""
     value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
-    if value and not _KATAKANA_OR_SPACE.fullmatch(value):
+    if value and not KATAKANA_OR_SPACE.fullmatch(value):
         raise InvalidText("not_katakana")
     return name_spaces_normalise(value)
 

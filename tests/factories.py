@@ -45,6 +45,28 @@ def resident() -> Resident:
     return _generator.resident()
 
 
+# Every place of an address_change_body() with a business part: top-level, person and
+# business fields, for tests that try a value in each.
+ADDRESS_CHANGE_PATHS: list[tuple[str, ...]] = [
+    ("event_id",),
+    ("number_system",),
+    ("address_number",),
+    ("individual_number",),
+    ("changed_at",),
+    ("record_status",),
+    ("person",),
+    ("person", "name"),
+    ("person", "name_kana"),
+    ("person", "birth_date"),
+    ("person", "sex"),
+    ("person", "address"),
+    ("business",),
+    ("business", "data_type"),
+    ("business", "confirmed_at"),
+    ("business", "items"),
+]
+
+
 def address_change_body(
     *,
     number_system: str = "01",

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from linkage.api.serializers import AddressChangeInputSerializer
 from linkage.bulk.rows import RowError, RowValidator
-from tests.factories import KeyedClient, address_change_body
+from tests.factories import ADDRESS_CHANGE_PATHS, KeyedClient, address_change_body
 from tests.linkage.api.test_bad_input import CASES, raw_post
+from tests.linkage.security.test_hostile_screens import HOSTILE, ODD_TYPES
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,8 @@ def test_the_shortcut_gives_what_run_validation_gives(index: int, value: Any) ->
 # --- the short road (RowValidator.quick) against the fields' own road ------------------------
 
 # Values that each field's rules treat in their own way: padded, full-width, half-width kana,
-# blank, null, of another type, forbidden characters, out of range, over the limits.
+# blank, null, of another type, forbidden characters, out of range, over the limits (with the
+# hostile strings and odd types every screen and field is tried with).
 _AWKWARD: list[Any] = [
     "",
     " ",
@@ -179,26 +181,11 @@ _AWKWARD: list[Any] = [
     {"a": "\x07"},
 ]
 _PLACES = [
-    ("event_id",),
-    ("number_system",),
-    ("address_number",),
-    ("individual_number",),
-    ("changed_at",),
-    ("record_status",),
+    *ADDRESS_CHANGE_PATHS,
     ("integrated_number",),
     ("resolution",),
     ("unknown",),
-    ("person",),
-    ("person", "name"),
-    ("person", "name_kana"),
-    ("person", "birth_date"),
-    ("person", "sex"),
-    ("person", "address"),
     ("person", "unknown"),
-    ("business",),
-    ("business", "data_type"),
-    ("business", "confirmed_at"),
-    ("business", "items"),
     ("business", "unknown"),
 ]
 _MISSING = object()
@@ -258,7 +245,7 @@ def test_each_awkward_value_in_each_place_is_decided_as_the_fields_decide(
     taken = 0
     with translation.override("en"):
         for place in _PLACES:
-            for value in [*_AWKWARD, _MISSING]:
+            for value in [*_AWKWARD, *HOSTILE, *ODD_TYPES, _MISSING]:
                 body = _with(_good_body(0), place, value)
                 quick = validator.quick(copy.deepcopy(body))
                 assert quick is None or quick == validator.full(copy.deepcopy(body)), (
