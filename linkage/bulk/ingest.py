@@ -38,6 +38,14 @@ class ChunkResult:
     kept: int = 0  # new persons who kept the integrated number an existing system gave them
     rejects: list[tuple[int, RowError]] = field(default_factory=list)
 
+    def add(self, other: ChunkResult) -> None:
+        """Another chunk's (or stream's) counts added to these; its rejects are its own."""
+        self.registered += other.registered
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.duplicates += other.duplicates
+        self.kept += other.kept
+
 
 class BlindIndexRotationUnderWay(Exception):
     """A chunk's rows carry their newest-key index only: an import must not run while some

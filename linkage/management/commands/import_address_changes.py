@@ -17,7 +17,7 @@ import queue
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ class Command(BaseCommand):
         )
         try:
             if count == 1:
-                run = loading.stream(0, run, rejects, duplicates, progress=progress)
+                run = loading.stream(0, run, rejects, duplicates, _bar(progress))
             else:
                 run = loading.side_by_side(run, rejects, duplicates, progress=progress)
         except FileLayoutError as error:
@@ -224,9 +224,16 @@ def _streams_count(asked: int | None, *, initial_load: bool) -> int:
     return max(1, min(4, multiprocessing.cpu_count()))
 
 
-def _progress(progress: Any, position: int, rows: int, started: float) -> None:
-    progress.update(position - progress.n)
-    progress.set_postfix(rows=rows, rate=f"{rows / max(time.monotonic() - started, 1e-9):,.0f}/s")
+def _bar(progress: Any) -> Callable[[int, int], None]:
+    """A report of the bytes and rows read so far, shown on the progress bar."""
+    started = time.monotonic()
+
+    def report(position: int, rows: int) -> None:
+        progress.update(position - progress.n)
+        rate = rows / max(time.monotonic() - started, 1e-9)
+        progress.set_postfix(rows=rows, rate=f"{rate:,.0f}/s")
+
+    return report
 
 
 class _Loading:
@@ -252,14 +259,11 @@ class _Loading:
         run: _Run,
         rejects: Path,
         duplicates: Path,
-        *,
-        progress: Any = None,
-        shared: Any = None,
+        report: Callable[[int, int], None],
     ) -> _Run:
-        """Store the rows of stream `index`, reporting progress to a bar or to `shared`
-        counters (bytes read, rows read) of the process that shows it."""
+        """Store the rows of stream `index`, reporting the bytes and rows read after each
+        chunk."""
         source = AddressChangeFile(self.file, file_format=self.file_format, encoding=self.encoding)
-        started = time.monotonic()
         try:
             with (
                 rejects.open("w", newline="", encoding="utf-8-sig") as rejects_file,
@@ -275,25 +279,16 @@ class _Loading:
                     run.take(row)
                     if run.chunk_full():
                         run.flush()
-                        if progress is not None:
-                            _progress(progress, source.position, run.read, started)
-                        if shared is not None:
-                            shared[index * 2], shared[index * 2 + 1] = source.position, run.read
+                        report(source.position, run.read)
                 run.flush()
-                if progress is not None:
-                    _progress(progress, source.position, run.read, started)
+                report(source.position, run.read)
         finally:
             source.close()
         return run
 
     def _rows(self, source: AddressChangeFile, index: int) -> Iterator[Any]:
-        if self.partition.streams == 1:
-            yield from source
-            return
         stream_of = self.partition.stream_of
-        for row in source:
-            if stream_of(row.body, row.line) == index:
-                yield row
+        return (row for row in source if stream_of(row.body, row.line) == index)
 
     def side_by_side(self, run: _Run, rejects: Path, duplicates: Path, *, progress: Any) -> _Run:
         """Every stream in a process of its own (forked: the partition is inherited, each
@@ -318,7 +313,7 @@ class _Loading:
         ]
         for worker in workers:
             worker.start()
-        started = time.monotonic()
+        report = _bar(progress)
         outcomes: dict[int, Any] = {}
         while len(outcomes) < count:
             try:
@@ -328,7 +323,7 @@ class _Loading:
                 if not any(worker.is_alive() for worker in workers) and results.empty():
                     break
             position = min(progress.total or 0, sum(shared[i * 2] for i in range(count)))
-            _progress(progress, position, sum(shared[i * 2 + 1] for i in range(count)), started)
+            report(position, sum(shared[i * 2 + 1] for i in range(count)))
         for worker in workers:
             worker.join()
         failed = [str(outcome) for outcome in outcomes.values() if isinstance(outcome, str)]
@@ -346,8 +341,12 @@ class _Loading:
     def _child(
         self, index: int, run: _Run, parts: tuple[Path, Path], shared: Any, results: Any
     ) -> None:
+
+        def report(position: int, rows: int) -> None:
+            shared[index * 2], shared[index * 2 + 1] = position, rows
+
         try:
-            results.put((index, self.stream(index, run, *parts, shared=shared).counts()))
+            results.put((index, self.stream(index, run, *parts, report).counts()))
         except BaseException as error:  # the parent reports it and exits non-zero
             results.put((index, f"stream {index + 1}: {type(error).__name__}: {error}"))
         finally:
@@ -412,34 +411,17 @@ class _Run:
             return
         self.chunk.append(row)
 
-    def counts(self) -> dict[str, Any]:
+    def counts(self) -> tuple[int, int, int, ChunkResult]:
         """What a stream sends back: its counts (its rows and reports stay where they are)."""
-        totals = self.totals
-        return {
-            "read": self.read,
-            "rejected": self.rejected,
-            "numbers_refused": self.numbers_refused,
-            "totals": (
-                totals.registered,
-                totals.updated,
-                totals.unchanged,
-                totals.duplicates,
-                totals.kept,
-            ),
-        }
+        return self.read, self.rejected, self.numbers_refused, self.totals
 
-    def add(self, counts: dict[str, Any]) -> None:
+    def add(self, counts: tuple[int, int, int, ChunkResult]) -> None:
         """Another stream's counts added to this run's."""
-        self.read += counts["read"]
-        self.rejected += counts["rejected"]
-        self.numbers_refused += counts["numbers_refused"]
-        totals = self.totals
-        registered, updated, unchanged, duplicates, kept = counts["totals"]
-        totals.registered += registered
-        totals.updated += updated
-        totals.unchanged += unchanged
-        totals.duplicates += duplicates
-        totals.kept += kept
+        read, rejected, numbers_refused, totals = counts
+        self.read += read
+        self.rejected += rejected
+        self.numbers_refused += numbers_refused
+        self.totals.add(totals)
 
     def chunk_full(self) -> bool:
         """Full of changes, or of rejects (memory stays bounded even for a file of bad rows)."""
@@ -448,11 +430,7 @@ class _Run:
     def flush(self) -> None:
         if self.chunk:
             result = self.importer.import_chunk(self.chunk)
-            self.totals.registered += result.registered
-            self.totals.updated += result.updated
-            self.totals.unchanged += result.unchanged
-            self.totals.duplicates += result.duplicates
-            self.totals.kept += result.kept
+            self.totals.add(result)
             event_ids = {row.line: row.event_id for row in self.chunk}
             self.pending_rejects += [
                 (line, event_ids.get(line, ""), problem) for line, problem in result.rejects
