@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management.base import CommandError
 from django.db import connection
 
+from linkage.bulk.ingest import Importer
 from linkage.bulk.streams import Partition
 from linkage.models import (
     AddressVersion,
@@ -83,6 +85,15 @@ def by_person() -> dict[str, Any]:
     return {"facts": facts, "persons": sorted(names.values())}
 
 
+def cleared() -> None:
+    """Everything a load stored removed, merges and their review items included."""
+    ReviewItem.objects.all().delete()
+    PersonMerge.objects.all().delete()
+    Person.objects.update(merged_into=None)
+    linkage_clear()
+    InitialLoad.objects.all().delete()
+
+
 def test_two_streams_store_what_one_stream_stores(generated: Callable[..., Path]) -> None:
     path = tangled(generated(persons=80, overlap=0.7, updates=30, bad_share=0.05))
     summary = run_import(path, "--initial-load", "--streams", "1", "--chunk-size", "13")
@@ -91,11 +102,7 @@ def test_two_streams_store_what_one_stream_stores(generated: Callable[..., Path]
     assert "rejected 0" not in summary  # the tangles were refused, as they must be
     merges = sorted(PersonMerge.objects.values_list("cause", flat=True))
     assert merges  # the numbers that arrived later merged persons, in file order
-    ReviewItem.objects.all().delete()
-    PersonMerge.objects.all().delete()
-    Person.objects.update(merged_into=None)
-    linkage_clear()
-    InitialLoad.objects.all().delete()
+    cleared()
 
     summary_two = run_import(path, "--initial-load", "--streams", "2", "--chunk-size", "13")
 
@@ -135,3 +142,36 @@ def test_the_partition_keeps_tied_rows_together(tmp_path: Path) -> None:
         assert len(set(chosen[:4])) == 1
         assert chosen[4] == chosen[5]
         assert partition.highest_kept == 10000000000002
+
+
+def test_a_failed_stream_stops_the_load_and_running_it_again_resumes(
+    generated: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One stream's process fails on its third chunk (each stream counts its own chunks):
+    the command stops with that stream's reason, the load stays unfinished, and running it
+    again stores the rest, as one stream would have stored the whole."""
+    path = tangled(generated(persons=60, overlap=0.7, updates=20))
+    run_import(path, "--initial-load", "--streams", "1", "--chunk-size", "11")
+    complete = by_person()
+    cleared()
+
+    original = Importer.import_chunk
+    calls = {"n": 0}  # a copy in each stream's process
+
+    def failing_on_the_third_chunk(self: Importer, rows: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the disk is full")
+        return original(self, rows)
+
+    monkeypatch.setattr(Importer, "import_chunk", failing_on_the_third_chunk)
+    with pytest.raises(CommandError, match=r"stream 1: RuntimeError: the disk is full"):
+        run_import(path, "--initial-load", "--streams", "2", "--chunk-size", "11")
+    monkeypatch.setattr(Importer, "import_chunk", original)
+    assert InitialLoad.objects.get().loaded_at is None
+    assert Person.objects.count() > 0
+
+    summary = run_import(path, "--initial-load", "--streams", "2", "--chunk-size", "11")
+    assert "initial load finished" in summary
+    assert by_person() == complete
+    assert not list(path.parent.glob("*.csv.[0-9]"))
