@@ -34,12 +34,13 @@ _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 def _digits(value: Any) -> str:
     """A digit field in one written form: full-width digits as ASCII, anything else dropped
-    (spaces and hyphens in an individual number)."""
+    (spaces and hyphens in an individual number). Most values are ASCII digits already."""
     if value is None:
         return ""
-    return "".join(
-        character for character in str(value).translate(_DIGITS) if "0" <= character <= "9"
-    )
+    text = str(value)
+    if text.isascii() and text.isdigit():
+        return text
+    return "".join(character for character in text.translate(_DIGITS) if "0" <= character <= "9")
 
 
 Identity = tuple[str, str, str, str, str]  # number system, address number, number, kept, target
