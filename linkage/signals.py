@@ -3,7 +3,7 @@ commit. Listed in docs/signals.md."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -46,11 +46,15 @@ from .services.inquiries import inquiries_release
 
 @receiver(persons_numbered, dispatch_uid="linkage.persons_numbered_code_requests")
 def persons_numbered_code_requests(
-    sender: type[Person], persons: Sequence[Person], cause: str, **kwargs: Any
+    sender: type[Person],
+    persons: Sequence[Person],
+    cause: str,
+    created: Collection[int] = (),
+    **kwargs: Any,
 ) -> None:
     """Newly numbered persons get their code request rows in the same transaction (claim 2),
     from the API and the bulk import alike."""
-    code_requests_open(persons=persons, cause=cause)
+    code_requests_open(persons=persons, cause=cause, created=created)
 
 
 @receiver(code_requests_due, dispatch_uid="linkage.code_requests_due_advance")

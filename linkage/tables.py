@@ -6,11 +6,19 @@ INSERT run for every row, with keys above the table's high-water mark (the bulk 
 transaction holds SQLite's write lock from its start, so nobody else takes them meanwhile).
 Values are prepared by the models' own fields (defaults, auto_now_add, JSON, time zones),
 as `save()` would prepare them.
+
+A few rows of several tables (the API's batch of one) are written in one statement instead
+of one per table: inside `gathered()`, the keys come from one `reserve()` of every sequence
+the batch will draw from, and `insert` holds the rows until the block ends (PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cache
 from typing import Any, TypeVar
 
@@ -20,11 +28,119 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+# --- one statement for a few rows of several tables (PostgreSQL) -----------------------------
+
+# A sequence to draw from: a model's key, or a sequence by its name.
+Drawn = type[Model] | str
+
+
+@dataclass
+class _Gathering:
+    """What a `gathered()` block has reserved and what it will write."""
+
+    reserved: dict[Drawn, list[int]] = dataclass_field(default_factory=dict)
+    pending: list[Sequence[Model]] = dataclass_field(default_factory=list)
+
+
+_gathering: ContextVar[_Gathering | None] = ContextVar("linkage_tables_gathering", default=None)
+
+
+@contextmanager
+def gathered() -> Iterator[None]:
+    """Inside the block, `insert` takes keys from what `reserve` drew and holds the rows; they
+    are written when the block ends, all of them in one statement (PostgreSQL; elsewhere
+    nothing changes). Code inside that reads a table it wrote calls `flush()` first."""
+    if connection.vendor != "postgresql" or _gathering.get() is not None:
+        yield
+        return
+    token = _gathering.set(_Gathering())
+    try:
+        yield
+        flush()
+    finally:
+        _gathering.reset(token)
+
+
+def reserve(wanted: Mapping[Drawn, int]) -> None:
+    """Draw, in one statement, the values a `gathered()` block will take from several
+    sequences: `wanted` maps a model (its key) or a sequence's name to how many. A block that
+    needs more than it reserved draws the rest as it goes (a statement more), one that needs
+    fewer leaves a gap, as a rolled-back insert does. Rows of one table alone refer to no other
+    new row: they take their keys as they are inserted, and nothing is reserved."""
+    gathering = _gathering.get()
+    wanted = {drawn: count for drawn, count in wanted.items() if count > 0}
+    if gathering is None or len(wanted) < 2:
+        return
+    parts: list[str] = []
+    params: list[Any] = []
+    for position, (drawn, count) in enumerate(wanted.items()):
+        if isinstance(drawn, str):
+            parts.append("SELECT %s, nextval(%s) FROM generate_series(1, %s)")
+            params += [position, drawn, count]
+        else:
+            parts.append(
+                "SELECT %s, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+            )
+            params += [position, drawn._meta.db_table, drawn._meta.pk.column, count]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    drawn_list = list(wanted)
+    for position, value in sorted(rows):
+        gathering.reserved.setdefault(drawn_list[position], []).append(int(value))
+
+
+def reserved_take(drawn: Drawn, count: int) -> list[int]:
+    """Up to `count` values `reserve` drew from `drawn`, in increasing order."""
+    gathering = _gathering.get()
+    if gathering is None or count <= 0:
+        return []
+    values = gathering.reserved.get(drawn, [])
+    taken, gathering.reserved[drawn] = values[:count], values[count:]
+    return taken
+
+
+def flush() -> None:
+    """Write the rows a `gathered()` block holds: one INSERT, with one data-modifying WITH
+    clause per further table. The foreign keys are checked at the statement's end (or
+    commit), so the order of the clauses does not matter."""
+    gathering = _gathering.get()
+    if gathering is None or not gathering.pending:
+        return
+    pending, gathering.pending = gathering.pending, []
+    quote = connection.ops.quote_name
+    statements, params = [], []
+    for objects in pending:
+        fields, _stamped = _columns(type(objects[0]))
+        columns = ", ".join(quote(str(field.column)) for field in fields)
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        statements.append(
+            f"INSERT INTO {quote(type(objects[0])._meta.db_table)} ({columns}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(objects))}"
+        )
+        params += [value for record in _rows(objects, fields) for value in record]
+    *clauses, last = statements
+    with_clause = (
+        "WITH " + ", ".join(f"w{n} AS ({clause})" for n, clause in enumerate(clauses)) + " "
+        if clauses
+        else ""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(with_clause + last, params)
+
 
 def ids_allocate(model: type[Model], count: int) -> list[int]:
-    """`count` primary keys for new rows of `model`, never handed out twice."""
+    """`count` primary keys for new rows of `model`, never handed out twice (first those a
+    `gathered()` block reserved)."""
     if count <= 0:
         return []
+    reserved = reserved_take(model, count)
+    if len(reserved) == count:
+        return reserved
+    return reserved + _ids_draw(model, count - len(reserved))
+
+
+def _ids_draw(model: type[Model], count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -153,6 +269,14 @@ def insert(objects: Sequence[Model]) -> None:
     for obj in objects:
         for name in stamped:
             obj.__dict__[name] = now
+    gathering = _gathering.get()
+    if gathering is not None and (
+        gathering.reserved.get(model) or all(obj.pk is not None for obj in objects)
+    ):
+        _with_ids(objects)
+        gathering.pending.append(list(objects))
+        _stored(objects)
+        return
     pk = model._meta.pk
     if len(objects) < FEW and all(obj.pk is None for obj in objects):
         # One statement, the keys from the identity column (PostgreSQL, SQLite 3.35+).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -64,9 +64,13 @@ def _transition(code_request: CodeRequest, *, to_status: str, cause: str, error:
 RELEASE_BATCH = 500
 
 
-def code_requests_open(*, persons: Sequence[Person], cause: str) -> list[CodeRequest]:
+def code_requests_open(
+    *, persons: Sequence[Person], cause: str, created: Collection[int] = ()
+) -> list[CodeRequest]:
     """Request (unit 38): the code request of each new person, in status `requesting`, for
-    those that have none; a batch of one (the API) or thousands (the bulk import).
+    those that have none; a batch of one (the API) or thousands (the bulk import). The
+    persons `created` (their ids) by this very transaction have none: only the others are
+    looked up.
 
     Runs inside the transaction that created the persons, so the pending rows and the
     persons commit together or not at all; the request unit's tasks are enqueued after
@@ -75,7 +79,12 @@ def code_requests_open(*, persons: Sequence[Person], cause: str) -> list[CodeReq
     aborts that caller's transaction for it to retry (as the write path does), and
     the retry finds the first row here.
     """
-    having = set(CodeRequest.objects.filter(person__in=persons).values_list("person_id", flat=True))
+    stored = [person for person in persons if person.pk not in created]
+    having = (
+        set(CodeRequest.objects.filter(person__in=stored).values_list("person_id", flat=True))
+        if stored
+        else set()
+    )
     now = timezone.now()
     # Set-wise (linkage.tables): a bulk import's chunk opens thousands at once.
     code_requests = [

@@ -12,6 +12,8 @@ from django.db import connection
 
 from primitives.numbers import integrated_number_from_serial
 
+from ..tables import reserved_take
+
 SEQUENCE_NAME = "linkage_integrated_number_seq"
 
 
@@ -51,13 +53,18 @@ def integrated_number_sequence_raise(serial: int) -> None:
 
 
 def integrated_numbers_issue(count: int) -> list[str]:
-    """`count` new integrated numbers at once, in increasing order (bulk import)."""
+    """`count` new integrated numbers at once, in increasing order: first those a gathered
+    batch reserved with its keys (linkage.tables.reserve), then drawn."""
     if count <= 0:
         return []
-    if connection.vendor != "postgresql":
+    serials = reserved_take(SEQUENCE_NAME, count)
+    if len(serials) < count and connection.vendor != "postgresql":
         return [integrated_number_issue() for _ in range(count)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(%s) FROM generate_series(1, %s) ORDER BY 1", [SEQUENCE_NAME, count]
-        )
-        return [integrated_number_from_serial(int(serial)) for (serial,) in cursor.fetchall()]
+    if len(serials) < count:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s) ORDER BY 1",
+                [SEQUENCE_NAME, count - len(serials)],
+            )
+            serials += [int(serial) for (serial,) in cursor.fetchall()]
+    return [integrated_number_from_serial(serial) for serial in serials]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,7 +48,9 @@ from ..models import (
     AddressVersion,
     BackboneClient,
     BusinessInformation,
+    CodeRequest,
     CodeRequestStatus,
+    CodeRequestTransition,
     CrossReference,
     Notice,
     Person,
@@ -55,7 +58,7 @@ from ..models import (
     ReviewItem,
 )
 from ..selectors import code_request_status_of
-from ..tables import build, insert
+from ..tables import Drawn, build, flush, gathered, insert, reserve
 from .address_changes import (
     AddressChange,
     AddressChangeError,
@@ -71,6 +74,7 @@ from .address_changes import (
 from .merges import person_merge
 from .notices import basic_items_changed, link_data, receivers_by_number_system, update_data
 from .numbering import (
+    SEQUENCE_NAME,
     integrated_number_sequence_raise,
     integrated_number_serial,
     integrated_numbers_issue,
@@ -267,17 +271,23 @@ def changes_store(
     written (PostgreSQL): a large batch otherwise queues thousands of deferred checks, and
     every history trigger's exception block rescans that queue, so a chunk's cost grew with
     its own size. `screen` False skips the duplicate screening of new persons without a number
-    (the initial load, whose indexes are deferred)."""
+    (the initial load, whose indexes are deferred).
+
+    A batch of one (the API's) is written in one statement (linkage.tables.gathered): the keys
+    and integrated numbers it needs are drawn at once after determination."""
+    if receivers is None:
+        receivers = {}
     for attempt in range(1, RACE_RETRIES + 1):
         try:
-            with transaction.atomic():
+            with transaction.atomic(), gathered() if len(batch) == 1 else nullcontext():
                 if immediate_constraints and connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 plan = determination(batch, check_receipts=attempt > 1 or not first_try)
-                numbering(plan)
                 if screen:
                     screening(plan)
+                reserve(rows_expected(plan, receivers))
+                numbering(plan)
                 storing(plan)
                 after(plan, cause=cause, receivers=receivers)
                 return plan.decisions
@@ -816,12 +826,41 @@ def numbers_attach(plan: Plan) -> None:
 
 def screening(plan: Plan) -> None:
     """Duplicate screening of the new persons without an individual number (SPEC 10.1 d,
-    10.3): the stored persons above the review threshold, at most REVIEW_CANDIDATES each."""
+    10.3): the stored persons above the review threshold, at most REVIEW_CANDIDATES each
+    (before numbering: a person new in the batch has nothing stored to be found by)."""
     for decision in plan.stores():
         if isinstance(decision, NewPerson) and decision.screened:
             decision.candidates = candidates_find(
                 decision.change.person, limit=settings.MATCHING["review_candidates"]
             )
+
+
+def rows_expected(plan: Plan, receivers: dict[str, list[BackboneClient]]) -> dict[Drawn, int]:
+    """How many keys of each table, and integrated numbers, numbering, storing and after will
+    draw for the plan: what a gathered batch reserves in one statement (a miscount costs a
+    statement more or leaves a gap, nothing else)."""
+    stores = plan.stores()
+    new = [decision.person for decision in stores if isinstance(decision, NewPerson)]
+    numbered = sum(1 for state in new if state.individual_number) + len(plan.attached())
+    _receivers_read(stores, receivers)
+    return {
+        SEQUENCE_NAME: sum(1 for state in new if not state.kept_number),
+        Person: len(new),
+        AddressChangeReceipt: len(stores) + len(plan.unchanged()),
+        AddressVersion: len(stores),
+        CrossReference: sum(1 for decision in stores if decision.new_link),
+        BusinessInformation: sum(1 for decision in stores if decision.change.business),
+        CodeRequest: numbered,
+        CodeRequestTransition: numbered,
+        Notice: sum(
+            len(receivers[number_system])
+            for decision in stores
+            for number_system in _notified(decision)
+        ),
+        ReviewItem: sum(
+            len(decision.candidates) + decision.second_address_number for decision in stores
+        ),
+    }
 
 
 # --- storing (39) ----------------------------------------------------------------------------
@@ -984,11 +1023,17 @@ def after(
     opens their code requests, claim 2), and the notices of the whole batch are written:
     integrated_number.assigned for each new link (S27), address.updated to every other linked
     system when the basic items changed (S120). Each notice is sent after commit."""
-    numbered = [person for person in plan.numbered if person.individual_number_index] + [
-        state.person for state in plan.attached() if state.person is not None
-    ]
+    created = [person for person in plan.numbered if person.individual_number_index]
+    numbered = created + [state.person for state in plan.attached() if state.person is not None]
     if numbered:
-        persons_numbered.send(sender=Person, persons=numbered, cause=cause)
+        persons_numbered.send(
+            sender=Person,
+            persons=numbered,
+            cause=cause,
+            created=frozenset(person.pk for person in created),
+        )
+    if plan.merged():
+        flush()  # the merge reads and moves the persons' rows, this batch's included
     for state in plan.merged():
         assert state.person is not None and state.merged_into is not None  # noqa: S101
         assert state.merged_into.person is not None  # noqa: S101
@@ -999,19 +1044,10 @@ def after(
         )
     review_items_open(plan)
     stores = plan.stores()
-    wanted = {
-        number_system
-        for decision in stores
-        for number_system in ([decision.change.number_system] if decision.new_link else [])
-        + [number_system for number_system, _ in decision.notify]
-    }
-    if not wanted:
-        return
     if receivers is None:
         receivers = {}
-    missing = wanted - receivers.keys()
-    if missing:
-        receivers.update(receivers_by_number_system(missing))
+    if not _receivers_read(stores, receivers):
+        return
     notices: list[Notice] = []
     for decision in stores:
         person, version, change = decision.person.person, decision.version, decision.change
@@ -1033,6 +1069,24 @@ def after(
     insert(notices)
     if notices:
         notices_due.send(sender=Notice, notice_ids=[notice.pk for notice in notices])
+
+
+def _notified(decision: Store) -> list[str]:
+    """The number systems that hear of a stored change: its own, of a new link (S27), and
+    those told of new basic items (S120)."""
+    return ([decision.change.number_system] if decision.new_link else []) + [
+        number_system for number_system, _ in decision.notify
+    ]
+
+
+def _receivers_read(stores: list[Store], receivers: dict[str, list[BackboneClient]]) -> bool:
+    """Fill `receivers` with the clients taking the stores' notices, per number system (read
+    once for whatever the cache lacks); whether there is any notice to write."""
+    wanted = {number_system for decision in stores for number_system in _notified(decision)}
+    missing = wanted - receivers.keys()
+    if missing:
+        receivers.update(receivers_by_number_system(missing))
+    return bool(wanted)
 
 
 def review_items_open(plan: Plan) -> None:

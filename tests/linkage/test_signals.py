@@ -11,9 +11,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from linkage.events import (
     code_acquisition_files_due,
@@ -85,6 +86,24 @@ def test_numbering_twice_keeps_one_request_and_one_transition() -> None:
     numbered(person, cause="again")
     assert CodeRequest.objects.filter(person=person).count() == 1
     assert CodeRequestTransition.objects.count() == 1
+
+
+def test_persons_the_batch_created_are_not_looked_up_the_others_are() -> None:
+    """A person the sending transaction created has no request yet: only the others are
+    read, and one of those that has a request keeps it alone."""
+    created, stored = stored_person(), stored_person("123456789018")
+    numbered(stored)
+    with CaptureQueriesContext(connection) as captured:
+        persons_numbered.send(
+            sender=Person, persons=[created, stored], cause="again", created={created.pk}
+        )
+    (lookup,) = [
+        q["sql"] for q in captured.captured_queries if 'FROM "linkage_coderequest"' in q["sql"]
+    ]
+    (looked_up,) = re.findall(r"IN \(([^)]*)\)", lookup)
+    assert {int(pk) for pk in looked_up.split(",")} == {stored.pk}
+    assert CodeRequest.objects.filter(person=created).count() == 1
+    assert CodeRequestTransition.objects.filter(code_request__person=stored).count() == 1
 
 
 def test_the_request_rolls_back_with_the_person() -> None:
