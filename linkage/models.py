@@ -159,6 +159,8 @@ class AddressVersionQuerySet(models.QuerySet["AddressVersion"]):
     def supersede(self, person_ids: list[int]) -> int:
         """Mark these persons' current versions as no longer current, before their new ones
         are written (one current version per person is a constraint)."""
+        if not person_ids:  # a batch of new persons only: nothing to compile or send
+            return 0
         return self.filter(person_id__in=person_ids, is_current=True).update(is_current=False)
 
 

@@ -100,7 +100,9 @@ def _max_length(field: serializers.Field) -> int:
 class RowValidator:
     """Turns a body into an AddressChange or the list of everything wrong with it."""
 
-    def __init__(self, *, number_system: str | None = None) -> None:
+    def __init__(self, *, number_system: str | None = None, kept_numbers: bool = True) -> None:
+        """`number_system`: the one system the rows may come from (any, if None).
+        `kept_numbers`: rows may carry an existing integrated number (a file, not the API)."""
         self.number_system = number_system
         self.top = AddressChangeInputSerializer(context={"client": None})
         self.person = PersonInputSerializer()
@@ -113,7 +115,8 @@ class RowValidator:
         self.resolution = ResolutionInputSerializer()
         # A file (not the API) may carry the integrated number an existing 統合宛名 system
         # gave the person: a migration keeps it (docs/bulk-import.md).
-        self.top_fields["integrated_number"] = IntegratedNumberField(required=False)
+        if kept_numbers:
+            self.top_fields["integrated_number"] = IntegratedNumberField(required=False)
         # The short road's names, limits and date fields, the fields' own (a resolution
         # always takes the fields' road).
         person_fields, business_fields = self.person.fields, self.business.fields

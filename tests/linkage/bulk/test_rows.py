@@ -280,3 +280,32 @@ def test_the_short_road_never_decides_otherwise_than_the_fields(
         quick = validator.quick(copy.deepcopy(body))
         full = validator.full(copy.deepcopy(body))
     assert quick is None or quick == full
+
+
+def test_the_apis_short_road_gives_what_the_serializer_gives() -> None:
+    """The API takes the same short road (without a migration's integrated number): every
+    awkward value in every place either steps aside, for the serializer to decide, or gives
+    exactly the serializer's change; it never accepts what the serializer refuses."""
+    from types import SimpleNamespace
+
+    from linkage.api.views import _short_road
+
+    road = _short_road("02")
+    taken = 0
+    with translation.override("en"):
+        for place in _PLACES:
+            for value in [*_AWKWARD, *HOSTILE, *ODD_TYPES, _MISSING]:
+                body = _with(_good_body(0), place, value)
+                quick = road.quick(copy.deepcopy(body))
+                if quick is None:
+                    continue
+                taken += 1
+                serializer = AddressChangeInputSerializer(
+                    data=copy.deepcopy(body),
+                    context={"client": SimpleNamespace(number_system="02")},
+                )
+                assert serializer.is_valid(), (place, value, serializer.errors)
+                assert quick == serializer.to_address_change(), (place, value)
+    assert taken > 50
+    assert road.quick({**_good_body(0), "integrated_number": "100000000000026"}) is None
+    assert road.quick({**_good_body(0), "number_system": "01"}) is None
