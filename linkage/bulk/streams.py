@@ -1,5 +1,5 @@
-"""Splitting an initial load into streams that run side by side, one process each, so the
-load uses every core (`import_address_changes --initial-load --streams N`).
+"""Splitting an import into streams that run side by side, one process each, so the load
+uses every core (`import_address_changes --streams N`).
 
 Rows are split by person: every row that determination could tie to another (the same
 individual number; an address number that also arrives without an individual number, whose
@@ -14,6 +14,12 @@ The split is read from the file before the load in two light passes over the ide
 columns: the address numbers that arrive with more than one individual number or without one
 (held as hashes: a collision only ties more rows together), then the unions of the rows that
 share such an address number or an integrated number. Only those identities are kept.
+
+Into a database that holds persons already (a nightly batch), rows are also tied through what
+is stored: the rows of a stored person's address numbers (its own, or of a person merged into
+it), of its individual number and of its integrated number share its stream. Between the two
+passes the file's distinct address numbers, individual numbers (by blind index) and integrated
+numbers are looked up, three set-wise reads.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from django.db import connection
+
+from primitives.crypto import blind_index
 from primitives.layout import CSV_COLUMNS, ENCODINGS
 from primitives.numbers import is_valid_integrated_number
 
@@ -111,9 +120,16 @@ class Partition:
         self.streams = streams
         self.parent: dict[str, str] = {}  # union-find over the identities that tie rows
         self.highest_kept = 0  # the highest serial of the integrated numbers kept
+        # A stored person's id (its representative's, if merged) by what the file names it by.
+        self.owners: dict[tuple[str, str], int] = {}  # (number system, address number)
+        self.holders: dict[str, int] = {}  # individual number
+        self.numbered: dict[str, int] = {}  # integrated number
 
     @classmethod
-    def of_file(cls, path: Path, *, file_format: str, encoding: str, streams: int) -> Partition:
+    def of_file(
+        cls, path: Path, *, file_format: str, encoding: str, streams: int, stored: bool = False
+    ) -> Partition:
+        """The split of a file; `stored`: the database holds persons the rows may be about."""
         if file_format == "csv":
             with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
                 header = text.readline().removeprefix("\ufeff").strip().split(",")
@@ -123,24 +139,69 @@ class Partition:
         # Pass 1: each address number's rows, by a hash of the number system and address
         # number: one individual number (its crc), none (NUMBERLESS), or several (SHARED).
         seen: dict[int, int] = {}
-        for system, number, individual, _, _ in _identities(path, file_format, encoding):
+        links: set[tuple[str, str]] = set()
+        numbers: set[str] = set()
+        integrated: set[str] = set()
+        for system, number, individual, kept, target in _identities(path, file_format, encoding):
             link = hash((system, number))
             mark = zlib.crc32(individual.encode()) if individual else _NUMBERLESS
             if seen.setdefault(link, mark) != mark:
                 seen[link] = _SHARED
-        # Pass 2: the rows of a shared address number are tied to it, and so to each other.
+            if stored:
+                links.add((system, number))
+                numbers.add(individual)
+                integrated.update((kept, target))
+        if stored:
+            partition._stored_read(links, numbers - {""}, integrated - {""})
+        # Pass 2: the rows of a shared address number are tied to it, and so to each other;
+        # the rows of a stored person to that person.
         for identity in _identities(path, file_format, encoding):
             partition._tie(identity, seen.get(hash(identity[:2])) == _SHARED)
         return partition
 
+    def _stored_read(
+        self, links: set[tuple[str, str]], numbers: set[str], integrated: set[str]
+    ) -> None:
+        """The stored persons the file's address numbers, individual numbers and integrated
+        numbers name, each by its representative's id."""
+        indexes = {blind_index(number): number for number in numbers}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT c.number_system, c.address_number, COALESCE(p.merged_into_id, p.id)
+                FROM unnest(%s::text[], %s::text[]) AS f (number_system, address_number)
+                JOIN linkage_crossreference c USING (number_system, address_number)
+                JOIN linkage_person p ON p.id = c.person_id
+                """,
+                [[system for system, _ in links], [number for _, number in links]],
+            )
+            self.owners = {(system, number): owner for system, number, owner in cursor}
+            cursor.execute(
+                "SELECT individual_number_index, COALESCE(merged_into_id, id) "
+                "FROM linkage_person WHERE individual_number_index = ANY(%s)",
+                [list(indexes)],
+            )
+            self.holders = {indexes[index]: holder for index, holder in cursor}
+            cursor.execute(
+                "SELECT integrated_number, COALESCE(merged_into_id, id) "
+                "FROM linkage_person WHERE integrated_number = ANY(%s)",
+                [list(integrated)],
+            )
+            self.numbered = dict(cursor.fetchall())
+
     def _tie(self, identity: Identity, shared: bool) -> None:
-        system, number, _, kept, target = identity
+        system, number, individual, kept, target = identity
         key = self._key(identity)
         if shared:
             self._union(key, f"l{system}:{number}")
         for integrated in (kept, target):
             if integrated:
                 self._union(key, f"i{integrated}")
+                if (person := self.numbered.get(integrated)) is not None:
+                    self._union(key, f"p{person}")
+        for person in (self.owners.get((system, number)), self.holders.get(individual)):
+            if person is not None:
+                self._union(key, f"p{person}")
         if kept and is_valid_integrated_number(kept):
             self.highest_kept = max(self.highest_kept, int(kept[:-1]))
 

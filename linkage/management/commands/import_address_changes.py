@@ -91,9 +91,9 @@ class Command(BaseCommand):
             "--streams",
             type=int,
             default=None,
-            help="an initial load on PostgreSQL is split by person into this many streams "
-            "stored side by side, one process each (default: one per CPU, at most 4); "
-            "anything else runs as one stream",
+            help="on PostgreSQL the file is split by person into this many streams stored "
+            "side by side, one process each (default: one per CPU, at most 4); SQLite, or a "
+            "call inside a transaction, runs one stream",
         )
         parser.add_argument("--no-progress", action="store_true")
 
@@ -155,11 +155,15 @@ class Command(BaseCommand):
             )
         started = time.monotonic()
         source.close()
-        count = _streams_count(streams, initial_load=initial_load)
+        count = _streams_count(streams)
         partition = Partition(1)
         if count > 1:
             partition = Partition.of_file(
-                file, file_format=file_format, encoding=encoding, streams=count
+                file,
+                file_format=file_format,
+                encoding=encoding,
+                streams=count,
+                stored=not initial_load,
             )
             count = partition.streams
             # Kept numbers are above anything issued, whatever the streams' order.
@@ -213,11 +217,11 @@ class Command(BaseCommand):
         )
 
 
-def _streams_count(asked: int | None, *, initial_load: bool) -> int:
-    """Streams side by side only for an initial load on PostgreSQL (an empty database split by
-    person; SQLite has one writer), and not inside a caller's transaction (each stream's
-    process commits on a connection of its own): as asked, else one per CPU, at most 4."""
-    if not initial_load or connection.vendor != "postgresql" or connection.in_atomic_block:
+def _streams_count(asked: int | None) -> int:
+    """Streams side by side only on PostgreSQL (SQLite has one writer), and not inside a
+    caller's transaction (each stream's process commits on a connection of its own): as
+    asked, else one per CPU, at most 4."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
         return 1
     if asked is not None:
         return asked

@@ -29,7 +29,10 @@ def generated(tmp_path: Path) -> Callable[..., Path]:
     def generate(name: str = "changes.csv", **options: Any) -> Path:
         path = tmp_path / name
         arguments = {"persons": 30, "seed": 11, **options}
-        flags = [f"--{key.replace('_', '-')}={value}" for key, value in arguments.items()]
+        flags = [
+            f"--{key.replace('_', '-')}" + ("" if value is True else f"={value}")
+            for key, value in arguments.items()
+        ]
         call_command("generate_address_changes", *flags, f"--out={path}", stdout=StringIO())
         return path
 

@@ -1,6 +1,7 @@
-"""An initial load split into streams side by side (`--streams N`, linkage.bulk.streams)
-stores exactly what one stream stores: every person's rows in one stream, in file order, so
-attachments, merges and refusals fall as they fall in file order."""
+"""An import split into streams side by side (`--streams N`, linkage.bulk.streams) stores
+exactly what one stream stores: every person's rows in one stream, in file order, so
+attachments, merges and refusals fall as they fall in file order; into a loaded database the
+rows of a stored person are tied through what is stored."""
 
 from __future__ import annotations
 
@@ -175,3 +176,121 @@ def test_a_failed_stream_stops_the_load_and_running_it_again_resumes(
     assert "initial load finished" in summary
     assert by_person() == complete
     assert not list(path.parent.glob("*.csv.[0-9]"))
+
+
+def with_rows(path: Path, name: str, change: Callable[[list[dict[str, str]]], None]) -> Path:
+    """A copy of a CSV file whose rows `change` edits or adds to."""
+    with path.open(newline="", encoding="utf-8-sig") as source:
+        rows = list(csv.DictReader(source))
+    columns = list(rows[0].keys())
+    change(rows)
+    changed = path.with_name(name)
+    with changed.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return changed
+
+
+def test_a_nightly_batch_in_two_streams_stores_what_one_stream_stores(
+    generated: Callable[..., Path],
+) -> None:
+    """Into a loaded database: each moved person's 住基 row comes early in the nightly file,
+    and at its end a row from another system it is linked to, sent without the individual
+    number, so only what is stored ties the two; and a number sent on a stored numberless
+    person's address number merges two stored persons. Two streams store all of it as one
+    stream does (each person's versions in file order)."""
+    options = {"persons": 60, "overlap": 1.0}
+    numberless = {"number_system": "03", "address_number": "880001", "individual_number": ""}
+    base = with_rows(
+        generated(**options),
+        "base.csv",
+        lambda rows: rows.append(dict(rows[5], event_id="numberless", **numberless)),
+    )
+    updates = generated("updates.csv", updates=40, updates_only=True, **options)
+    run_import(base, "--streams", "1")
+    other_link = {
+        person.individual_number: link
+        for person in Person.objects.exclude(individual_number_index=None)
+        for link in CrossReference.objects.filter(person=person)
+        .exclude(number_system="01")
+        .values_list("number_system", "address_number")[:1]
+    }
+
+    def nightly_rows(rows: list[dict[str, str]]) -> None:
+        later = [
+            dict(
+                row,
+                event_id=f"{row['event_id']}-other",
+                number_system=other_link[row["individual_number"]][0],
+                address_number=other_link[row["individual_number"]][1],
+                individual_number="",
+            )
+            for row in rows
+            if row["individual_number"] in other_link
+        ]
+        assert len(later) > 20
+        numbered = rows[len(rows) // 2]
+        merging = dict(numbered, event_id="merges", **numberless)
+        rows[len(rows) // 2 + 1 : len(rows) // 2 + 1] = [
+            dict(merging, individual_number=numbered["individual_number"])
+        ]
+        rows.extend(later)
+
+    nightly = with_rows(updates, "nightly.csv", nightly_rows)
+
+    def nightly_in(streams: str) -> tuple[dict[str, Any], list[str], str]:
+        summary = run_import(nightly, "--streams", streams, "--chunk-size", "7")
+        merges = sorted(PersonMerge.objects.values_list("cause", flat=True))
+        return by_person(), merges, summary.split(" in ")[0]
+
+    one = nightly_in("1")
+    assert one[1]  # the stored persons were merged
+    cleared()
+    run_import(base, "--streams", "1")
+    assert nightly_in("2") == one
+
+
+def test_the_partition_ties_rows_through_what_is_stored(
+    generated: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A stored person's rows share a stream however the file names it: by an address number
+    of its (sent without the number), by its individual number, by its integrated number."""
+    run_import(generated(persons=20, overlap=1.0), "--streams", "1")
+    links_of = {
+        person: list(
+            CrossReference.objects.filter(person=person).values_list(
+                "number_system", "address_number"
+            )
+        )
+        for person in Person.objects.filter(merged_into__isnull=True)
+    }
+    person, links = next(
+        (person, links)
+        for person, links in links_of.items()
+        if len(links) >= 2 and person.has_individual_number
+    )
+    bodies = [
+        {"number_system": links[0][0], "address_number": links[0][1], "individual_number": None},
+        {"number_system": links[1][0], "address_number": links[1][1], "individual_number": None},
+        {
+            "number_system": "04",
+            "address_number": "5",
+            "individual_number": person.individual_number,
+        },
+        {
+            "number_system": "04",
+            "address_number": "6",
+            "resolution": {"mode": "link", "integrated_number": person.integrated_number},
+        },
+    ]
+    path = tmp_path / "stored.jsonl"
+    path.write_text("\n".join(json.dumps(body) for body in bodies) + "\n", encoding="utf-8")
+    for streams in (2, 3, 5):
+        partition = Partition.of_file(
+            path, file_format="jsonl", encoding="utf-8", streams=streams, stored=True
+        )
+        chosen = {partition.stream_of(body, line) for line, body in enumerate(bodies, 1)}
+        assert len(chosen) == 1
+    apart = Partition.of_file(path, file_format="jsonl", encoding="utf-8", streams=5)
+    assert len({apart.stream_of(body, line) for line, body in enumerate(bodies, 1)}) > 1
