@@ -168,10 +168,17 @@ def main() -> None:
     recreate_database(DATABASE)
     # Its own broker: the registrations' code requests must not land in the filesystem
     # broker's folder that `make demo` reads (they name persons of this database only).
+    # The shared cache the reference deployment gives every worker (deploy/linkage.env.example):
+    # the rate limits count in it, and the new persons' code requests are released by one
+    # drain per window instead of a message each.
     env = environment(
-        "config.settings.production", DATABASE, CELERY_BROKER_URL="redis://127.0.0.1:6379/11"
+        "config.settings.production",
+        DATABASE,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/11",
+        CACHE_URL="redis://127.0.0.1:6379/10",
     )
-    subprocess.run(["redis-cli", "-n", "11", "flushdb"], check=True, capture_output=True)
+    for database in ("10", "11"):
+        subprocess.run(["redis-cli", "-n", database, "flushdb"], check=True, capture_output=True)
     manage(env, "migrate", "--no-input")
     api_key = manage(env, "create_backbone_client", "01", "bench").strip().splitlines()[-1]
     warm, timed = address_changes(options.requests, options.warmup, seed=int(time.time()))

@@ -170,8 +170,17 @@ M = TypeVar("M", bound=Model)
 
 
 @cache
-def _defaults(model: type[Model]) -> tuple[tuple[str, Field[Any, Any]], ...]:
-    return tuple((field.attname, field) for field in model._meta.concrete_fields)
+def _defaults(model: type[Model]) -> tuple[dict[str, Any], tuple[tuple[str, Field[Any, Any]], ...]]:
+    """The model's defaults: the fixed ones as values, once (None, "", a constant), and the
+    fields whose default is made anew for each instance (a callable: dict, now, uuid4)."""
+    fixed: dict[str, Any] = {}
+    made: list[tuple[str, Field[Any, Any]]] = []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            made.append((field.attname, field))
+        else:
+            fixed[field.attname] = field.get_default()
+    return fixed, tuple(made)
 
 
 def build(model: type[M], **values: Any) -> M:
@@ -182,10 +191,13 @@ def build(model: type[M], **values: Any) -> M:
         values[model._meta.pk.attname] = values.pop("pk")
     obj = model.__new__(model)
     obj._state = ModelState()
-    for attname, field in _defaults(model):
+    fixed, made = _defaults(model)
+    state = obj.__dict__
+    state.update(fixed)
+    for attname, field in made:
         if attname not in values:
-            values[attname] = field.get_default()
-    obj.__dict__.update(values)
+            state[attname] = field.get_default()
+    state.update(values)
     return obj
 
 

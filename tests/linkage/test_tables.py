@@ -121,3 +121,42 @@ def test_on_sqlite_gathered_changes_nothing() -> None:
         person, request, transition = _rows_of_a_new_person(integrated_numbers_issue(1)[0])
         assert CodeRequestTransition.objects.filter(pk=transition.pk).exists()
     assert CodeRequest.objects.get(pk=request.pk).person_id == person.pk
+
+
+def test_build_gives_what_the_models_constructor_gives() -> None:
+    """Every model the write path builds: the same values, defaults included; a default made
+    anew (a callable) is made anew for each instance, never shared."""
+    from linkage.models import (
+        AddressChangeReceipt,
+        AddressVersion,
+        BusinessInformation,
+        CrossReference,
+        Notice,
+        ReviewItem,
+    )
+
+    for model in (
+        Person,
+        AddressVersion,
+        CrossReference,
+        AddressChangeReceipt,
+        BusinessInformation,
+        CodeRequest,
+        CodeRequestTransition,
+        Notice,
+        ReviewItem,
+    ):
+        built, constructed = build(model), model()
+        values = {k: v for k, v in vars(built).items() if k != "_state"}
+        expected = {k: v for k, v in vars(constructed).items() if k != "_state"}
+        assert values.keys() == expected.keys(), model
+        for field in model._meta.concrete_fields:
+            value, wanted = values[field.attname], expected[field.attname]
+            if field.has_default() and callable(field.default):
+                assert type(value) is type(wanted), (model, field.name)  # a time, a uuid...
+            else:
+                assert value == wanted, (model, field.name)
+        assert build(model, pk=7).pk == 7
+    first, second = build(BusinessInformation), build(BusinessInformation)
+    assert first.items == {} and first.items is not second.items
+    assert build(Notice).event_id != build(Notice).event_id
