@@ -18,7 +18,9 @@ triggers) nothing is deferred.
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.apps import apps
 from django.db import connection, models, transaction
@@ -152,18 +154,26 @@ def initial_load_loaded(load: InitialLoad) -> None:
     load.loaded_at = timezone.now()
 
 
-def initial_load_finish(load: InitialLoad, step: Callable[[str], None] = lambda _: None) -> None:
+def initial_load_finish(
+    load: InitialLoad, step: Callable[[str], None] = lambda _: None, *, workers: int = 1
+) -> None:
     """Write the history rows, build the indexes, add and validate the foreign keys, enable the
-    triggers: each step once, recorded, so an interrupted finish is resumed."""
+    triggers: each step once, recorded, so an interrupted finish is resumed. The index builds
+    and the statistics run on `workers` connections side by side (outside a transaction)."""
     deferred = load.deferred
     if connection.vendor == "postgresql" and deferred:
         _history_write(load, step)
         quote = connection.ops.quote_name
+        _side_by_side(
+            [
+                (f"index {name}", definition)
+                for _table, name, definition in deferred["indexes"]
+                if not _exists("SELECT 1 FROM pg_class WHERE relname = %s", name)
+            ],
+            step,
+            workers,
+        )
         with connection.cursor() as cursor:
-            for _table, name, definition in deferred["indexes"]:
-                if not _exists("SELECT 1 FROM pg_class WHERE relname = %s", name):
-                    step(f"index {name}")
-                    cursor.execute(definition)
             for table, name, definition in deferred["constraints"]:
                 if not _exists("SELECT 1 FROM pg_constraint WHERE conname = %s", name):
                     step(f"foreign key {name}")
@@ -174,10 +184,46 @@ def initial_load_finish(load: InitialLoad, step: Callable[[str], None] = lambda 
                     cursor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}")
             for table, name in deferred["triggers"]:
                 cursor.execute(f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(name)}")
-            step("statistics")
-            for table in _tables(LOADED):
-                cursor.execute(f"ANALYZE {quote(table)}")
+        _side_by_side(
+            [(f"statistics of {table}", f"ANALYZE {quote(table)}") for table in _tables(LOADED)],
+            step,
+            workers,
+        )
     InitialLoad.objects.filter(pk=load.pk).update(finished_at=timezone.now())
+
+
+def _side_by_side(
+    statements: list[tuple[str, str]], step: Callable[[str], None], workers: int
+) -> None:
+    """Run independent statements (what, SQL), the largest first, on `workers` connections of
+    their own, each taking the next as it is free. Inside a caller's transaction, which other
+    connections could not see, they run one after another on its connection."""
+    if workers < 2 or len(statements) < 2 or connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            for what, sql in statements:
+                step(what)
+                cursor.execute(sql)
+        return
+    waiting: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+    for statement in sorted(statements, key=lambda statement: " gin " not in statement[1]):
+        waiting.put(statement)
+
+    def work() -> None:
+        try:
+            with connection.cursor() as cursor:
+                while True:
+                    try:
+                        what, sql = waiting.get_nowait()
+                    except queue.Empty:
+                        return
+                    step(what)
+                    cursor.execute(sql)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done in [pool.submit(work) for _ in range(workers)]:
+            done.result()  # a failure stops the finish; running it again resumes
 
 
 def _exists(sql: str, name: str) -> bool:

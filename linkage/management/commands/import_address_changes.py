@@ -145,7 +145,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from error
             if load.loaded_at is not None:  # interrupted while finishing: finish it
                 source.close()
-                self._initial_load_finish(load, time.monotonic())
+                self._initial_load_finish(load, time.monotonic(), _streams_count(streams))
                 return
         elif (unfinished := initial_load_unfinished()) is not None:
             source.close()
@@ -204,11 +204,15 @@ class Command(BaseCommand):
             )
         if load is not None:
             initial_load_loaded(load)
-            self._initial_load_finish(load, started)
+            self._initial_load_finish(load, started, count)
 
-    def _initial_load_finish(self, load: InitialLoad, started: float) -> None:
+    def _initial_load_finish(self, load: InitialLoad, started: float, workers: int) -> None:
+        """The deferred work, its index builds and statistics on as many connections as the
+        load had streams."""
         finishing = time.monotonic()
-        initial_load_finish(load, step=lambda what: self.stderr.write(f"initial load: {what}"))
+        initial_load_finish(
+            load, step=lambda what: self.stderr.write(f"initial load: {what}"), workers=workers
+        )
         now = time.monotonic()
         self.stdout.write(
             f"initial load finished: history, indexes and foreign keys in "
