@@ -11,6 +11,7 @@ what was stored (idempotency by event_id). See docs/bulk-import.md.
 from __future__ import annotations
 
 import csv
+import gc
 import heapq
 import multiprocessing
 import queue
@@ -18,6 +19,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +101,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Reasons in the rejects file are the API's, in the API's language (docs/api.md).
-        with translation.override("en"):
+        with translation.override("en"), _collected_seldom():
             self._import(**options)
 
     def _import(
@@ -219,6 +221,30 @@ class Command(BaseCommand):
             f"{now - finishing:.1f} s; {now - started:.1f} s in all, "
             f"peak memory {peak_rss_mib():.0f} MiB"
         )
+
+
+# Allocations between two collections of the youngest generation while a file is loaded
+# (Python's default is 700).
+COLLECTION_THRESHOLD = 100_000
+
+
+@contextmanager
+def _collected_seldom() -> Iterator[None]:
+    """Python's cyclic garbage collector, with its default thresholds, collected so often
+    during a load (a chunk holds tens of thousands of objects alive and a load makes millions)
+    that it took about a third of a stream's time: 99,961 changes in one stream, 22.0 s of
+    chunks against 15.4 s with this. The objects alive before the load are set aside for its
+    duration (gc.freeze, which also keeps them shared with the stream processes forked from
+    it) and the young generation is collected every COLLECTION_THRESHOLD allocations; what a
+    chunk made is still freed by reference counting as soon as the chunk is done."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(COLLECTION_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _streams_count(asked: int | None) -> int:

@@ -348,3 +348,39 @@ def _jsonl(path: Path, bodies: list[dict[str, Any]]) -> Path:
 
     path.write_text("".join(json.dumps(body) + "\n" for body in bodies), encoding="utf-8")
     return path
+
+
+def test_the_collector_runs_seldom_during_an_import_and_as_before_after_it(
+    generated: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The objects alive before the load are set aside and the young generation is collected
+    every COLLECTION_THRESHOLD allocations while the chunks are stored; afterwards (and after
+    a failure) the collector is as it was."""
+    import gc
+
+    from linkage.bulk.ingest import Importer
+    from linkage.management.commands.import_address_changes import COLLECTION_THRESHOLD
+
+    before = gc.get_threshold()
+    seen: list[tuple[tuple[int, ...], int]] = []
+    original = Importer.import_chunk
+
+    def watched(self: Importer, rows: Any) -> Any:
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        return original(self, rows)
+
+    monkeypatch.setattr(Importer, "import_chunk", watched)
+    path = generated(persons=10)
+    run_import(path)
+    assert seen and all(
+        thresholds[0] == COLLECTION_THRESHOLD and frozen > 0 for thresholds, frozen in seen
+    )
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+    def failing(self: Importer, rows: Any) -> Any:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(Importer, "import_chunk", failing)
+    with pytest.raises(RuntimeError):
+        run_import(generated("again.csv", persons=3, seed=12))
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
