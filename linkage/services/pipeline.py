@@ -512,7 +512,22 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
     for index, number in numbers.items():
         for older in blind_indexes(number)[1:]:
             newest_of[older] = index
-    locked = Person.objects.select_for_update(of=("self",)).select_related("code_request")
+    # What determination and the notices read of a person (a timestamp column costs a Python
+    # conversion per row: the others are left for the rare path that needs them).
+    locked = (
+        Person.objects.select_for_update(of=("self",))
+        .select_related("code_request")
+        .only(
+            "integrated_number",
+            "individual_number_index",
+            "individual_number_encrypted",
+            "individual_number_index_key",
+            "purged_at",
+            "individual_number_last4",
+            "merged_into_id",
+            "code_request__status",
+        )
+    )
     found: dict[int, Person] = {
         person.pk: person for person in locked.filter(individual_number_index__in=newest_of)
     }
