@@ -63,6 +63,7 @@ from .address_changes import (
     AddressChange,
     AddressChangeError,
     AddressChangeResult,
+    BasicItems,
     BusinessData,
     event_id_conflict,
     individual_number_mismatch,
@@ -130,12 +131,12 @@ class PersonPlan:
     index: str = ""
     individual_number: str = ""
     history_seq: int = 0
-    latest: Any = None  # the current basic items (a stored version's or the batch's), or None
+    latest: BasicItems | None = None  # the current basic items (stored or the batch's)
     code_request_status: str = CodeRequestStatus.NOT_REQUESTED
     links: dict[str, list[str]] = field(default_factory=dict)  # number system -> numbers
     # Each number system's latest basic items, and the current business items by data type:
     # what a change must differ from to store anything (SPEC 7.1 "unchanged").
-    latest_by_system: dict[str, Any] = field(default_factory=dict)
+    latest_by_system: dict[str, BasicItems] = field(default_factory=dict)
     business: dict[str, Any] = field(default_factory=dict)
     stores: int = 0  # how many of the batch's changes store a version of this person
     # The number an existing system gave a new person, kept instead of a new one (migration).
@@ -574,32 +575,36 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
             if (row.number_system, row.address_number) not in known
         ]
 
-    # Every version of these persons, the newest kept: driven by the index on person_id. (A
-    # "history_seq = newest" subquery made PostgreSQL scan the whole version table.)
-    latest: dict[int, AddressVersion] = {}
-    by_system: dict[int, dict[str, AddressVersion]] = {}
-    current_of: dict[int, AddressVersion] = {}
+    # The basic items of every version of these persons, by history_seq, the newest kept:
+    # driven by the index on person_id. (A "history_seq = newest" subquery made PostgreSQL
+    # scan the whole version table.) Plain values: a model instance per version cost more.
+    latest: dict[int, tuple[int, BasicItems]] = {}
+    by_system: dict[int, dict[str, tuple[int, BasicItems]]] = {}
+    current_of: dict[int, BasicItems] = {}
     if found:
-        for version in AddressVersion.objects.filter(person_id__in=list(found)).only(
+        for (
+            person_id,
+            history_seq,
+            number_system,
+            is_current,
+            *items,
+        ) in AddressVersion.objects.filter(person_id__in=list(found)).values_list(
             "person_id",
             "history_seq",
             "number_system",
-            "name",
-            "name_kana",
-            "birth_date",
-            "sex",
-            "address",
             "is_current",
+            *_BASIC_ITEMS,
         ):
-            known_version = latest.get(version.person_id)
-            if known_version is None or known_version.history_seq < version.history_seq:
-                latest[version.person_id] = version
-            if version.is_current:
-                current_of[version.person_id] = version
-            systems = by_system.setdefault(version.person_id, {})
-            known_version = systems.get(version.number_system)
-            if known_version is None or known_version.history_seq < version.history_seq:
-                systems[version.number_system] = version
+            version = (history_seq, BasicItems(*items))
+            known_version = latest.get(person_id)
+            if known_version is None or known_version[0] < history_seq:
+                latest[person_id] = version
+            if is_current:
+                current_of[person_id] = version[1]
+            systems = by_system.setdefault(person_id, {})
+            known_version = systems.get(number_system)
+            if known_version is None or known_version[0] < history_seq:
+                systems[number_system] = version
     business = _current_business_read(batch, found)
 
     links: dict[int, dict[str, list[str]]] = {}
@@ -616,20 +621,26 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
 
     persons: dict[str, PersonPlan] = {}
     for pk, person in found.items():
-        newest = latest.get(pk)
+        history_seq, newest = latest.get(pk, (0, None))
         persons[_key(pk)] = PersonPlan(
             key=_key(pk),
             person=person,
             holds_number=person.has_individual_number,
-            history_seq=newest.history_seq if newest is not None else 0,
+            history_seq=history_seq,
             # The current basic items, what a new version is compared with (S120).
             latest=current_of.get(pk, newest),
             code_request_status=code_request_status_of(person),
             links=links.get(pk, {}),
-            latest_by_system=dict(by_system.get(pk, {})),
+            latest_by_system={
+                number_system: items for number_system, (_, items) in by_system.get(pk, {}).items()
+            },
             business=business.get(pk, {}),
         )
     return _Stored(persons, holders, owners, ended, targets, merged_targets)
+
+
+# A version's basic items, in the order BasicItems takes them.
+_BASIC_ITEMS = ("name", "birth_date", "sex", "address", "name_kana")
 
 
 @dataclass(frozen=True)
