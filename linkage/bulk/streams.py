@@ -113,6 +113,27 @@ def _identities(path: Path, file_format: str, encoding: str) -> Iterator[Identit
             return  # the load itself reports the row; the split needs no more
 
 
+def _serial_kept(kept: str) -> int:
+    """The sequence serial of an integrated number a row keeps (0 for none or a bad one)."""
+    return int(kept[:-1]) if kept and is_valid_integrated_number(kept) else 0
+
+
+def highest_kept(path: Path, *, file_format: str, encoding: str) -> int:
+    """The highest serial of the integrated numbers a file keeps (a migration), read in one
+    light pass before a load in one stream (several streams learn it from the split): the
+    sequence goes above it before anything is issued, so no number issued early in the file
+    meets a number kept later. A CSV file without the column is not read."""
+    if file_format == "csv":
+        with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
+            header = text.readline().removeprefix("\ufeff").strip().split(",")
+        if "integrated_number" not in header:
+            return 0
+    return max(
+        (_serial_kept(kept) for *_, kept, _ in _identities(path, file_format, encoding)),
+        default=0,
+    )
+
+
 class Partition:
     """Which of `streams` streams reads each row (see the module's docstring)."""
 
@@ -202,8 +223,7 @@ class Partition:
         for person in (self.owners.get((system, number)), self.holders.get(individual)):
             if person is not None:
                 self._union(key, f"p{person}")
-        if kept and is_valid_integrated_number(kept):
-            self.highest_kept = max(self.highest_kept, int(kept[:-1]))
+        self.highest_kept = max(self.highest_kept, _serial_kept(kept))
 
     @staticmethod
     def _key(identity: Identity) -> str:

@@ -39,7 +39,7 @@ from linkage.bulk.initial_load import (
     initial_load_unfinished,
 )
 from linkage.bulk.rows import RowError
-from linkage.bulk.streams import Partition
+from linkage.bulk.streams import Partition, highest_kept
 from linkage.models import InitialLoad
 from linkage.services.numbering import integrated_number_sequence_raise
 from primitives.layout import ENCODINGS, FORMATS
@@ -168,9 +168,12 @@ class Command(BaseCommand):
                 stored=not initial_load,
             )
             count = partition.streams
-            # Kept numbers are above anything issued, whatever the streams' order.
-            if partition.highest_kept:
-                integrated_number_sequence_raise(partition.highest_kept)
+            highest = partition.highest_kept
+        else:
+            highest = highest_kept(file, file_format=file_format, encoding=encoding)
+        # Kept numbers are above anything issued, whatever the order of the rows or streams.
+        if highest:
+            integrated_number_sequence_raise(highest)
         loading = _Loading(file, file_format, encoding, number_system, partition)
         progress = tqdm(
             total=source.size,

@@ -132,3 +132,38 @@ def test_a_bad_check_digit_is_a_reject_and_the_api_takes_no_integrated_number(
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["code"] == "unknown_field"
     assert Person.objects.count() == 0
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "csv"])
+def test_a_number_kept_late_in_the_file_never_meets_one_issued_early(
+    tmp_path: Path, file_format: str
+) -> None:
+    """One stream: a new person without an old number comes first, and the number the
+    sequence would issue next is kept by a row of a later chunk. The sequence is raised above
+    every kept number before the load, so both are stored and nothing is refused."""
+    from linkage.services.numbering import integrated_numbers_issue
+
+    (current,) = integrated_numbers_issue(1)
+    kept = integrated_number_from_serial(integrated_number_serial(current) + 1)
+    newcomer, migrated = resident(), resident()
+    bodies = [
+        address_change_body(resident=newcomer),
+        address_change_body(resident=migrated, integrated_number=kept),
+    ]
+    if file_format == "jsonl":
+        path = _jsonl(tmp_path / "late.jsonl", bodies)
+    else:
+        path = tmp_path / "late.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow([*CSV_COLUMNS, "record_status", "integrated_number"])
+            for body in bodies:
+                writer.writerow(
+                    [*csv_record(body)[: len(CSV_COLUMNS)], "", body.get("integrated_number", "")]
+                )
+    summary = run_import(path, "--streams", "1", "--chunk-size", "1")  # each row its own batch
+    assert "registered 2" in summary and "rejected 0" in summary, summary
+    assert _number_of(migrated.individual_number) == kept
+    assert integrated_number_serial(_number_of(newcomer.individual_number)) > (
+        integrated_number_serial(kept)
+    )
