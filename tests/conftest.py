@@ -48,6 +48,20 @@ def close_peer_connections() -> Iterator[None]:
 
 
 @pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """The clock the rate limits count by, pinned 30 s into a minute, so that a test's few
+    requests never straddle two of a key's windows; a test moves it by setting [0]. The
+    counts start and end empty (every such test shares the pinned windows)."""
+    from django.core.cache import cache
+
+    now = [1_800_000_030.0]
+    monkeypatch.setattr("linkage.api.throttling._now", lambda: now[0])
+    cache.clear()
+    yield now
+    cache.clear()
+
+
+@pytest.fixture
 def jyuki(db: None) -> KeyedClient:
     """Persona: the resident register (住基) system's key, number system 01."""
     return backbone_client(number_system="01", name="住基")

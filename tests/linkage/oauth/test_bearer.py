@@ -91,7 +91,9 @@ def test_an_ended_token_is_401(issued: IssuedOAuthClient, ended: str) -> None:
     assert not Person.objects.exists()
 
 
-def test_a_token_shares_its_systems_rate_limit(issued: IssuedOAuthClient) -> None:
+def test_a_token_shares_its_systems_rate_limit(
+    issued: IssuedOAuthClient, rate_clock: list[float]
+) -> None:
     BackboneClient.objects.filter(pk=issued.client.backbone_client.pk).update(rate_limit="2/m")
     token = access_token(issued.client_id, issued.client_secret)
     other = access_token(issued.client_id, issued.client_secret)

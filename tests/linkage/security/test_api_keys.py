@@ -22,7 +22,7 @@ PERSON = "/api/v1/persons/000000000000019"  # nobody: 404 for a good key, 401 fo
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_counts() -> Iterator[None]:
+def fresh_rate_counts(rate_clock: list[float]) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
@@ -97,8 +97,30 @@ def test_each_key_has_its_own_rate_limit(db: None) -> None:
     refused = with_key(limited.key).get(PERSON)
     assert refused.status_code == 429
     assert refused["Content-Type"] == "application/problem+json"
-    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused["Retry-After"] == "30"  # the rest of the (pinned) minute
     assert with_key(other.key).get(PERSON).status_code == 404  # its own budget
+
+
+def test_a_key_may_send_again_when_its_window_turns(
+    jyuki: KeyedClient, settings: Any, rate_clock: list[float]
+) -> None:
+    """Counted per window of the rate's period: refused for the rest of the minute (Retry-After
+    says how long), allowed again in the next; the cache holds one integer per key and window,
+    whatever the rate."""
+    settings.API_RATE_LIMIT = "2/m"
+    for _ in range(2):
+        assert with_key(jyuki.key).get(PERSON).status_code == 404
+    refused = with_key(jyuki.key).get(PERSON)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "30"  # pinned 30 s into the minute
+    window = int(rate_clock[0] // 60)
+    assert cache.get(f"throttle:BackboneClient:{jyuki.client.pk}:{window}") == 3
+    rate_clock[0] += 29
+    assert with_key(jyuki.key).get(PERSON).status_code == 429
+    assert with_key(jyuki.key).get(PERSON)["Retry-After"] == "1"
+    rate_clock[0] += 1  # the next minute
+    assert with_key(jyuki.key).get(PERSON).status_code == 404
+    assert cache.get(f"throttle:BackboneClient:{jyuki.client.pk}:{window + 1}") == 1
 
 
 def test_the_default_rate_applies_to_keys_without_their_own(
