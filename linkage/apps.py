@@ -12,7 +12,7 @@ class LinkageConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from . import checks, lookups, signals  # noqa: F401  (registers checks, lookups, receivers)
         from .api import schema  # noqa: F401  (registers the OpenAPI token scheme)
         from .roles import roles_sync
 

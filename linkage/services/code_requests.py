@@ -81,7 +81,11 @@ def code_requests_open(
     """
     stored = [person for person in persons if person.pk not in created]
     having = (
-        set(CodeRequest.objects.filter(person__in=stored).values_list("person_id", flat=True))
+        set(
+            CodeRequest.objects.filter(person_id__any=[person.pk for person in stored]).values_list(
+                "person_id", flat=True
+            )
+        )
         if stored
         else set()
     )

@@ -530,7 +530,7 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
         )
     )
     found: dict[int, Person] = {
-        person.pk: person for person in locked.filter(individual_number_index__in=newest_of)
+        person.pk: person for person in locked.filter(individual_number_index__any=list(newest_of))
     }
     holders = {
         newest_of[person.individual_number_index or ""]: _key(person.pk)
@@ -541,7 +541,7 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
     for number_system in {incoming.change.number_system for incoming in batch}:
         pairs |= Q(
             number_system=number_system,
-            address_number__in=[
+            address_number__any=[
                 incoming.change.address_number
                 for incoming in batch
                 if incoming.change.number_system == number_system
@@ -556,7 +556,7 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
     targets: dict[str, str] = {}
     merged_targets: set[str] = set()
     if wanted:
-        for person in locked.filter(integrated_number__in=wanted):
+        for person in locked.filter(integrated_number__any=list(wanted)):
             if person.merged_into_id is not None:
                 merged_targets.add(person.integrated_number)
             else:
@@ -564,7 +564,7 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
                 targets[person.integrated_number] = _key(person.pk)
     missing = {row.representative for row in link_rows} - found.keys()
     if missing:
-        found |= {person.pk: person for person in locked.filter(pk__in=missing)}
+        found |= {person.pk: person for person in locked.filter(pk__any=list(missing))}
     if missing or targets:
         known = {(row.number_system, row.address_number) for row in link_rows}
         link_rows += [
@@ -588,7 +588,7 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
             number_system,
             is_current,
             *items,
-        ) in AddressVersion.objects.filter(person_id__in=list(found)).values_list(
+        ) in AddressVersion.objects.filter(person_id__any=list(found)).values_list(
             "person_id",
             "history_seq",
             "number_system",
@@ -661,8 +661,8 @@ def _of_persons(person_ids: Iterable[int]) -> Q:
     ids = sorted(person_ids)
     if not ids:
         return Q(pk__in=[])
-    followers = Person.objects.filter(merged_into_id__in=ids).values_list("pk", flat=True)
-    return Q(person_id__in=[*ids, *followers])
+    followers = Person.objects.filter(merged_into_id__any=ids).values_list("pk", flat=True)
+    return Q(person_id__any=[*ids, *followers])
 
 
 def _links_read(wanted: Q, known: dict[int, Person]) -> list[_LinkRow]:
@@ -678,7 +678,7 @@ def _links_read(wanted: Q, known: dict[int, Person]) -> list[_LinkRow]:
     if unknown:
         representative |= {
             pk: merged_into or pk
-            for pk, merged_into in Person.objects.filter(pk__in=unknown).values_list(
+            for pk, merged_into in Person.objects.filter(pk__any=list(unknown)).values_list(
                 "pk", "merged_into_id"
             )
         }
@@ -716,7 +716,7 @@ def _kept_numbers_read(batch: Sequence[Incoming]) -> dict[str, str]:
         return {}
     return {
         number: _key(pk)
-        for number, pk in Person.objects.filter(integrated_number__in=given).values_list(
+        for number, pk in Person.objects.filter(integrated_number__any=list(given)).values_list(
             "integrated_number", "pk"
         )
     }
@@ -749,7 +749,7 @@ def _repeats_decide(batch: Sequence[Incoming]) -> dict[int, Decision]:
     for number_system in {incoming.change.number_system for incoming in batch}:
         wanted |= Q(
             number_system=number_system,
-            event_id__in=[
+            event_id__any=[
                 incoming.change.event_id
                 for incoming in batch
                 if incoming.change.number_system == number_system
@@ -782,7 +782,7 @@ def _current_business_read(
     current: dict[int, dict[str, Any]] = {}
     if persons and any(incoming.change.business is not None for incoming in batch):
         for person_id, data_type, items in (
-            BusinessInformation.objects.filter(person_id__in=list(persons))
+            BusinessInformation.objects.filter(person_id__any=list(persons))
             .order_by("pk")
             .values_list("person_id", "data_type", "items")
         ):

@@ -100,7 +100,7 @@ def test_persons_the_batch_created_are_not_looked_up_the_others_are() -> None:
     (lookup,) = [
         q["sql"] for q in captured.captured_queries if 'FROM "linkage_coderequest"' in q["sql"]
     ]
-    (looked_up,) = re.findall(r"IN \(([^)]*)\)", lookup)
+    (looked_up,) = re.findall(r"(?:IN \(|ANY\('\{)([\d, ]*)", lookup)  # SQLite, PostgreSQL
     assert {int(pk) for pk in looked_up.split(",")} == {stored.pk}
     assert CodeRequest.objects.filter(person=created).count() == 1
     assert CodeRequestTransition.objects.filter(code_request__person=stored).count() == 1
