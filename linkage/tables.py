@@ -108,16 +108,10 @@ def flush() -> None:
     if gathering is None or not gathering.pending:
         return
     pending, gathering.pending = gathering.pending, []
-    quote = connection.ops.quote_name
     statements, params = [], []
     for objects in pending:
         fields, _stamped = _columns(type(objects[0]))
-        columns = ", ".join(quote(str(field.column)) for field in fields)
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        statements.append(
-            f"INSERT INTO {quote(type(objects[0])._meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES {', '.join([row] * len(objects))}"
-        )
+        statements.append(_insert_sql(type(objects[0]), len(objects), keys_given=True))
         params += [value for record in _rows(objects, fields) for value in record]
     *clauses, last = statements
     with_clause = (
@@ -247,19 +241,18 @@ def _rows(objects: Sequence[Model], fields: Sequence[Field[Any, Any]]) -> list[t
 
 
 @cache
-def _insert_returning_sql(model: type[Model], count: int) -> str:
-    """`INSERT INTO table (every column but the key) VALUES (...) x count RETURNING key`,
-    composed once per model and row count."""
+def _insert_sql(model: type[Model], count: int, *, keys_given: bool) -> str:
+    """`INSERT INTO table (columns) VALUES (...) x count`, composed once per model, row count
+    and kind: with every column when the keys are given (a gathered block's rows), else every
+    column but the key, which the identity column gives and `RETURNING` reports."""
     meta = model._meta
     quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    fields = [field for field in meta.concrete_fields if keys_given or field is not meta.pk]
     columns = ", ".join(quote(str(field.column)) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     values = ", ".join([row] * count)
-    return (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-        f"RETURNING {quote(str(meta.pk.column))}"
-    )
+    returning = "" if keys_given else f" RETURNING {quote(str(meta.pk.column))}"
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}{returning}"  # noqa: S608
 
 
 def _stored(objects: Sequence[Model]) -> None:
@@ -298,7 +291,7 @@ def insert(objects: Sequence[Model]) -> None:
             for value in row
         ]
         with connection.cursor() as cursor:
-            cursor.execute(_insert_returning_sql(model, len(objects)), values)
+            cursor.execute(_insert_sql(model, len(objects), keys_given=False), values)
             keys = [key for (key,) in cursor.fetchall()]
         # Both databases return the keys of a multi-row VALUES in the order given for a
         # table without triggers reordering them; sorted, since identities ascend in order.

@@ -113,6 +113,11 @@ def _identities(path: Path, file_format: str, encoding: str) -> Iterator[Identit
             return  # the load itself reports the row; the split needs no more
 
 
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
+        return text.readline().removeprefix("\ufeff").strip().split(",")
+
+
 def _serial_kept(kept: str) -> int:
     """The sequence serial of an integrated number a row keeps (0 for none or a bad one)."""
     return int(kept[:-1]) if kept and is_valid_integrated_number(kept) else 0
@@ -123,11 +128,8 @@ def highest_kept(path: Path, *, file_format: str, encoding: str) -> int:
     light pass before a load in one stream (several streams learn it from the split): the
     sequence goes above it before anything is issued, so no number issued early in the file
     meets a number kept later. A CSV file without the column is not read."""
-    if file_format == "csv":
-        with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
-            header = text.readline().removeprefix("\ufeff").strip().split(",")
-        if "integrated_number" not in header:
-            return 0
+    if file_format == "csv" and "integrated_number" not in _csv_header(path, encoding):
+        return 0
     return max(
         (_serial_kept(kept) for *_, kept, _ in _identities(path, file_format, encoding)),
         default=0,
@@ -151,11 +153,9 @@ class Partition:
         cls, path: Path, *, file_format: str, encoding: str, streams: int, stored: bool = False
     ) -> Partition:
         """The split of a file; `stored`: the database holds persons the rows may be about."""
-        if file_format == "csv":
-            with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
-                header = text.readline().removeprefix("\ufeff").strip().split(",")
-            if header[: len(CSV_COLUMNS)] != list(CSV_COLUMNS):
-                return cls(1)  # the load itself refuses the file
+        columns = _csv_header(path, encoding)[: len(CSV_COLUMNS)] if file_format == "csv" else []
+        if file_format == "csv" and columns != list(CSV_COLUMNS):
+            return cls(1)  # the load itself refuses the file
         partition = cls(streams)
         # Pass 1: each address number's rows, by a hash of the number system and address
         # number: one individual number (its crc), none (NUMBERLESS), or several (SHARED).

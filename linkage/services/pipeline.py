@@ -278,16 +278,18 @@ def changes_store(
     and integrated numbers it needs are drawn at once after determination."""
     if receivers is None:
         receivers = {}
+    gathering = len(batch) == 1
     for attempt in range(1, RACE_RETRIES + 1):
         try:
-            with transaction.atomic(), gathered() if len(batch) == 1 else nullcontext():
+            with transaction.atomic(), gathered() if gathering else nullcontext():
                 if immediate_constraints and connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 plan = determination(batch, check_receipts=attempt > 1 or not first_try)
                 if screen:
                     screening(plan)
-                reserve(rows_expected(plan, receivers))
+                if gathering:
+                    reserve(rows_expected(plan, receivers))
                 numbering(plan)
                 storing(plan)
                 after(plan, cause=cause, receivers=receivers)
@@ -1042,9 +1044,7 @@ def link_statuses_apply(statuses: dict[Pair, str]) -> None:
 # --- after: the code requests (38) and the notices -------------------------------------------
 
 
-def after(
-    plan: Plan, *, cause: str, receivers: dict[str, list[BackboneClient]] | None = None
-) -> None:
+def after(plan: Plan, *, cause: str, receivers: dict[str, list[BackboneClient]]) -> None:
     """The batch's newly numbered persons are announced once (the persons_numbered receiver
     opens their code requests, claim 2), and the notices of the whole batch are written:
     integrated_number.assigned for each new link (S27), address.updated to every other linked
@@ -1070,8 +1070,6 @@ def after(
         )
     review_items_open(plan)
     stores = plan.stores()
-    if receivers is None:
-        receivers = {}
     if not _receivers_read(stores, receivers):
         return
     notices: list[Notice] = []
