@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -235,6 +235,14 @@ def test_plain_good_rows_take_the_short_road_to_the_same_change() -> None:
         assert quick == validator.full(copy.deepcopy(body))
 
 
+def _awkward_bodies() -> Iterator[tuple[tuple[str, ...], Any, dict[str, Any]]]:
+    """A good body with one awkward value (or hostile string, odd type, absence) in one
+    place, for every place and value: (place, value, body)."""
+    for place in _PLACES:
+        for value in [*_AWKWARD, *HOSTILE, *ODD_TYPES, _MISSING]:
+            yield place, value, _with(_good_body(0), place, value)
+
+
 @pytest.mark.parametrize("restricted", [False, True])
 def test_each_awkward_value_in_each_place_is_decided_as_the_fields_decide(
     restricted: bool,
@@ -244,15 +252,10 @@ def test_each_awkward_value_in_each_place_is_decided_as_the_fields_decide(
     validator = RowValidator(number_system="02" if restricted else None)
     taken = 0
     with translation.override("en"):
-        for place in _PLACES:
-            for value in [*_AWKWARD, *HOSTILE, *ODD_TYPES, _MISSING]:
-                body = _with(_good_body(0), place, value)
-                quick = validator.quick(copy.deepcopy(body))
-                assert quick is None or quick == validator.full(copy.deepcopy(body)), (
-                    place,
-                    value,
-                )
-                taken += quick is not None
+        for place, value, body in _awkward_bodies():
+            quick = validator.quick(copy.deepcopy(body))
+            assert quick is None or quick == validator.full(copy.deepcopy(body)), (place, value)
+            taken += quick is not None
     assert taken > 50  # not a road that steps aside for everything
 
 
@@ -293,19 +296,16 @@ def test_the_apis_short_road_gives_what_the_serializer_gives() -> None:
     road = _short_road("02")
     taken = 0
     with translation.override("en"):
-        for place in _PLACES:
-            for value in [*_AWKWARD, *HOSTILE, *ODD_TYPES, _MISSING]:
-                body = _with(_good_body(0), place, value)
-                quick = road.quick(copy.deepcopy(body))
-                if quick is None:
-                    continue
-                taken += 1
-                serializer = AddressChangeInputSerializer(
-                    data=copy.deepcopy(body),
-                    context={"client": SimpleNamespace(number_system="02")},
-                )
-                assert serializer.is_valid(), (place, value, serializer.errors)
-                assert quick == serializer.to_address_change(), (place, value)
+        for place, value, body in _awkward_bodies():
+            quick = road.quick(copy.deepcopy(body))
+            if quick is None:
+                continue
+            taken += 1
+            serializer = AddressChangeInputSerializer(
+                data=copy.deepcopy(body), context={"client": SimpleNamespace(number_system="02")}
+            )
+            assert serializer.is_valid(), (place, value, serializer.errors)
+            assert quick == serializer.to_address_change(), (place, value)
     assert taken > 50
     assert road.quick({**_good_body(0), "integrated_number": "100000000000026"}) is None
     assert road.quick({**_good_body(0), "number_system": "01"}) is None
