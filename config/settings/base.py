@@ -411,7 +411,7 @@ if os.environ.get("CACHE_URL"):
     # Shared by every process: the rate limits count each key's requests across workers.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": os.environ["CACHE_URL"],
         }
     }

@@ -114,7 +114,7 @@ def test_a_database_down_is_503(reachable_intermediate: None, monkeypatch: Any) 
 def test_a_cache_down_is_503(reachable_intermediate: None, settings: Any) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

@@ -25,7 +25,7 @@ REQUEST_QUEUE = settings.CELERY_QUEUES_BY_STAGE["request"]
 
 SHARED_CACHE = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/12",
     }
 }
@@ -76,7 +76,7 @@ def test_without_a_cache_every_person_schedules_a_drain(
 ) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

@@ -101,12 +101,22 @@ def test_each_key_has_its_own_rate_limit(db: None) -> None:
     assert with_key(other.key).get(PERSON).status_code == 404  # its own budget
 
 
+SHARED_CACHE = {
+    "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/13"}
+}
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["process cache", "redis"])
 def test_a_key_may_send_again_when_its_window_turns(
-    jyuki: KeyedClient, settings: Any, rate_clock: list[float]
+    jyuki: KeyedClient, settings: Any, rate_clock: list[float], shared: bool
 ) -> None:
     """Counted per window of the rate's period: refused for the rest of the minute (Retry-After
     says how long), allowed again in the next; the cache holds one integer per key and window,
-    whatever the rate."""
+    whatever the rate. The same with the reference deployment's Redis (config.cache counts in
+    one round trip)."""
+    if shared:
+        settings.CACHES = SHARED_CACHE
+        cache.clear()
     settings.API_RATE_LIMIT = "2/m"
     for _ in range(2):
         assert with_key(jyuki.key).get(PERSON).status_code == 404
@@ -121,6 +131,8 @@ def test_a_key_may_send_again_when_its_window_turns(
     rate_clock[0] += 1  # the next minute
     assert with_key(jyuki.key).get(PERSON).status_code == 404
     assert cache.get(f"throttle:BackboneClient:{jyuki.client.pk}:{window + 1}") == 1
+    if shared:
+        cache.clear()
 
 
 def test_the_default_rate_applies_to_keys_without_their_own(
