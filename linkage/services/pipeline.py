@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from psycopg import errors as psycopg_errors
 
@@ -41,6 +41,7 @@ from primitives.crypto import (
 )
 from primitives.vocabulary import NoticeEvent, RecordStatus
 
+from ..compiled import compiled
 from ..events import notices_due, persons_numbered
 from ..matching.search import candidates_find
 from ..models import (
@@ -515,41 +516,25 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
     for index, number in numbers.items():
         for older in blind_indexes(number)[1:]:
             newest_of[older] = index
-    # What determination and the notices read of a person (a timestamp column costs a Python
-    # conversion per row: the others are left for the rare path that needs them).
-    locked = (
-        Person.objects.select_for_update(of=("self",))
-        .select_related("code_request")
-        .only(
-            "integrated_number",
-            "individual_number_index",
-            "individual_number_encrypted",
-            "individual_number_index_key",
-            "purged_at",
-            "individual_number_last4",
-            "merged_into_id",
-            "code_request__status",
-        )
-    )
     found: dict[int, Person] = {
-        person.pk: person for person in locked.filter(individual_number_index__any=list(newest_of))
+        person.pk: person
+        for person in compiled(
+            "persons by blind index",
+            lambda indexes: _locked().filter(individual_number_index__any=indexes),
+            list(newest_of),
+        )
     }
     holders = {
         newest_of[person.individual_number_index or ""]: _key(person.pk)
         for person in found.values()
     }
 
-    pairs = Q()
-    for number_system in {incoming.change.number_system for incoming in batch}:
-        pairs |= Q(
-            number_system=number_system,
-            address_number__any=[
-                incoming.change.address_number
-                for incoming in batch
-                if incoming.change.number_system == number_system
-            ],
+    addresses: dict[str, list[str]] = {}
+    for incoming in batch:
+        addresses.setdefault(incoming.change.number_system, []).append(
+            incoming.change.address_number
         )
-    link_rows = _links_read(pairs | _of_persons(found.keys()), found)
+    link_rows = _links_read(addresses, found.keys(), found)
     wanted = {
         incoming.change.resolution.integrated_number
         for incoming in batch
@@ -558,7 +543,7 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
     targets: dict[str, str] = {}
     merged_targets: set[str] = set()
     if wanted:
-        for person in locked.filter(integrated_number__any=list(wanted)):
+        for person in _locked().filter(integrated_number__any=list(wanted)):
             if person.merged_into_id is not None:
                 merged_targets.add(person.integrated_number)
             else:
@@ -566,14 +551,12 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
                 targets[person.integrated_number] = _key(person.pk)
     missing = {row.representative for row in link_rows} - found.keys()
     if missing:
-        found |= {person.pk: person for person in locked.filter(pk__any=list(missing))}
+        found |= {person.pk: person for person in _locked().filter(pk__any=list(missing))}
     if missing or targets:
         known = {(row.number_system, row.address_number) for row in link_rows}
         link_rows += [
             row
-            for row in _links_read(
-                _of_persons(missing | {int(key[3:]) for key in targets.values()}), found
-            )
+            for row in _links_read({}, missing | {int(key[3:]) for key in targets.values()}, found)
             if (row.number_system, row.address_number) not in known
         ]
 
@@ -590,12 +573,12 @@ def _stored_read(batch: Sequence[Incoming]) -> _Stored:
             number_system,
             is_current,
             *items,
-        ) in AddressVersion.objects.filter(person_id__any=list(found)).values_list(
-            "person_id",
-            "history_seq",
-            "number_system",
-            "is_current",
-            *_BASIC_ITEMS,
+        ) in compiled(
+            "versions of persons",
+            lambda person_ids: AddressVersion.objects.filter(person_id__any=person_ids).values_list(
+                "person_id", "history_seq", "number_system", "is_current", *_BASIC_ITEMS
+            ),
+            list(found),
         ):
             version = (history_seq, BasicItems(*items))
             known_version = latest.get(person_id)
@@ -657,24 +640,68 @@ def _key(person_id: int) -> str:
     return f"{STORED}{person_id}"
 
 
-def _of_persons(person_ids: Iterable[int]) -> Q:
-    """The links of these persons and of the persons merged into them (one indexed read of
-    the merged ones: a join in the links' query kept PostgreSQL from their indexes)."""
-    ids = sorted(person_ids)
-    if not ids:
-        return Q(pk__in=[])
-    followers = Person.objects.filter(merged_into_id__any=ids).values_list("pk", flat=True)
-    return Q(person_id__any=[*ids, *followers])
-
-
-def _links_read(wanted: Q, known: dict[int, Person]) -> list[_LinkRow]:
-    """The links `wanted`, each with its representative: the person's own id, or, for a
-    person merged into another, the representative's (`known` persons are not read again)."""
-    rows = list(
-        CrossReference.objects.filter(wanted).values_list(
-            "number_system", "address_number", "person_id", "record_status"
+def _locked() -> QuerySet[Person]:
+    """The persons determination reads, each locked: what determination and the notices read
+    of a person (a timestamp column costs a Python conversion per row: the others are left
+    for the rare path that needs them)."""
+    return (
+        Person.objects.select_for_update(of=("self",))
+        .select_related("code_request")
+        .only(
+            "integrated_number",
+            "individual_number_index",
+            "individual_number_encrypted",
+            "individual_number_index_key",
+            "purged_at",
+            "individual_number_last4",
+            "merged_into_id",
+            "code_request__status",
         )
     )
+
+
+def _with_followers(person_ids: Iterable[int]) -> list[int]:
+    """These persons and the persons merged into them (one indexed read of the merged ones: a
+    join in the links' query kept PostgreSQL from their indexes)."""
+    ids = sorted(person_ids)
+    if not ids:
+        return []
+    followers = compiled(
+        "persons merged into",
+        lambda ids: Person.objects.filter(merged_into_id__any=ids).values_list("pk", flat=True),
+        ids,
+    )
+    return [*ids, *followers]
+
+
+def _links_read(
+    addresses: dict[str, list[str]], person_ids: Iterable[int], known: dict[int, Person]
+) -> list[_LinkRow]:
+    """The links of these address numbers (by number system) and of these persons and the
+    persons merged into them, each with its representative: the person's own id, or, for a
+    person merged into another, the representative's (`known` persons are not read again)."""
+    persons = _with_followers(person_ids)
+    if not addresses and not persons:
+        return []
+    # One OR branch per number system, then one for the persons: the read's shape.
+    arguments: list[Any] = [
+        value for number_system, numbers in addresses.items() for value in (number_system, numbers)
+    ]
+    if persons:
+        arguments.append(persons)
+
+    def build(*values: Any) -> QuerySet[CrossReference, tuple[str, str, int, str]]:
+        wanted = Q()
+        for position in range(len(addresses)):
+            number_system, numbers = values[2 * position : 2 * position + 2]
+            wanted |= Q(number_system=number_system) & Q(address_number__any=numbers)
+        if persons:
+            wanted |= Q(person_id__any=values[-1])
+        return CrossReference.objects.filter(wanted).values_list(
+            "number_system", "address_number", "person_id", "record_status"
+        )
+
+    rows = list(compiled(("links", len(addresses), bool(persons)), build, *arguments))
     representative = {pk: person.merged_into_id or pk for pk, person in known.items()}
     unknown = {person_id for _, _, person_id, _ in rows} - representative.keys()
     if unknown:
@@ -783,10 +810,14 @@ def _current_business_read(
     when the batch's changes carry business items: person id -> data type -> items."""
     current: dict[int, dict[str, Any]] = {}
     if persons and any(incoming.change.business is not None for incoming in batch):
-        for person_id, data_type, items in (
-            BusinessInformation.objects.filter(person_id__any=list(persons))
-            .order_by("pk")
-            .values_list("person_id", "data_type", "items")
+        for person_id, data_type, items in compiled(
+            "business items of persons",
+            lambda person_ids: (
+                BusinessInformation.objects.filter(person_id__any=person_ids)
+                .order_by("pk")
+                .values_list("person_id", "data_type", "items")
+            ),
+            list(persons),
         ):
             current.setdefault(person_id, {})[data_type] = items  # the newest last
     return current
