@@ -23,29 +23,20 @@ from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCach
 
 class RedisCacheClient(DjangoRedisCacheClient):
     # Django's own attributes, which its type stubs leave out.
-    _servers: list[str]
     _pools: dict[int, Any]
-    _pool_class: Any
-    _pool_options: dict[str, Any]
     _client: Any
-    _get_connection_pool_index: Callable[[bool], int]
+    _get_connection_pool: Callable[[bool], Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, Any] = {}  # by id of the pool (Django keeps its pools)
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
         if client is None:
-            # Django's _get_connection_pool would draw a reading server again: the pool is
-            # taken by this index. Two threads may both build a client here; either serves.
-            pool = self._pools.get(index)
-            if pool is None:
-                pool = self._pools.setdefault(
-                    index, self._pool_class.from_url(self._servers[index], **self._pool_options)
-                )
-            client = self._clients.setdefault(index, self._client(connection_pool=pool))
+            # Two threads may both build one here; either serves.
+            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
         return client
 
     def count(self, key: str, timeout: int) -> int:

@@ -79,16 +79,12 @@ def code_requests_open(
     aborts that caller's transaction for it to retry (as the write path does), and
     the retry finds the first row here.
     """
-    stored = [person for person in persons if person.pk not in created]
-    having = (
-        set(
-            CodeRequest.objects.filter(person_id__any=[person.pk for person in stored]).values_list(
-                "person_id", flat=True
-            )
+    stored = [person.pk for person in persons if person.pk not in created]
+    having: set[int] = set()
+    if stored:
+        having.update(
+            CodeRequest.objects.filter(person_id__any=stored).values_list("person_id", flat=True)
         )
-        if stored
-        else set()
-    )
     now = timezone.now()
     # Set-wise (linkage.tables): a bulk import's chunk opens thousands at once.
     code_requests = [

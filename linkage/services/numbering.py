@@ -57,9 +57,9 @@ def integrated_numbers_issue(count: int) -> list[str]:
     batch reserved with its keys (linkage.tables.reserve), then drawn."""
     if count <= 0:
         return []
-    serials = reserved_take(SEQUENCE_NAME, count)
-    if len(serials) < count and connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":  # nothing is reserved there (linkage.tables)
         return [integrated_number_issue() for _ in range(count)]
+    serials = reserved_take(SEQUENCE_NAME, count)
     if len(serials) < count:
         with connection.cursor() as cursor:
             cursor.execute(
