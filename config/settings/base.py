@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import pghistory
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -138,6 +139,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Each request's user and path go with the history rows its writes make (pghistory).
     MIDDLEWARE.append("pghistory.middleware.HistoryMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# History rows are written with every change and read by the row they copy (pgh_obj) or by
+# the request that made them (pgh_context): those two are indexed. The foreign keys a history
+# row copies (its person, receipt, file...) are not: nothing looks history up by them, and
+# each index would be one more insert for every change and one more build in an initial load.
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

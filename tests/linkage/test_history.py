@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus, Person
+from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus, CrossReference, Person
 from tests.factories import KeyedClient
 from tests.residents import hanako_registered, signed_in
 
@@ -113,3 +113,19 @@ def test_the_administrator_neither_reads_nor_changes_the_history(
     assert listing.status_code == 403
     assert "insert" not in listing.content.decode()
     assert admin.get("/admin/linkage/addressversionevent/add/").status_code == 403
+
+
+@pytest.mark.parametrize("model", [Person, AddressVersion, CrossReference, CodeRequest])
+@pytest.mark.django_db
+def test_a_history_table_is_indexed_by_its_row_and_its_request_only(model: type[Any]) -> None:
+    """Each change writes a history row: the table keeps the indexes its reads use (the row
+    copied, the request that changed it), not one per foreign key the row copies."""
+    table = _event_model(model)._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexed = sorted(
+        tuple(found["columns"])
+        for found in constraints.values()
+        if found["index"] and not found["primary_key"]
+    )
+    assert indexed == [("pgh_context_id",), ("pgh_obj_id",)]
