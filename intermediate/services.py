@@ -84,12 +84,10 @@ def serial_number_requests_accept(
 def _serial_number_requests_accept(
     lg_code: str, items: Sequence[SerialRequestItem]
 ) -> list[tuple[SerialNumberRequest, bool] | Refused]:
-    existing = {
-        request.idempotency_key: request
-        for request in SerialNumberRequest.objects.filter(
-            idempotency_key__in=[item.idempotency_key for item in items]
-        )
-    }
+    # The live requests are read before the keys. Each read sees what was committed when it
+    # began, so a repeat of this batch (its sender timed out and tried again) whose first copy
+    # commits between the two reads is found by its keys; read the other way round, its
+    # persons would look requested by someone else and be refused.
     live = set(
         SerialNumberRequest.objects.select_for_update()
         .filter(
@@ -99,6 +97,12 @@ def _serial_number_requests_accept(
         )
         .values_list("integrated_number", flat=True)
     )
+    existing = {
+        request.idempotency_key: request
+        for request in SerialNumberRequest.objects.filter(
+            idempotency_key__in=[item.idempotency_key for item in items]
+        )
+    }
     outcomes: list[tuple[SerialNumberRequest, bool] | Refused] = []
     new: list[SerialNumberRequest] = []
     for item in items:
