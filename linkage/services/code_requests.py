@@ -148,11 +148,15 @@ def _move_all(code_requests: Sequence[CodeRequest], from_stage: str, **changes: 
 
 
 def _fail(code_request: CodeRequest, *, cause: str, error: str) -> None:
+    """`error` for a row still where the caller read it (status, generation and stage): a
+    refusal answers the step that was asked, and a row another run has since moved on (the
+    same step, sent again after a timeout, went through) is not failed by it."""
     with transaction.atomic():
         locked = CodeRequest.objects.select_for_update().get(pk=code_request.pk)
         if (
             locked.status == CodeRequestStatus.REQUESTING
             and locked.generation == code_request.generation
+            and locked.stage == code_request.stage
         ):
             _transition(locked, to_status=CodeRequestStatus.ERROR, cause=cause, error=error)
 

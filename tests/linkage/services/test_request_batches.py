@@ -11,6 +11,8 @@ import pytest
 
 from intermediate.models import CodeInformation, GatewayEntry, SerialNumberRequest
 from intermediate.services import encrypted
+from linkage.clients import intermediate
+from linkage.clients.intermediate import ItemRefused
 from linkage.models import CodeRequest, CodeRequestStage, CodeRequestStatus, CodeRequestTransition
 from linkage.services.code_requests import (
     code_acquisition_file_assemble,
@@ -75,6 +77,35 @@ def test_one_refused_person_does_not_hold_back_the_others(peers: None, settings:
 
     # Run again (a redelivered message): nothing left pending, nothing sent.
     assert code_requests_serial_request(code_request_ids=[r.pk for r in requests]) == 0
+    assert SerialNumberRequest.objects.count() == 3
+
+
+def test_a_refusal_for_persons_another_run_moved_on_does_not_fail_them(
+    peers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's request timed out and the task was sent again while the first copy was still
+    on its way: the first copy went through and moved the persons on, and the peer answers the
+    late copy `already_requested`. That refusal was for a step the persons have passed; it
+    must not put them into `error` (a clerk would then ask again for persons on their way)."""
+    requests = three_new_persons()
+    ids = [r.pk for r in requests]
+    real = intermediate.serial_number_requests
+
+    def overtaken(batch: Any) -> Any:
+        monkeypatch.setattr(intermediate, "serial_number_requests", real)
+        assert code_requests_serial_request(code_request_ids=ids) == 3  # the other run
+        return [
+            ItemRefused("already_requested", "a code request for this person is in progress")
+            for _ in batch
+        ]
+
+    monkeypatch.setattr(intermediate, "serial_number_requests", overtaken)
+    assert code_requests_serial_request(code_request_ids=ids) == 0
+
+    assert set(CodeRequest.objects.values_list("status", "stage")) == {
+        (CodeRequestStatus.REQUESTING, CodeRequestStage.SERIAL_REQUESTED)
+    }
+    assert not CodeRequestTransition.objects.filter(to_status=CodeRequestStatus.ERROR).exists()
     assert SerialNumberRequest.objects.count() == 3
 
 
