@@ -2,11 +2,13 @@
 """Benchmark: POST /api/v1/address-changes through gunicorn on PostgreSQL.
 
 Starts gunicorn with production settings behind a simulated TLS-terminating proxy
-(X-Forwarded-Proto: https), drives the API with N concurrent keep-alive connections (70% new
-persons, 30% updates of known ones), then drives a bare Django JSON endpoint served the same
-way, and prints changes/s, p50/p99 latency and the ratio of the two.
+(X-Forwarded-Proto: https), and a bare Django JSON endpoint served the same way beside it;
+then, round after round, drives the API with N concurrent keep-alive connections (70% new
+persons, 30% updates of known ones) and the bare endpoint with the same bodies. Prints each
+round's changes/s, p50/p99 latency and the ratio of the two, and their medians: a round's two
+figures share the machine's drift of those minutes.
 
-    .venv/bin/python bench/ingest_api.py [--requests 6000] [--connections 8]
+    .venv/bin/python bench/ingest_api.py [--requests 6000] [--rounds 3] [--connections 8]
 
 Needs PostgreSQL (DATABASE_URL's server; default postgres@127.0.0.1:5432); it creates and
 drops its own database `linkage_bench`.
@@ -162,6 +164,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8931)
     options = parser.parse_args()
 
@@ -181,41 +184,52 @@ def main() -> None:
         subprocess.run(["redis-cli", "-n", database, "flushdb"], check=True, capture_output=True)
     manage(env, "migrate", "--no-input")
     api_key = manage(env, "create_backbone_client", "01", "bench").strip().splitlines()[-1]
-    warm, timed = address_changes(options.requests, options.warmup, seed=int(time.time()))
+    total = options.requests * options.rounds
+    warm, timed = address_changes(total, options.warmup, seed=int(time.time()))
 
-    server = start_gunicorn(env, options.port, options.workers, options.threads)
+    # Both servers stay up and are driven in turn, round after round: the machine's speed
+    # drifts within minutes, and each round's ratio compares the two under the same drift.
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_settings"}
+    api_port, bare_port = options.port, options.port + 1
+    server = start_gunicorn(env, api_port, options.workers, options.threads)
+    bare_server = start_gunicorn(bare_env, bare_port, options.workers, options.threads)
+    rounds: list[tuple[dict[str, float], dict[str, float]]] = []
     try:
-        warmed = run_load(options.port, api_key, warm, options.connections)
-        api = run_load(options.port, api_key, timed, options.connections)
+        warmed = run_load(api_port, api_key, warm, options.connections)
+        run_load(bare_port, api_key, warm[:1000], options.connections)
+        for n in range(options.rounds):
+            share = timed[n * options.requests : (n + 1) * options.requests]
+            api = run_load(api_port, api_key, share, options.connections)
+            bare = run_load(bare_port, api_key, share, options.connections)
+            rounds.append((api, bare))
         web_memory = peaks_text(server.pid)
     finally:
-        server.terminate()
-        server.wait()
-
-    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_settings"}
-    server = start_gunicorn(bare_env, options.port, options.workers, options.threads)
-    try:
-        run_load(options.port, api_key, warm[:1000], options.connections)
-        bare = run_load(options.port, api_key, timed, options.connections)
-    finally:
-        server.terminate()
-        server.wait()
+        for running in (server, bare_server):
+            running.terminate()
+            running.wait()
 
     with psycopg.connect(f"{SERVER}/{DATABASE}") as conn:
         persons = conn.execute("SELECT count(*) FROM linkage_person").fetchone()[0]  # type: ignore[index]
         versions = conn.execute("SELECT count(*) FROM linkage_addressversion").fetchone()[0]  # type: ignore[index]
 
     print(f"gunicorn gthread: {options.workers} workers x {options.threads} threads; "
-          f"{options.connections} keep-alive connections; {os.cpu_count()} CPUs")  # fmt: skip
+          f"{options.connections} keep-alive connections; {os.cpu_count()} CPUs; "
+          f"measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d}")  # fmt: skip
     print(f"warm-up: {warmed['requests']:.0f} registrations, {warmed['failures']:.0f} failures")
-    for name, figures in (("address-changes API", api), ("bare Django endpoint", bare)):
-        print(
-            f"{name:22s} {figures['requests']:6.0f} requests  {figures['failures']:3.0f} failures  "
-            f"{figures['per_second']:7.0f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
-            f"p99 {figures['p99_ms']:6.2f} ms"
-        )
-    print(f"ratio API / bare: {api['per_second'] / bare['per_second']:.3f}  (target >= 0.25)")
-    print(f"API p99: {api['p99_ms']:.2f} ms  (target <= 50 ms)")
+    for n, (api, bare) in enumerate(rounds, start=1):
+        for name, figures in ((f"{n}: address-changes API", api), (f"{n}: bare endpoint", bare)):
+            print(
+                f"{name:25s} {figures['requests']:6.0f} requests  "
+                f"{figures['failures']:3.0f} failures  {figures['per_second']:7.0f} req/s  "
+                f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms"
+            )
+        print(f"{n}: ratio API / bare {api['per_second'] / bare['per_second']:.3f}")
+    ratio = statistics.median(api["per_second"] / bare["per_second"] for api, bare in rounds)
+    p99 = statistics.median(api["p99_ms"] for api, _ in rounds)
+    per_second = statistics.median(api["per_second"] for api, _ in rounds)
+    print(f"median of {len(rounds)} rounds: API {per_second:.0f} req/s, "
+          f"ratio API / bare {ratio:.3f} (target >= 0.25), "
+          f"API p99 {p99:.2f} ms (target <= 50 ms)")  # fmt: skip
     print(f"database: {persons} persons, {versions} address versions")
     print(f"gunicorn peak resident memory (master, then workers): {web_memory}")
 
