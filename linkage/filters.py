@@ -243,11 +243,17 @@ class PersonSearchFilter(ValueFreeFilterSet):
     @property
     def qs(self) -> QuerySet[AddressVersion]:
         queryset = super().qs
-        if not getattr(self.form, "cleaned_data", {}).get("ordering"):
-            # Integrated-number order: walking the person index finds the first page of a
-            # frequent name after a few thousand rows, where any sort of the matches would
-            # read them all (tens of thousands for a common family name).
-            queryset = queryset.order_by("person__integrated_number")
+        chosen = [
+            field for field in getattr(self.form, "cleaned_data", {}).get("ordering") or () if field
+        ]
+        # Integrated-number order by default: walking the person index finds the first page
+        # of a frequent name after a few thousand rows, where any sort of the matches would
+        # read them all (tens of thousands for a common family name). A chosen order ends
+        # with the integrated number too: persons of one kana or one birth date then keep
+        # their places from page to page. (`ordering=,` chooses nothing: the default.)
+        tie_break = "person__integrated_number"
+        if not any(field.lstrip("-") == "integrated_number" for field in chosen):
+            queryset = queryset.order_by(*queryset.query.order_by, tie_break)
         return queryset
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from linkage.models import AddressVersion
 from tests.conftest import api_for, bearer
 from tests.factories import KeyedClient
-from tests.residents import Registered, register, signed_in
+from tests.residents import Registered, change, register, signed_in
 
 SEARCH = "/api/v1/persons"
 LOOKUP = "/api/v1/persons/lookup"
@@ -55,6 +55,39 @@ def test_search_by_kana_in_hiragana_with_a_staff_token(
         "code_request_status",
     }
     assert first["code_request_status"] == "requesting"
+
+
+def test_an_ordering_of_nothing_but_commas_is_the_default_order(
+    residents: list[Registered], clerk: Any
+) -> None:
+    response = bearer(clerk).get(SEARCH, {"address": "市", "ordering": ","})
+    assert response.status_code == 200
+    numbers = [row["integrated_number"] for row in response.json()["results"]]
+    assert numbers == sorted(r.integrated_number for r in residents)
+
+
+@pytest.mark.parametrize("ordering", ["name_kana", "-name_kana", "birth_date"])
+def test_persons_of_one_kana_keep_their_places_from_page_to_page(
+    jyuki: KeyedClient, clerk: Any, ordering: str
+) -> None:
+    """Equal sort values are ordered by integrated number: page by page, each person once,
+    whatever order the rows are stored in (the first two moved: their current versions are
+    now stored after the others')."""
+    twins = [
+        register(jyuki, name="鈴木 一郎", name_kana="スズキ イチロウ", birth_date="1980-01-01")
+        for _ in range(4)
+    ]
+    for twin in twins[:2]:
+        change(jyuki, twin, address="横浜市港北区9")
+    client = bearer(clerk)
+    seen = []
+    for page in (1, 2, 3, 4):
+        response = client.get(
+            SEARCH, {"name": "すずき", "ordering": ordering, "page_size": 1, "page": page}
+        )
+        assert response.status_code == 200
+        seen += [row["integrated_number"] for row in response.json()["results"]]
+    assert seen == sorted(twin.integrated_number for twin in twins)
 
 
 def test_search_answers_the_same_rows_as_the_screen(
