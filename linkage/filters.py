@@ -251,9 +251,8 @@ class PersonSearchFilter(ValueFreeFilterSet):
         # read them all (tens of thousands for a common family name). A chosen order ends
         # with the integrated number too: persons of one kana or one birth date then keep
         # their places from page to page. (`ordering=,` chooses nothing: the default.)
-        tie_break = "person__integrated_number"
         if not any(field.lstrip("-") == "integrated_number" for field in chosen):
-            queryset = queryset.order_by(*queryset.query.order_by, tie_break)
+            queryset = queryset.order_by(*queryset.query.order_by, "person__integrated_number")
         return queryset
 
 
