@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
 from rest_framework.test import APIClient
 
 from backbone.models import BusinessSystem
@@ -170,3 +172,30 @@ def unused_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
+    """Start every job at the same moment, each in its own thread and connection."""
+    start = threading.Barrier(len(jobs), timeout=30)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(job: Callable[[], Any]) -> None:
+        try:
+            start.wait()
+            value = job()
+            with lock:
+                results.append(value)
+        except BaseException as error:  # reported to the test, which fails on it
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors

@@ -17,6 +17,7 @@ from intermediate.services import (
     codes_store,
     serial_number_requests_accept,
 )
+from tests.conftest import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -74,14 +75,11 @@ def test_a_repeat_whose_first_copy_commits_meanwhile_is_answered_with_it() -> No
     answers: dict[str, Any] = {}
 
     def first_copy() -> None:
-        try:
-            with transaction.atomic():
-                answers["first"] = accept(key)
-                first_stored.set()
-                commit_now.wait(10)
-            committed.set()
-        finally:
-            connection.close()
+        with transaction.atomic():
+            answers["first"] = accept(key)
+            first_stored.set()
+            commit_now.wait(10)
+        committed.set()
 
     def between_reads(execute: Any, sql: str, *args: Any) -> Any:
         result = execute(sql, *args)
@@ -91,21 +89,15 @@ def test_a_repeat_whose_first_copy_commits_meanwhile_is_answered_with_it() -> No
         return result
 
     def repeat() -> None:
-        try:
-            first_stored.wait(10)
-            with connection.execute_wrapper(between_reads):
+        first_stored.wait(10)
+        with connection.execute_wrapper(between_reads):
+            try:
                 answers["repeat"] = accept(key)
-        except Refused as refused:
-            answers["repeat"] = refused
-        finally:
-            connection.close()
+            except Refused as refused:
+                answers["repeat"] = refused
 
-    threads = [threading.Thread(target=first_copy), threading.Thread(target=repeat)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
-
+    _, errors = run_together([first_copy, repeat])
+    assert not errors, errors
     first, repeat = answers["first"], answers["repeat"]
     assert not isinstance(repeat, Refused), repeat
     assert first == (SerialNumberRequest.objects.get(), True)

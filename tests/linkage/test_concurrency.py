@@ -19,6 +19,7 @@ from linkage.models import AddressVersion, CodeRequest, CrossReference, Person
 from linkage.services import pipeline
 from linkage.services.address_changes import AddressChangeResult
 from linkage.services.pipeline import address_change_receive
+from tests.conftest import run_together
 from tests.factories import KeyedClient, address_change_body, backbone_client, resident
 from tests.linkage.services.test_address_change_receive import change_of
 
@@ -29,33 +30,6 @@ postgresql_only = pytest.mark.skipif(
     reason="SQLite serialises writers at BEGIN IMMEDIATE, so two transactions cannot both "
     "reach numbering; the unforced tests below cover SQLite",
 )
-
-
-def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
-    """Start every job at the same moment, each in its own thread and connection."""
-    start = threading.Barrier(len(jobs), timeout=30)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker(job: Callable[[], Any]) -> None:
-        try:
-            start.wait()
-            value = job()
-            with lock:
-                results.append(value)
-        except BaseException as error:  # reported to the test, which fails on it
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 @pytest.fixture
