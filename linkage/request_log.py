@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import LazyObject, empty
 
 from primitives.request_context import (
     REQUEST_ID_HEADER,
@@ -36,6 +37,16 @@ def actor_of(user: Any) -> str:
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.get_username()}"
     return ""
+
+
+def user_read(request: HttpRequest) -> Any:
+    """The request's user if something has read it already, else None: reading it here would
+    read the session, and with it the database, for a log line (the database may be the
+    reason the request failed)."""
+    user = getattr(request, "user", None)
+    if isinstance(user, LazyObject) and user._wrapped is empty:
+        return None
+    return user
 
 
 def authenticated(user: Any) -> None:
@@ -74,7 +85,7 @@ class RequestLogMiddleware:
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "outcome": outcome_of(status),
-                    "actor": actor() or actor_of(getattr(request, "user", None)),
+                    "actor": actor() or actor_of(user_read(request)),
                 },
             )
         response[REQUEST_ID_HEADER] = request_id

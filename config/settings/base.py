@@ -469,6 +469,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "linkage.api.schema.links_add",
         "linkage.api.schema.descriptions_add",
+        "linkage.api.schema.unavailable_add",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # One name per choice set the strict fields publish (linkage.api.schema).

@@ -49,10 +49,13 @@ class PeerNotReachable(exceptions.APIException):
     default_code = "intermediate_unavailable"
 
 
-def problem(status: int, errors: list[dict[str, str]], detail: str | None = None) -> dict[str, Any]:
-    """The problem document. Every error's field and message pass linkage.masking once more
-    here, the one place every API error goes through: no answer repeats what looks like an
-    individual number, nor a character that cannot be encoded."""
+def problem(
+    status: int, errors: list[dict[str, str]], detail: str | None = None, kind: str = ""
+) -> dict[str, Any]:
+    """The problem document (`kind`: its type, if not the status's own). Every error's field
+    and message pass linkage.masking once more here, the one place every API error goes
+    through: no answer repeats what looks like an individual number, nor a character that
+    cannot be encoded."""
     errors = [
         {
             "field": safe_text(error["field"]),
@@ -64,7 +67,7 @@ def problem(status: int, errors: list[dict[str, str]], detail: str | None = None
     detail = safe_text(detail) if detail else None
     title = HTTPStatus(status).phrase
     return {
-        "type": f"urn:linkage:problem:{_TYPES.get(status, 'error')}",
+        "type": f"urn:linkage:problem:{kind or _TYPES.get(status, 'error')}",
         "title": title,
         "status": status,
         "detail": detail or (errors[0]["message"] if errors else title),
@@ -137,9 +140,9 @@ def _refusal_record(exc: Exception, context: dict[str, Any]) -> None:
         access_record(action=AccessAction.API_READ, outcome=AccessOutcome.DENIED, request=request)
 
 
-def problem_response(status: int, code: str, message: str) -> JsonResponse:
+def problem_response(status: int, code: str, message: str, kind: str = "") -> JsonResponse:
     return JsonResponse(
-        problem(status, [{"field": "", "code": code, "message": message}]),
+        problem(status, [{"field": "", "code": code, "message": message}], kind=kind),
         status=status,
         content_type=PROBLEM_CONTENT_TYPE,
         json_dumps_params={"ensure_ascii": False},
@@ -152,3 +155,13 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> J
 
 def api_server_error(request: HttpRequest) -> JsonResponse:
     return problem_response(500, "server_error", "the server could not process the request")
+
+
+def api_database_unavailable(request: HttpRequest) -> JsonResponse:
+    return problem_response(
+        503,
+        "database_unavailable",
+        "the linkage server's database cannot be reached now; send the request again later "
+        "(an address change sent again with the same event_id is stored once)",
+        kind="database-unavailable",
+    )

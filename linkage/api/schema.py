@@ -231,3 +231,39 @@ def descriptions_add(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 if example is not None and "$ref" not in prop and "allOf" not in prop:
                     prop.setdefault("example", example)
     return result
+
+
+DATABASE_UNAVAILABLE = (
+    "linkage's database cannot be reached now (`database_unavailable`): send the request "
+    "again after `Retry-After` seconds"
+)
+
+
+def unavailable_add(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every operation may answer 503 when the database
+    cannot be reached (config.views), besides any 503 of its own."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            response = operation["responses"].setdefault(
+                "503",
+                {
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    }
+                },
+            )
+            own = response.get("description")
+            response["description"] = (
+                f"{own}; or {DATABASE_UNAVAILABLE}" if own else DATABASE_UNAVAILABLE
+            )
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "seconds to wait before sending the request again",
+                    "schema": {"type": "integer"},
+                }
+            }
+    return result

@@ -10,27 +10,33 @@ test_code_chain.py."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
+from psycopg import sql
 
 from intermediate.models import CodeInformation, NetworkSerial, RegistryEntry, SerialNumberRequest
 from intermediate.services import code_derive, encrypted
 from intermediate.simulation import simulator_control_set
 from linkage.bulk.ingest import CODE_REQUEST_CAUSE
-from linkage.models import BackboneClient, CodeRequest, CodeRequestTransition
+from linkage.models import BackboneClient, CodeRequest, CodeRequestTransition, CrossReference
 from linkage.services.address_changes import AddressChange, BasicItems
 from linkage.services.pipeline import Incoming, changes_store
 from primitives.numbers import resident_code_complete
-from tests.chain.conftest import Chain
-from tests.factories import resident
+from tests.chain.conftest import Chain, database_url
+from tests.factories import address_change_body, resident
 
 pytestmark = pytest.mark.chain
 
@@ -169,5 +175,65 @@ def test_a_broker_restart_with_a_backlog_queued(chain: Chain, broker: Any) -> No
     broker.restart()
     chain.worker.start()
     chain.wait_for(all_requested, f"{PERSONS} persons after the broker restart", seconds=WAIT)
+    assert_each_exactly_once(numbers)
+    assert_sweeps_bounded(chain)
+
+
+@contextlib.contextmanager
+def database_outage() -> Iterator[None]:
+    """The database restarts or fails over: every connection but the test's own is dropped,
+    and no new one is accepted until the block ends (said from the server's maintenance
+    database: a database cannot close itself)."""
+    name = connection.settings_dict["NAME"]
+    with psycopg.connect(database_url().rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        statement = sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}")
+        admin.execute(statement.format(sql.Identifier(name), sql.SQL("false")))
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> %s",
+                [name, connection.connection.info.backend_pid],
+            )
+            yield
+        finally:
+            admin.execute(statement.format(sql.Identifier(name), sql.SQL("true")))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite is a file: it has no server to lose"
+)
+def test_a_database_outage_with_a_backlog_in_flight(chain: Chain) -> None:
+    simulator_control_set("network", latency_ms=300)
+    numbers = backlog(chain)
+    chain.wait_for(
+        lambda: SerialNumberRequest.objects.exists(), "the chain to be under way", seconds=60
+    )
+    api = httpx.Client(
+        base_url=chain.base_url, headers={"Authorization": f"Token {chain.jyuki.key}"}
+    )
+    # 住基 moves the backlog's first person: an update, which opens no code request.
+    first = CrossReference.objects.get(number_system="01", address_number="900000000").person
+    body = address_change_body(
+        number_system="01", address_number="900000000", individual_number=first.individual_number
+    )
+    with database_outage():
+        refused = api.post("/api/v1/address-changes", json=body)
+        screen = httpx.get(f"{chain.base_url}/persons/", cookies={"sessionid": "x" * 32})
+        time.sleep(OUTAGE_SECONDS)
+    assert CodeRequest.objects.filter(status="requested").count() < PERSONS
+
+    # The API and the screens say the server is unavailable for now (not that it failed),
+    # and when to try again; the change sent again afterwards is stored.
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "30"
+    assert refused.json()["errors"][0]["code"] == "database_unavailable"
+    assert screen.status_code == 503, screen.text
+    assert screen.headers["retry-after"] == "30"
+    assert "データベース" in screen.text
+    simulator_control_set("network", latency_ms=0)
+    assert api.post("/api/v1/address-changes", json=body).status_code == 200
+
+    chain.wait_for(all_requested, f"{PERSONS} persons after the outage", seconds=WAIT)
     assert_each_exactly_once(numbers)
     assert_sweeps_bounded(chain)

@@ -1,0 +1,140 @@
+"""A database that cannot be reached is answered as unavailable for now (503 with
+Retry-After), not as a failure (500): vendors' clients retry a 503, clerks read what to do.
+The outage itself, with the whole chain running, is rehearsed in
+tests/chain/test_chain_at_scale.py; here the database's error is raised where Django's
+backend would raise it, before every query of the request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import InterfaceError, OperationalError, connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.conftest import ADDRESS_CHANGES_URL, linkage_table_counts
+from tests.factories import KeyedClient, address_change_body
+
+REFUSED = 'connection failed: FATAL:  database "linkage" is not currently accepting connections'
+
+
+class Outage:
+    """From `down()` on, every query of this thread fails with the given error, until `up()`."""
+
+    def __init__(self) -> None:
+        self.wrapper: Any = None
+
+    def down(self, error: type[Exception] = OperationalError) -> None:
+        def fail(*args: Any) -> None:
+            raise error(REFUSED)
+
+        self.wrapper = connection.execute_wrapper(fail)
+        self.wrapper.__enter__()
+
+    def up(self) -> None:
+        if self.wrapper is not None:
+            self.wrapper.__exit__(None, None, None)
+            self.wrapper = None
+
+
+@pytest.fixture
+def outage() -> Iterator[Outage]:
+    ended = Outage()
+    yield ended
+    ended.up()
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_the_api_answers_503_with_retry_after_and_stores_nothing(
+    jyuki: KeyedClient, outage: Outage, error: type[Exception]
+) -> None:
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {jyuki.key}")
+    before = linkage_table_counts()
+    outage.down(error)
+
+    answer = client.post(ADDRESS_CHANGES_URL, address_change_body(), format="json")
+
+    assert answer.status_code == 503
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer["Retry-After"] == "30"
+    problem = answer.json()
+    assert problem["type"] == "urn:linkage:problem:database-unavailable"
+    assert [error["code"] for error in problem["errors"]] == ["database_unavailable"]
+    assert "same event_id" in problem["detail"]
+    assert REFUSED not in answer.content.decode()  # the server's own words stay in its log
+    outage.up()
+    assert linkage_table_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("ja", "データベースに接続できない"), ("en", "The database cannot be reached")],
+)
+def test_a_screen_says_what_to_do_in_the_clerks_language(
+    clerk: Any, outage: Outage, language: str, words: str
+) -> None:
+    browser = Client(raise_request_exception=False)
+    browser.force_login(clerk)
+    browser.cookies["django_language"] = language
+    outage.down()
+
+    page = browser.get("/persons/")
+
+    assert page.status_code == 503
+    assert page["Retry-After"] == "30"
+    text = page.content.decode()
+    assert words in text
+    assert f'<html lang="{language}">' in text
+
+
+def test_one_request_line_and_one_error_line(
+    clerk: Any, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The request's log line is written with its status (reading the user for it would meet
+    the database again), and the error once, with its traceback for the operator."""
+    browser = Client(raise_request_exception=False)
+    browser.force_login(clerk)
+    outage.down()
+
+    with caplog.at_level("INFO"):
+        page = browser.get("/persons/")
+
+    assert page.status_code == 503
+    assert page["X-Request-ID"]
+    lines = [record for record in caplog.records if record.name == "linkage.request"]
+    assert [(line.status, line.outcome) for line in lines] == [(503, "failed")]  # type: ignore[attr-defined]
+    errors = [record for record in caplog.records if record.name == "django.request"]
+    assert [(error.levelname, error.exc_info is not None) for error in errors] == [("ERROR", True)]
+
+
+def test_any_other_error_is_still_a_500(jyuki: KeyedClient, outage: Outage) -> None:
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {jyuki.key}")
+    outage.down(RuntimeError)
+
+    answer = client.post(ADDRESS_CHANGES_URL, address_change_body(), format="json")
+
+    assert answer.status_code == 500
+    assert "Retry-After" not in answer
+    assert answer.json()["errors"][0]["code"] == "server_error"
+
+
+def test_the_schema_tells_every_operation_may_answer_it(db: None) -> None:
+    schema = APIClient().get("/api/schema/?format=json").json()
+    operations = {
+        f"{method.upper()} {path}": operation
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert len(operations) >= 16
+    for name, operation in operations.items():
+        unavailable = operation["responses"]["503"]
+        assert "database_unavailable" in unavailable["description"], name
+        assert "Retry-After" in unavailable["headers"], name
+        assert "application/problem+json" in unavailable["content"], name
+    # An operation's own 503 keeps its meaning beside the database's.
+    records = operations["GET /api/v1/exchange-records"]["responses"]["503"]["description"]
+    assert records.startswith("the intermediate server cannot be reached now; or ")
