@@ -415,12 +415,16 @@ API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "12000/m")
 # takes effect there within this many seconds, at once in the process that changed it.
 # 0 reads them for every request.
 BACKBONE_CLIENTS_CACHE_SECONDS = float(os.environ.get("BACKBONE_CLIENTS_CACHE_SECONDS", "2"))
+# A Redis that does not answer costs a request a second, not the system's TCP timeout
+# (minutes): the API goes on without it (linkage.api.throttling).
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 if os.environ.get("CACHE_URL"):
     # Shared by every process: the rate limits count each key's requests across workers.
     CACHES = {
         "default": {
             "BACKEND": "config.cache.RedisCache",
             "LOCATION": os.environ["CACHE_URL"],
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 

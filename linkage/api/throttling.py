@@ -8,10 +8,16 @@ SimpleRateThrottle, used before, kept the time of every request of the period in
 list that each request read and wrote back whole: at the default rate up to 12,000 entries a
 request, and two workers writing it at once lost each other's counts. A fixed window lets a
 key send up to twice its rate across the turn of a window; that is the price of counting in
-one integer."""
+one integer.
+
+A cache that cannot be reached does not stop the API: the request goes through uncounted,
+and a WARNING says so at most once a minute per process. The limit guards against a runaway
+key; refusing every system's address changes while Redis is down would stop the
+municipality's work instead (docs/security.md)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -22,6 +28,11 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from ..models import ApiKey, BackboneClient, StaffToken
+
+logger = logging.getLogger(__name__)
+
+UNCOUNTED_WARNING_SECONDS = 60.0
+_uncounted_warned_at = -math.inf
 
 
 def _now() -> float:
@@ -42,7 +53,12 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         assert allowed is not None and duration is not None  # noqa: S101 (a rate is set)
         window = math.floor(_now() / duration)
         self.window_ends = (window + 1) * duration
-        return _counted(f"{_cache_key(key)}:{window}", duration) <= allowed
+        try:
+            counted = _counted(f"{_cache_key(key)}:{window}", duration)
+        except Exception:  # the cache is down (any backend's error): see the module's docstring
+            _uncounted()
+            return True
+        return counted <= allowed
 
     def wait(self) -> float:
         """Seconds until the window ends and the key may send again (Retry-After)."""
@@ -62,6 +78,16 @@ def _counted(counter: str, duration: int) -> int:
         if cache.add(counter, 1, timeout=2 * duration):
             return 1
         return int(cache.incr(counter))  # another worker counted the first meanwhile
+
+
+def _uncounted() -> None:
+    global _uncounted_warned_at
+    now = time.monotonic()
+    if now - _uncounted_warned_at >= UNCOUNTED_WARNING_SECONDS:
+        _uncounted_warned_at = now
+        logger.warning(
+            "API rate limits are not counted: the cache cannot be reached", exc_info=True
+        )
 
 
 def _cache_key(key: ApiKey) -> str:

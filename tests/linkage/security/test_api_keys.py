@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import math
+import socket
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -13,10 +15,11 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from linkage.models import AccessRecord, BackboneClient
+from linkage.api import throttling
+from linkage.models import AccessRecord, BackboneClient, Person
 from linkage.services.backbone_clients import backbone_client_revoke
-from tests.conftest import api_for, bearer
-from tests.factories import KeyedClient, backbone_client
+from tests.conftest import api_for, bearer, post_change
+from tests.factories import KeyedClient, address_change_body, backbone_client
 
 PERSON = "/api/v1/persons/000000000000019"  # nobody: 404 for a good key, 401 for a bad one
 
@@ -133,6 +136,58 @@ def test_a_key_may_send_again_when_its_window_turns(
     assert cache.get(f"throttle:BackboneClient:{jyuki.client.pk}:{window + 1}") == 1
     if shared:
         cache.clear()
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[str]:
+    """A Redis that accepts connections and never answers (a hung server, a dropped route)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+@pytest.mark.parametrize("down", ["refused", "silent"])
+def test_a_cache_that_cannot_be_reached_lets_the_changes_through_uncounted(
+    jyuki: KeyedClient,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    silent_redis: str,
+    down: str,
+) -> None:
+    """Redis down or hung: the rate limit cannot count, and the address changes are stored
+    all the same (a limit refused would stop every system's work); one WARNING says so, and
+    a hung Redis costs a request the cache's timeout, not the system's TCP timeout."""
+    monkeypatch.setattr(throttling, "_uncounted_warned_at", -math.inf)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        refused = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "config.cache.RedisCache",
+                "LOCATION": refused if down == "refused" else silent_redis,
+                "OPTIONS": settings.REDIS_CACHE_OPTIONS,
+            }
+        }
+        settings.API_RATE_LIMIT = "1/m"
+        started = time.monotonic()
+        with caplog.at_level("WARNING", logger="linkage.api.throttling"):
+            answers = [post_change(jyuki, address_change_body()) for _ in range(3)]
+        seconds = time.monotonic() - started
+        settings.CACHES = SHARED_CACHE
+
+    assert [answer.status_code for answer in answers] == [201, 201, 201]
+    assert Person.objects.count() == 3
+    assert [record.getMessage() for record in caplog.records] == [
+        "API rate limits are not counted: the cache cannot be reached"
+    ]
+    assert seconds < 3 * 2 * settings.REDIS_CACHE_OPTIONS["socket_timeout"] + 2
+    # The cache back: the key is counted again.
+    cache.clear()
+    assert post_change(jyuki, address_change_body()).status_code == 201
+    assert post_change(jyuki, address_change_body()).status_code == 429
+    cache.clear()
 
 
 def test_the_default_rate_applies_to_keys_without_their_own(
