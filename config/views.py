@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
@@ -40,6 +40,15 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     request's context, which would read the session and the user from that database."""
     if request.path.startswith("/api/"):
         response: HttpResponse = api_database_unavailable(request)
+    elif request.path.startswith("/oauth/"):  # an OAuth client reads RFC 6749's error shape
+        response = JsonResponse(
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "the database cannot be reached now; ask again later",
+            },
+            status=503,
+            headers={"Cache-Control": "no-store"},
+        )
     else:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)

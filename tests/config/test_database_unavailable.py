@@ -6,6 +6,7 @@ backend would raise it, before every query of the request."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -138,3 +139,19 @@ def test_the_schema_tells_every_operation_may_answer_it(db: None) -> None:
     # An operation's own 503 keeps its meaning beside the database's.
     records = operations["GET /api/v1/exchange-records"]["responses"]["503"]["description"]
     assert records.startswith("the intermediate server cannot be reached now; or ")
+
+
+def test_an_oauth_client_reads_it_in_rfc_6749s_shape(db: None, outage: Outage) -> None:
+    outage.down()
+
+    answer = Client(raise_request_exception=False).post(
+        "/oauth/token",
+        {"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(b"01-x:secret").decode()},
+        secure=True,
+    )
+
+    assert answer.status_code == 503, answer.content
+    assert answer["Retry-After"] == "30"
+    assert answer["Cache-Control"] == "no-store"
+    assert answer.json()["error"] == "temporarily_unavailable"
