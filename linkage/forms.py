@@ -22,9 +22,14 @@ from primitives.forms import (
 from primitives.text import date_in_range
 from primitives.vocabulary import Sex
 
+OUTDATED_FORM = _("この画面は古くなっています。宛名の画面から訂正を開き直してください。")
+
 
 class CorrectionForm(BasicItemsForm):
-    """訂正 (online function 40): the corrected items and why."""
+    """訂正 (online function 40): the corrected items and why, and the history_seq of the
+    current version the clerk started from (`based_on`): a version stored meanwhile (a business
+    system's change, another clerk's correction) must not be overwritten by items the clerk
+    never saw change."""
 
     reason = TextField(
         label=_("訂正理由"),
@@ -33,6 +38,15 @@ class CorrectionForm(BasicItemsForm):
             attrs={"placeholder": _("例: 住民からの申出により住所の誤記を訂正")}
         ),
     )
+    based_on = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={"required": OUTDATED_FORM, "invalid": OUTDATED_FORM},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["based_on"].error_messages["min_value"] = OUTDATED_FORM
 
 
 class IndividualNumberSearchForm(forms.Form):

@@ -65,7 +65,7 @@ from .selectors import (
 )
 from .services.audit import GIVEN, access_record, criteria_of
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
-from .services.corrections import CorrectionUnchanged, person_correct
+from .services.corrections import CorrectionOutdated, CorrectionUnchanged, person_correct
 from .services.inquiries import exchange_records_of
 from .services.notices import receivers_by_number_system
 
@@ -379,11 +379,12 @@ def person_correction(request: HttpRequest, integrated_number: str) -> HttpRespo
     detail = _detail_or_404(integrated_number)
     current = detail.current
     if request.method != "POST":
-        form = CorrectionForm(initial={name: getattr(current, name) for name in BASIC_ITEMS})
-        return _correction_form(request, detail, form)
+        return _correction_form(request, detail, _correction_started(current))
     form = CorrectionForm(request.POST)
     if not form.is_valid():
         return _correction_form(request, detail, form)
+    if form.cleaned_data["based_on"] != current.history_seq:
+        return _correction_outdated(request, detail, form)
     items = {name: form.cleaned_data[name] for name in BASIC_ITEMS}
     changes = [
         (
@@ -420,8 +421,11 @@ def person_correction(request: HttpRequest, integrated_number: str) -> HttpRespo
             items=items,
             reason=form.cleaned_data["reason"],
             corrected_by=request.user,  # type: ignore[arg-type]
+            based_on=form.cleaned_data["based_on"],
         )
-    except CorrectionUnchanged:  # corrected by someone else meanwhile
+    except CorrectionOutdated:  # stored between this request's read and its lock
+        return _correction_outdated(request, _detail_or_404(integrated_number), form)
+    except CorrectionUnchanged:
         form.add_error(
             None, _("基本4情報のどれも変わっていません。訂正する項目を変更してください。")
         )
@@ -442,6 +446,32 @@ def _item_shown(name: str, value: Any) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value or "—")
+
+
+def _correction_started(current: AddressVersion, reason: str = "") -> CorrectionForm:
+    """The correction form filled with the current items, based on the current version."""
+    initial = {name: getattr(current, name) for name in BASIC_ITEMS}
+    return CorrectionForm(initial={**initial, "reason": reason, "based_on": current.history_seq})
+
+
+def _correction_outdated(
+    request: HttpRequest, detail: PersonDetail, form: CorrectionForm
+) -> HttpResponse:
+    """A version was stored after the form was opened (a business system's change, another
+    clerk's correction): the form again from the current items, with the reason kept, and
+    nothing stored. Storing the clerk's items as they were would undo the newer version in
+    every item the clerk did not mean to change."""
+    messages.warning(
+        request,
+        _(
+            "この宛名は、訂正を始めた後に更新されました(現在は履歴SEQ %(seq)s)。"
+            "訂正は登録していません。最新の内容を表示しましたので、訂正する項目をもう一度"
+            "入力してください。"
+        )
+        % {"seq": detail.current.history_seq},
+    )
+    fresh = _correction_started(detail.current, reason=form.cleaned_data["reason"])
+    return _correction_form(request, detail, fresh, status=409)
 
 
 def _correction_form(

@@ -97,3 +97,9 @@ def hanako_registered(jyuki: KeyedClient, tax: KeyedClient) -> Registered:
     )
     change(tax, registered, address_number="550001")
     return registered
+
+
+def current_seq(integrated_number: str) -> int:
+    """The history_seq of a person's current version: what a correction form is based on."""
+    person = Person.objects.get(integrated_number=integrated_number)
+    return int(person.versions.get(is_current=True).history_seq)

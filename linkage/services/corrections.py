@@ -18,6 +18,14 @@ class CorrectionUnchanged(ValueError):
     """A correction must change at least one basic item."""
 
 
+class CorrectionOutdated(ValueError):
+    """A version was stored after the one the correction started from."""
+
+    def __init__(self, current_seq: int) -> None:
+        super().__init__(f"the current version is history_seq {current_seq}")
+        self.current_seq = current_seq
+
+
 @transaction.atomic
 def person_correct(
     *,
@@ -25,9 +33,13 @@ def person_correct(
     items: dict[str, Any],
     reason: str,
     corrected_by: User | None,
+    based_on: int,
 ) -> AddressVersion:
     """A clerk's correction of the basic items (online function 40): a new version with the
-    reason and who made it, then address.updated to every system linked to the person."""
+    reason and who made it, then address.updated to every system linked to the person.
+    `based_on` is the history_seq of the current version the clerk corrected; if another is
+    current now, CorrectionOutdated (read under the person's lock, which every write of a
+    version takes)."""
     person = Person.objects.select_for_update(of=("self",)).get(pk=person.pk)
     # The items the clerk sees and corrects are the current ones (SPEC 10.5); the new version
     # takes the next history_seq.
@@ -35,6 +47,8 @@ def person_correct(
     newest = person.versions.order_by("-history_seq").first()
     if previous is None or newest is None:
         raise ValueError("a person without versions cannot be corrected")
+    if previous.history_seq != based_on:
+        raise CorrectionOutdated(previous.history_seq)
     if all(
         items.get(name, getattr(previous, name)) == getattr(previous, name) for name in BASIC_ITEMS
     ):

@@ -13,6 +13,7 @@ from linkage.models import AddressChangeReceipt, AddressVersion, BusinessInforma
 from linkage.services.corrections import person_correct
 from primitives.vocabulary import NoticeEvent
 from tests.factories import resident
+from tests.residents import current_seq
 
 from .conftest import change, deliver_pending_notices, record_of, register
 
@@ -98,11 +99,13 @@ def test_a_correction_in_linkage_reaches_every_linked_system(
     deliver_pending_notices()
     supervisor = django_user_model.objects.create_user("linkage-supervisor")
 
+    person = Person.objects.get()
     version = person_correct(
-        person=Person.objects.get(),
+        person=person,
         items={"name": "訂正　花子"},
         reason="戸籍照会による氏名訂正",
         corrected_by=supervisor,
+        based_on=current_seq(person.integrated_number),
     )
 
     assert version.source == AddressVersion.Source.CORRECTION

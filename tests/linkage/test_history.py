@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus, CrossReference, Person
 from tests.factories import KeyedClient
-from tests.residents import hanako_registered, signed_in
+from tests.residents import current_seq, hanako_registered, signed_in
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="history triggers exist on PostgreSQL only"
@@ -43,6 +43,7 @@ def test_a_clerk_s_correction_is_kept_with_who_and_where(
             "sex": "2",
             "address": "横浜市港北区日吉2-2-2",
             "reason": "申出による訂正",
+            "based_on": current_seq(hanako.integrated_number),
             "step": "confirm",
         },
     )

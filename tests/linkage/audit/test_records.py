@@ -13,7 +13,7 @@ from django.urls import reverse
 from linkage.models import AccessRecord, CodeRequest, CodeRequestStatus
 from tests.conftest import api_for, bearer
 from tests.factories import KeyedClient
-from tests.residents import Registered, hanako_registered, signed_in
+from tests.residents import Registered, current_seq, hanako_registered, signed_in
 
 
 @pytest.fixture
@@ -110,6 +110,7 @@ def test_a_correction_and_a_re_request_are_recorded(hanako: Registered, supervis
             "sex": "2",
             "address": "横浜市港北区日吉9-9-9",
             "reason": "申出による訂正",
+            "based_on": current_seq(hanako.integrated_number),
             "step": "confirm",
         },
     )

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from linkage.models import AddressVersion, BackboneClient, Notice
+from linkage.services.corrections import CorrectionOutdated, person_correct
 from primitives.vocabulary import NoticeEvent
 from tests.factories import KeyedClient
-from tests.residents import Registered, change, hanako_registered, signed_in
+from tests.residents import Registered, change, current_seq, hanako_registered, signed_in
 
 
 @pytest.fixture
@@ -199,9 +200,11 @@ def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
     updates_before = Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count()
     versions_before = AddressVersion.objects.count()
     url = reverse("person_correction", args=[hanako.integrated_number])
+    corrected = {**CORRECTED, "based_on": form.context["form"].initial["based_on"]}
+    assert corrected["based_on"] == current_seq(hanako.integrated_number)
 
     # First the confirmation: what changes, who is told; nothing is stored yet.
-    confirmation = client.post(url, CORRECTED)
+    confirmation = client.post(url, corrected)
     assert confirmation.status_code == 200
     text = confirmation.content.decode()
     assert "訂正内容の確認" in text
@@ -214,11 +217,11 @@ def test_a_clerk_corrects_a_person_and_every_linked_system_is_told(
     assert AddressVersion.objects.count() == versions_before
     assert Notice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == updates_before
     # Back to the form keeps what was typed.
-    edit = client.post(url, {**CORRECTED, "step": "edit"})
+    edit = client.post(url, {**corrected, "step": "edit"})
     assert edit.context["form"]["address"].value() == CORRECTED["address"]
     assert AddressVersion.objects.count() == versions_before
 
-    response = client.post(url, {**CORRECTED, "step": "confirm"})
+    response = client.post(url, {**corrected, "step": "confirm"})
 
     assert response.status_code == 302
     version = AddressVersion.objects.get(person=hanako.person, is_current=True)
@@ -242,7 +245,10 @@ def test_the_confirmation_says_which_linked_system_takes_no_notices(
     callback_set(BackboneClient.objects.get(number_system="01"), "http://192.0.2.1/n")
     text = (
         signed_in(clerk)
-        .post(reverse("person_correction", args=[hanako.integrated_number]), CORRECTED)
+        .post(
+            reverse("person_correction", args=[hanako.integrated_number]),
+            {**CORRECTED, "based_on": current_seq(hanako.integrated_number)},
+        )
         .content.decode()
     )
     told = text[text.index("通知する業務システム") :]
@@ -267,7 +273,12 @@ def test_an_invalid_correction_says_why_and_changes_nothing(
     notices = Notice.objects.count()
     response = signed_in(clerk).post(
         reverse("person_correction", args=[hanako.integrated_number]),
-        {**CORRECTED, field: value, "step": "confirm"},
+        {
+            **CORRECTED,
+            "based_on": current_seq(hanako.integrated_number),
+            field: value,
+            "step": "confirm",
+        },
     )
     assert response.status_code == 400
     assert message in str(response.context["form"].errors[field])
@@ -277,6 +288,7 @@ def test_an_invalid_correction_says_why_and_changes_nothing(
 def test_a_correction_that_changes_nothing_is_refused(hanako: Registered, clerk: Any) -> None:
     unchanged = {
         **CORRECTED,
+        "based_on": current_seq(hanako.integrated_number),
         "address": "横浜市港北区綱島西2-2-2",
         "name_kana": "スズキ\u3000ハナコ",
     }
@@ -288,6 +300,86 @@ def test_a_correction_that_changes_nothing_is_refused(hanako: Registered, clerk:
         assert response.status_code == 400
         assert "どれも変わっていません" in response.content.decode()
     assert AddressVersion.objects.filter(person=hanako.person).count() == 3
+
+
+@pytest.mark.parametrize("step", ["", "confirm"], ids=["to the confirmation", "confirmed"])
+def test_a_version_stored_after_the_form_was_opened_is_not_overwritten(
+    hanako: Registered, jyuki: KeyedClient, clerk: Any, step: str
+) -> None:
+    """The clerk corrects the name on a form opened before 住基 sent a move: the form's
+    address is the old one. Stored as typed, the correction would move the person back.
+    Refused instead (409, nothing stored), with the current items in the form again, the
+    reason kept; the correction typed again on it is stored."""
+    client = signed_in(clerk)
+    url = reverse("person_correction", args=[hanako.integrated_number])
+    opened = client.get(url).context["form"].initial
+    assert opened["address"] == "横浜市港北区綱島西2-2-2"
+    assert change(jyuki, hanako, address="横浜市中区山下町1-1").status_code == 200
+    moved = current_seq(hanako.integrated_number)
+    versions, notices = AddressVersion.objects.count(), Notice.objects.count()
+    typed = {**opened, "name": "鈴木 華子", "reason": "戸籍照会により氏名を訂正"}
+
+    refused = client.post(url, {**typed, "step": step})
+
+    assert refused.status_code == 409
+    text = refused.content.decode()
+    assert f"訂正を始めた後に更新されました(現在は履歴SEQ {moved})" in text
+    assert "訂正は登録していません" in text
+    again = refused.context["form"]
+    assert again["address"].value() == "横浜市中区山下町1-1"  # the move, not the old address
+    assert again["name"].value() == "鈴木　花子"  # to be typed again on the current items
+    assert again["reason"].value() == "戸籍照会により氏名を訂正"
+    assert again["based_on"].value() == moved
+    assert (AddressVersion.objects.count(), Notice.objects.count()) == (versions, notices)
+
+    retyped = {name: again[name].value() for name in ("name_kana", "sex", "address", "reason")} | {
+        "name": "鈴木 華子",
+        "birth_date": "1975-06-15",
+        "based_on": moved,
+        "step": "confirm",
+    }
+    assert client.post(url, retyped).status_code == 302
+    current = AddressVersion.objects.get(person=hanako.person, is_current=True)
+    assert (current.name, current.address) == ("鈴木　華子", "横浜市中区山下町1-1")
+
+
+def test_a_version_stored_while_the_correction_waits_for_the_lock_is_not_overwritten(
+    hanako: Registered, jyuki: KeyedClient, clerk: Any
+) -> None:
+    """The same race one step later: the view read the current version, then a change was
+    stored before the correction took the person's lock. The service checks under the lock."""
+    based_on = current_seq(hanako.integrated_number)
+    assert change(jyuki, hanako, address="横浜市中区山下町1-1").status_code == 200
+    versions = AddressVersion.objects.count()
+    with pytest.raises(CorrectionOutdated) as refused:
+        person_correct(
+            person=hanako.person,
+            items={"name": "鈴木　華子"},
+            reason="戸籍照会により氏名を訂正",
+            corrected_by=clerk,
+            based_on=based_on,
+        )
+    assert refused.value.current_seq == current_seq(hanako.integrated_number)
+    assert AddressVersion.objects.count() == versions
+
+
+@pytest.mark.parametrize("based_on", [None, "", "x", "0"])
+def test_a_correction_without_its_starting_version_is_refused(
+    hanako: Registered, clerk: Any, based_on: str | None
+) -> None:
+    """A form from before this check, or a hand-made request: reopen the form."""
+    data = {**CORRECTED, "step": "confirm"}
+    if based_on is not None:
+        data["based_on"] = based_on
+    versions = AddressVersion.objects.count()
+    response = signed_in(clerk).post(
+        reverse("person_correction", args=[hanako.integrated_number]), data
+    )
+    assert response.status_code == 400
+    assert "この画面は古くなっています。宛名の画面から訂正を開き直してください。" in (
+        response.content.decode()
+    )
+    assert AddressVersion.objects.count() == versions
 
 
 def test_an_administrator_neither_sees_nor_corrects_nor_reveals_persons(

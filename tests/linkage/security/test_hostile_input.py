@@ -19,7 +19,7 @@ from linkage.masking import NUMBER_SHAPED_GIVEN
 from linkage.models import AccessRecord, AddressVersion, Person
 from tests.conftest import bearer, linkage_table_counts, post_change
 from tests.factories import KeyedClient, address_change_body
-from tests.residents import register, signed_in
+from tests.residents import current_seq, register, signed_in
 
 NUMBER = "983205673214"
 # The number as a clerk may type or paste it.
@@ -234,6 +234,7 @@ def test_text_that_nfkc_expands_is_stored_and_found(
             "sex": body["person"]["sex"],
             "address": character * 200,
             "reason": "テスト",
+            "based_on": current_seq(number),
             "step": "confirm",
         },
     )

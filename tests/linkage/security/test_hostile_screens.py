@@ -140,6 +140,7 @@ def test_a_hostile_correction_is_refused_or_stored_never_5xx(
         "sex": current.sex,
         "address": current.address,
         "reason": "訂正",
+        "based_on": current.history_seq,
         "step": "confirm",  # the hostile value goes as far as storing would
         field: value,
     }
