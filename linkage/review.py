@@ -147,6 +147,10 @@ def review_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+class _Closed(Exception):
+    """The item was closed by another action after this request read it."""
+
+
 @login_required
 @audited_permission("linkage.view_reviewitem", AccessAction.REVIEW)
 @require_POST
@@ -168,6 +172,10 @@ def review_act(request: HttpRequest, item_id: int) -> HttpResponse:
         raise PermissionDenied
     try:
         with transaction.atomic():
+            # Two supervisors acting on one item at once: the second finds it closed.
+            open_ = ReviewItem.objects.select_for_update().filter(pk=item.pk)
+            if not open_.exclude(state=ReviewItem.State.CLOSED).exists():
+                raise _Closed
             _act(
                 item,
                 action,
@@ -176,6 +184,9 @@ def review_act(request: HttpRequest, item_id: int) -> HttpResponse:
                 representative=form.cleaned_data["representative"],
                 request=request,
             )
+    except _Closed:
+        messages.error(request, _("この候補は、他の職員が先に処理しました。"))
+        return back
     except MergeRefused as refusal:
         messages.error(
             request, _("名寄せできません: %(reason)s") % {"reason": _refusal_words(refusal)}

@@ -3,13 +3,17 @@ person page's merge records (SPEC 10.2-10.4)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from linkage import review
 from linkage.models import AccessAction, AccessRecord, Person, PersonMerge, ReviewItem
-from tests.conftest import post_change
+from tests.conftest import post_change, run_together
 from tests.factories import KeyedClient, address_change_body, backbone_client, resident
 from tests.residents import signed_in
 
@@ -94,6 +98,54 @@ def test_a_supervisor_merges_a_possible_duplicate_from_the_review_list(
     # A merged person is no longer listed by the search: its representative is.
     search = browser.get("/persons/", {"name": someone.name}).content.decode()
     assert first["integrated_number"] in search and second["integrated_number"] not in search
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_supervisors_acting_on_one_item_at_once_act_once(
+    tax: KeyedClient, supervisor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One marks the pair different while the other merges it, at the same moment. Both had
+    read the item open; each used to act, so the item could say "different" over a merge
+    done. Now the first to take the item acts and the other is told it was done."""
+    someone = resident()
+    first = numberless(tax, someone)
+    numberless(tax, someone)
+    item = ReviewItem.objects.get(kind=ReviewItem.Kind.POSSIBLE_DUPLICATE)
+    # Each action waits (up to 2 s) for the other to reach the same point: where both may
+    # act, both do; where the item's lock is taken first, the second waits for the first.
+    meeting = threading.Barrier(2, timeout=2)
+    real_act = review._act
+
+    def act_after_meeting(*args: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait()
+        real_act(*args, **kwargs)
+
+    monkeypatch.setattr(review, "_act", act_after_meeting)
+    actions = [
+        {"action": "different", "reason": "別人と確認"},
+        {"action": "merge", "representative": first["integrated_number"], "reason": "同一人"},
+    ]
+    browsers = [signed_in(supervisor) for _ in actions]
+
+    def acting(browser: Any, action: dict[str, str]) -> Callable[[], Any]:
+        return lambda: browser.post(f"/review/{item.pk}/act", action)
+
+    answers, errors = run_together(
+        [acting(browser, action) for browser, action in zip(browsers, actions, strict=True)]
+    )
+
+    assert errors == []
+    assert [answer.status_code for answer in answers] == [302, 302]
+    acted = AccessRecord.objects.filter(action=AccessAction.REVIEW, outcome="ok")
+    assert acted.count() == 1
+    item.refresh_from_db()
+    assert item.state == ReviewItem.State.CLOSED
+    merged = PersonMerge.objects.count()
+    assert (item.outcome, merged) in (
+        (ReviewItem.Outcome.DIFFERENT, 0),
+        (ReviewItem.Outcome.MERGED, 1),
+    )
 
 
 def test_a_clerk_marks_different_and_may_not_merge(tax: KeyedClient, clerk: Any) -> None:
