@@ -3,14 +3,17 @@ and of the receivers of S34 (住基 or 住基GW)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
 
 from config.sandbox import institution_key
-from primitives.http import PeerAnswer, batch_results, is_refused, peer_call
+from primitives.http import PeerAnswer, PeerUnavailable, batch_results, is_refused, peer_call
+
+logger = logging.getLogger(__name__)
 
 
 class FileNotReady(Exception):
@@ -27,6 +30,30 @@ class FileEntry:
 
     def __repr__(self) -> str:  # never print the individual number
         return f"FileEntry({self.integrated_number}, {self.processing_serial_number})"
+
+
+# Reading an answer: what linkage needs must be there, with the right type, or the answer is
+# one the peer could not give (PeerUnavailable: the task retries, as for a peer that is down);
+# what it does not know (a field another vendor's server adds) is left alone. The messages
+# name fields, never values: a file's entries carry individual numbers.
+
+
+def _malformed(url: str, what: str) -> PeerUnavailable:
+    return PeerUnavailable(f"{url}: malformed answer: {what}")
+
+
+def _objects(answer: PeerAnswer, key: str, url: str) -> list[dict[str, Any]]:
+    items = answer.body.get(key)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise _malformed(url, f"`{key}` is not a list of objects")
+    return items
+
+
+def _text(item: dict[str, Any], name: str, url: str, where: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str) or not value:
+        raise _malformed(url, f"{where}`{name}` is missing or not a text")
+    return value
 
 
 def _url(peer: str, path: str) -> str:
@@ -110,15 +137,27 @@ def code_acquisition_file_request(*, integrated_numbers: list[str], idempotency_
             "idempotency_key": idempotency_key,
         },
     )
-    return str(answer.body["reception_number"])
+    return _text(
+        answer.body, "reception_number", _url("intermediate", "code-acquisition-files"), ""
+    )
 
 
 def code_acquisition_file_fetch(*, reception_number: str) -> list[FileEntry]:
     """S32-S33: the file's entries, or FileNotReady while the serial numbers are pending."""
-    answer = _call("GET", "intermediate", f"code-acquisition-files/{reception_number}")
+    path = f"code-acquisition-files/{reception_number}"
+    answer = _call("GET", "intermediate", path)
     if answer.status == 202:
         raise FileNotReady(answer.retry_after)
-    return [FileEntry(**entry) for entry in answer.body["entries"]]
+    url = _url("intermediate", path)
+    return [
+        FileEntry(
+            **{
+                field.name: _text(entry, field.name, url, f"entries[{n}].")
+                for field in fields(FileEntry)
+            }
+        )
+        for n, entry in enumerate(_objects(answer, "entries", url))
+    ]
 
 
 def code_acquisition_file_release(*, reception_number: str) -> None:
@@ -147,13 +186,32 @@ def serial_numbers_send(entries: Sequence[FileEntry]) -> list[ItemRefused | None
 
 
 def code_status_inquire(*, integrated_numbers: list[str]) -> list[dict[str, str]]:
-    """Confirmation (42): acquired / pending / error (with reason) / unknown per person."""
+    """Confirmation (42): acquired / pending / error (with reason) / unknown per person asked
+    about (`integrated_number`, `status`, `reason`). A result about a person not asked about
+    is left out, with a warning."""
     answer = _post(
         "intermediate",
         "code-status-inquiries",
         {"lg_code": settings.LG_CODE, "integrated_numbers": integrated_numbers},
     )
-    return list(answer.body["results"])
+    url = _url("intermediate", "code-status-inquiries")
+    asked = set(integrated_numbers)
+    results = []
+    for n, result in enumerate(_objects(answer, "results", url)):
+        number = _text(result, "integrated_number", url, f"results[{n}].")
+        status = _text(result, "status", url, f"results[{n}].")
+        if number not in asked:
+            logger.warning("%s answered about %s, not asked about: left out", url, number)
+            continue
+        reason = result.get("reason")
+        results.append(
+            {
+                "integrated_number": number,
+                "status": status,
+                "reason": reason if isinstance(reason, str) else "",
+            }
+        )
+    return results
 
 
 @dataclass(frozen=True)
@@ -269,9 +327,6 @@ NETWORK_REFUSALS = frozenset({"not_permitted", "unknown_person"})
 
 def exchange_records_read(*, integrated_number: str) -> list[dict[str, Any]]:
     """情報提供等記録 of one person, as the intermediate server keeps them (TKM)."""
-    answer = _call(
-        "GET",
-        "intermediate",
-        f"exchange-records?lg_code={settings.LG_CODE}&integrated_number={integrated_number}",
-    )
-    return list(answer.body.get("records", []))
+    path = f"exchange-records?lg_code={settings.LG_CODE}&integrated_number={integrated_number}"
+    answer = _call("GET", "intermediate", path)
+    return _objects(answer, "records", _url("intermediate", path))
