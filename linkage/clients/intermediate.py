@@ -304,9 +304,12 @@ def inquiries_send(messages: Sequence[InquiryMessage]) -> list[InquiryAnswer]:
         },
     )
     answers = []
-    for result in batch_results(answer, len(messages), url):
+    for n, result in enumerate(batch_results(answer, len(messages), url)):
         if result.get("status") == "answered":
-            answers.append(InquiryAnswer(records=list(result.get("records") or [])))
+            records = result.get("records") or []
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise _malformed(url, f"results[{n}].`records` is not a list of objects")
+            answers.append(InquiryAnswer(records=records))
             continue
         refusal = ItemRefused(str(result.get("code", "")), str(result.get("detail", "")))
         # The intermediate server refuses an item itself (`refused` in the batch) or passes

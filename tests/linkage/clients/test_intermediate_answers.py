@@ -174,3 +174,20 @@ def test_exchange_records_that_are_not_a_list(vendor: Vendor) -> None:
     assert intermediate.exchange_records_read(integrated_number="000000000000019") == [
         {"role": "provider", "extra": 1}
     ]
+
+
+def test_an_inquiry_answered_with_records_that_are_not_a_list(vendor: Vendor) -> None:
+    message = intermediate.InquiryMessage(
+        inquiry_id="I1",
+        integrated_number="000000000000019",
+        procedure="児童手当",
+        data_set="income",
+        provider="131016",
+    )
+    vendor.answers["/im/inquiries"] = {"results": [{"status": "answered", "records": "none"}]}
+    unavailable(lambda: intermediate.inquiries_send([message]), "results[0].`records`")
+    vendor.answers["/im/inquiries"] = {
+        "results": [{"status": "answered", "records": [{"income": 1}], "answered_by": "x"}]
+    }
+    (answered,) = intermediate.inquiries_send([message])
+    assert answered.records == [{"income": 1}]
