@@ -20,7 +20,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
-from primitives.http import PeerUnavailable
+from primitives.http import TRANSIENT_ERRORS
 
 from .clients.intermediate import FileNotReady
 from .services import audit, code_requests, copies, inquiries, notices, oauth_clients, retention
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 RETRYING: dict[str, Any] = {
     "acks_late": True,
-    "autoretry_for": (PeerUnavailable,),
+    "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 1,
     "retry_backoff_max": 60,
     "retry_jitter": True,

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import httpx
+from django.db import InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 RowT = TypeVar("RowT")
@@ -159,9 +160,14 @@ def is_refused(result: dict[str, Any]) -> bool:
     return result.get("status") == "refused"
 
 
+# What a task retries with backoff: a peer that cannot answer now, or the database lost for a
+# moment (a restart, a failover, a dropped connection) or a deadlock. Every such task is
+# idempotent; when its retries are spent, the sweeps take its rows up again.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (PeerUnavailable, OperationalError, InterfaceError)
+
 PEER_TASK_RETRYING: dict[str, Any] = {
     "acks_late": True,
-    "autoretry_for": (PeerUnavailable,),
+    "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 1,
     "retry_backoff_max": 30,
     "retry_jitter": True,
