@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from linkage.logging import JsonFormatter
+from linkage.masking import is_number_shaped
+from primitives import request_context as request_context_module
 from primitives.request_context import RequestContextFilter, request_context, request_id_accept
 from tests.conftest import post_change
 from tests.factories import KeyedClient, address_change_body
@@ -78,6 +81,38 @@ def test_an_offered_request_id_is_kept_only_if_it_is_one() -> None:
         replaced = request_id_accept(offered)
         assert replaced != offered
         assert len(replaced) == 32
+
+
+def test_no_request_id_looks_like_an_individual_number() -> None:
+    """The log mask hides twelve digits together wherever they stand, so an id holding such a
+    run would be hidden on every line that names it: one in about eighty random hex ids did
+    (nginx's $request_id, uuid4). None is made, and one offered is replaced."""
+    made = [request_id_accept(None) for _ in range(20_000)]
+    assert not [made_id for made_id in made if is_number_shaped(made_id)]
+    for offered in (
+        "ab123456789012cdef0123456789abcd",  # twelve digits between hex letters
+        "123456789012abcdef0123456789abcd",
+        "5d2c8c1e-0a3b-4f6e-9d7c-123456789012",  # a UUID whose last group is all digits
+        "5d2c8c1e-0a3b-4f6e-1234-56789012abcd",  # twelve digits across a hyphen
+    ):
+        assert is_number_shaped(offered)
+        replaced = request_id_accept(offered)
+        assert replaced != offered and not is_number_shaped(replaced)
+    kept = "ab12345678901cdef0123456789abcde"  # eleven digits: not number-shaped, kept
+    assert request_id_accept(kept) == kept
+
+
+def test_the_ids_rule_is_the_log_masks_rule_within_the_ids_alphabet() -> None:
+    """primitives cannot import linkage.masking; its rule for ids must agree with the mask on
+    every id the proxy may send (digits, letters, '.', '_' and '-'), else an id could still be
+    masked, or one be refused for nothing."""
+    rng = random.Random(2026)
+    alphabet = "0123456789" * 6 + "-" * 3 + "._ab"
+    for _ in range(50_000):
+        candidate = "".join(rng.choice(alphabet) for _ in range(rng.randint(8, 40)))
+        refused = request_id_accept(candidate) != candidate
+        if request_context_module._ACCEPTED_ID.fullmatch(candidate):
+            assert refused == is_number_shaped(candidate), candidate
 
 
 @pytest.mark.django_db
