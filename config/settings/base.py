@@ -131,6 +131,12 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
     else:
         config["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
         config["CONN_HEALTH_CHECKS"] = True
+        # A database that does not answer (a failover under way, a dropped route) costs a
+        # request this many seconds and then a 503, not the system's TCP timeout (minutes)
+        # with every gunicorn thread held. A DATABASE_URL's own ?connect_timeout= wins.
+        config.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+        )
     return config
 
 
