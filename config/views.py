@@ -14,6 +14,10 @@ from linkage.api.exceptions import api_database_unavailable, api_not_found, api_
 
 # A restart or a failover of PostgreSQL takes seconds to a minute: when to try again.
 DATABASE_RETRY_AFTER_SECONDS = 30
+UNAVAILABLE_PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -51,5 +55,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
         )
     else:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        # Its own policy: the failure may have come from a middleware outside django-csp's,
+        # whose header would then be missing. The page loads its stylesheet and icon only.
+        response["Content-Security-Policy"] = UNAVAILABLE_PAGE_POLICY
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response

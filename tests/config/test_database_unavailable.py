@@ -92,6 +92,7 @@ def test_a_screen_says_what_to_do_in_the_clerks_language(
 
     assert page.status_code == 503
     assert page["Retry-After"] == "30"
+    assert page["Content-Security-Policy"].startswith("default-src 'none'")
     text = page.content.decode()
     assert words in text
     assert f'<html lang="{language}">' in text
