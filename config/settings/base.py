@@ -521,6 +521,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(
         Path(os.environ.get("CELERY_FILESYSTEM_DIR", VAR_DIR / "celery-broker"))
     )
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A Redis that takes the connection and never answers must not hold the request that
+    # enqueues work (nor a worker) for good: each command waits at most 2 s, more than the
+    # consumer's 1 s BRPOP. The enqueueing then fails and is logged, and the sweep sends the
+    # work later (linkage.services.enqueueing).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
