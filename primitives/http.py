@@ -142,15 +142,20 @@ def peer_batch_post(
     return taken
 
 
+def answer_objects(value: Any, url: str, what: str) -> list[dict[str, Any]]:
+    """`value`, a part of `url`'s answer named `what`, if it is a list of objects; else the
+    peer could not answer (PeerUnavailable: the caller retries). The message names the part,
+    never a value."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise PeerUnavailable(f"{url}: malformed answer: {what} is not a list of objects")
+    return value
+
+
 def batch_results(answer: PeerAnswer, count: int, url: str) -> list[dict[str, Any]]:
     """A batch's `results`, one object per item sent; a malformed list is a peer that could
     not answer (the caller retries: every batch is idempotent)."""
-    results = answer.body.get("results")
-    if (
-        not isinstance(results, list)
-        or len(results) != count
-        or not all(isinstance(result, dict) for result in results)
-    ):
+    results = answer_objects(answer.body.get("results"), f"POST {url}", "`results`")
+    if len(results) != count:
         raise PeerUnavailable(f"POST {url}: {count} items answered with a malformed list")
     return results
 

@@ -11,7 +11,14 @@ from typing import Any
 from django.conf import settings
 
 from config.sandbox import institution_key
-from primitives.http import PeerAnswer, PeerUnavailable, batch_results, is_refused, peer_call
+from primitives.http import (
+    PeerAnswer,
+    PeerUnavailable,
+    answer_objects,
+    batch_results,
+    is_refused,
+    peer_call,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +50,7 @@ def _malformed(url: str, what: str) -> PeerUnavailable:
 
 
 def _objects(answer: PeerAnswer, key: str, url: str) -> list[dict[str, Any]]:
-    items = answer.body.get(key)
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise _malformed(url, f"`{key}` is not a list of objects")
-    return items
+    return answer_objects(answer.body.get(key), url, f"`{key}`")
 
 
 def _text(item: dict[str, Any], name: str, url: str, where: str) -> str:
@@ -306,9 +310,7 @@ def inquiries_send(messages: Sequence[InquiryMessage]) -> list[InquiryAnswer]:
     answers = []
     for n, result in enumerate(batch_results(answer, len(messages), url)):
         if result.get("status") == "answered":
-            records = result.get("records") or []
-            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-                raise _malformed(url, f"results[{n}].`records` is not a list of objects")
+            records = answer_objects(result.get("records") or [], url, f"results[{n}].`records`")
             answers.append(InquiryAnswer(records=records))
             continue
         refusal = ItemRefused(str(result.get("code", "")), str(result.get("detail", "")))
