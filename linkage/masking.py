@@ -5,7 +5,9 @@ log lines of every process, debug and error reports): twelve digits, ASCII or fu
 standing alone, written together or with spaces or hyphens as printed on the card
 (`1234 5678 9018`, `１２３４－５６７８－９０１８`), also percent-encoded as a URL in an access log
 carries it (`%EF%BC%99…`, `9832+0567+3214`). A 15-digit integrated number is not
-number-shaped; an eleven-digit run is not either.
+number-shaped; an eleven-digit run is not either. The rule itself is
+primitives.numbers.NUMBER_SHAPED, which the request ids also keep clear of
+(primitives.request_context).
 """
 
 from __future__ import annotations
@@ -13,18 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PLAIN_DIGIT = "[0-9\uff10-\uff19]"
-# A digit as text, or percent-encoded (ASCII 0-9 is %30-%39, full-width ０-９ %EF%BC%90-99).
-_DIGIT = f"(?:{_PLAIN_DIGIT}|%3[0-9]|%[eE][fF]%[bB][cC]%9[0-9])"
-# Spaces (ASCII, ideographic, tab, '+' in a query) and hyphens or dashes of every width
-# between digits, as text or percent-encoded.
-_SEPARATOR = (
-    "(?:[ \t\u3000+\\-\u2010-\u2015\u2212\uff0d\u30fc\uff70]"
-    "|%20|%2[dD]|%[eE]3%80%80|%[eE][fF]%[bB][cC]%8[dD]|%[eE]2%88%92|%[eE]3%83%[bB][cC]){0,3}"
-)
-NUMBER_SHAPED = re.compile(
-    rf"(?<!{_PLAIN_DIGIT}){_DIGIT}(?:{_SEPARATOR}{_DIGIT}){{11}}(?!{_DIGIT})"
-)
+from primitives.numbers import NUMBER_SHAPED, is_number_shaped
+
 MASK = "************"
 # What an access record keeps in place of a value that looks like an individual number.
 NUMBER_SHAPED_GIVEN = "(number-shaped value given)"
@@ -32,10 +24,6 @@ NUMBER_SHAPED_GIVEN = "(number-shaped value given)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Lone surrogates cannot be encoded as UTF-8: anything holding one fails to be written.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def is_number_shaped(text: str) -> bool:
-    return NUMBER_SHAPED.search(text) is not None
 
 
 def mask_number_shaped(text: str) -> str:

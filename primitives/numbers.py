@@ -14,6 +14,26 @@ LG_CODE_LENGTH = 6
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 
+# What looks like an individual number (linkage.masking keeps it out of every record, answer
+# and log line): twelve digits, ASCII or full-width, standing alone, written together or with
+# spaces or hyphens between them, also percent-encoded as a URL carries it.
+_PLAIN_DIGIT = "[0-9\uff10-\uff19]"
+# A digit as text, or percent-encoded (ASCII 0-9 is %30-%39, full-width ０-９ %EF%BC%90-99).
+_DIGIT = f"(?:{_PLAIN_DIGIT}|%3[0-9]|%[eE][fF]%[bB][cC]%9[0-9])"
+# Spaces (ASCII, ideographic, tab, '+' in a query) and hyphens or dashes of every width
+# between digits, as text or percent-encoded.
+_SEPARATOR = (
+    "(?:[ \t\u3000+\\-\u2010-\u2015\u2212\uff0d\u30fc\uff70]"
+    "|%20|%2[dD]|%[eE]3%80%80|%[eE][fF]%[bB][cC]%8[dD]|%[eE]2%88%92|%[eE]3%83%[bB][cC]){0,3}"
+)
+NUMBER_SHAPED = re.compile(
+    rf"(?<!{_PLAIN_DIGIT}){_DIGIT}(?:{_SEPARATOR}{_DIGIT}){{11}}(?!{_DIGIT})"
+)
+
+
+def is_number_shaped(text: str) -> bool:
+    return NUMBER_SHAPED.search(text) is not None
+
 
 def mod11_check_digit(body: str) -> int:
     """The mod-11 check digit of SPEC 4.1, generalised to any length.

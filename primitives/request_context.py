@@ -21,16 +21,16 @@ from typing import Any
 
 from celery import signals
 
+from .numbers import is_number_shaped
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _TASK_HEADER = "linkage_request"
 # What a proxy's id may look like: nginx's is 32 hex digits; a UUID, a ULID pass too.
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
-# An id that looks like an individual number to the log mask (linkage.masking: twelve digits
-# together, up to three hyphens between them, as about one in eighty of nginx's hex ids and of
-# UUIDs does) would be masked on every line that names it, and nobody could find the request
-# by it: such an id is not taken, and none is made. Within the ids' alphabet this is exactly
-# the mask's rule (tests/linkage/test_request_log.py checks the two agree).
-_NUMBER_SHAPED_ID = re.compile(r"(?<![0-9])[0-9](?:-{0,3}[0-9]){11}(?![0-9])")
+# An id that looks like an individual number (primitives.numbers.NUMBER_SHAPED, the rule the
+# log mask applies: about one in eighty of nginx's hex ids and of UUIDs holds twelve digits
+# together) would be masked on every line that names it, and nobody could find the request
+# by it: such an id is not taken, and none is made.
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 _actor: ContextVar[str] = ContextVar("actor", default="")
@@ -40,14 +40,14 @@ _task: ContextVar[str] = ContextVar("task", default="")
 def request_id_accept(offered: str | None) -> str:
     """The offered id if it is one (never data: a shape, at most 64 characters, not
     number-shaped), else a new one."""
-    if offered and _ACCEPTED_ID.fullmatch(offered) and not _NUMBER_SHAPED_ID.search(offered):
+    if offered and _ACCEPTED_ID.fullmatch(offered) and not is_number_shaped(offered):
         return offered
     return request_id_new()
 
 
 def request_id_new() -> str:
     """32 hex digits, never number-shaped."""
-    while _NUMBER_SHAPED_ID.search(candidate := uuid.uuid4().hex):
+    while is_number_shaped(candidate := uuid.uuid4().hex):
         pass
     return candidate
 

@@ -103,9 +103,9 @@ def test_no_request_id_looks_like_an_individual_number() -> None:
 
 
 def test_the_ids_rule_is_the_log_masks_rule_within_the_ids_alphabet() -> None:
-    """primitives cannot import linkage.masking; its rule for ids must agree with the mask on
-    every id the proxy may send (digits, letters, '.', '_' and '-'), else an id could still be
-    masked, or one be refused for nothing."""
+    """Every id the proxy may send (digits, letters, '.', '_' and '-') is refused exactly when
+    the log mask would hide it: else an id could still be masked, or one be refused for
+    nothing."""
     rng = random.Random(2026)
     alphabet = "0123456789" * 6 + "-" * 3 + "._ab"
     for _ in range(50_000):
