@@ -41,12 +41,12 @@ class CorrectionForm(BasicItemsForm):
     based_on = forms.IntegerField(
         widget=forms.HiddenInput,
         min_value=1,
-        error_messages={"required": OUTDATED_FORM, "invalid": OUTDATED_FORM},
+        error_messages={
+            "required": OUTDATED_FORM,
+            "invalid": OUTDATED_FORM,
+            "min_value": OUTDATED_FORM,
+        },
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["based_on"].error_messages["min_value"] = OUTDATED_FORM
 
 
 class IndividualNumberSearchForm(forms.Form):
