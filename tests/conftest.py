@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 from rest_framework.test import APIClient
 
 from backbone.models import BusinessSystem
@@ -172,6 +172,49 @@ def unused_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections and never answers: a database or a Redis that hangs (a
+    failover under way, a route that drops the replies)."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+REFUSED = 'connection failed: FATAL:  database "linkage" is not currently accepting connections'
+
+
+class Outage:
+    """From `down()` on, every query of this thread fails with the given error, where
+    Django's backend would raise it, until `up()`."""
+
+    def __init__(self) -> None:
+        self.wrapper: Any = None
+
+    def down(self, error: type[Exception] = OperationalError) -> None:
+        def fail(*args: Any) -> None:
+            raise error(REFUSED)
+
+        self.wrapper = connection.execute_wrapper(fail)
+        self.wrapper.__enter__()
+
+    def up(self) -> None:
+        if self.wrapper is not None:
+            self.wrapper.__exit__(None, None, None)
+            self.wrapper = None
+
+
+@pytest.fixture
+def outage() -> Iterator[Outage]:
+    """The database lost to this thread's queries while the test says so (Outage)."""
+    ended = Outage()
+    yield ended
+    ended.up()
 
 
 def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:

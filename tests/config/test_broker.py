@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -51,36 +50,33 @@ def test_a_message_being_written_is_not_read_and_a_written_one_is(tmp_path: Path
         assert (tmp_path / "queue" / "1_partial.work.msg.tmp").exists()  # never read
 
 
-def test_a_redis_broker_that_never_answers_fails_a_publish_in_seconds(tmp_path: Path) -> None:
+def test_a_redis_broker_that_never_answers_fails_a_publish_in_seconds(silent_port: int) -> None:
     """A Redis that takes the connection and never answers held the request that enqueued
     work for good (a registration measured no answer after 90 s): every gunicorn thread
     would hang on it. With the settings' transport options a publish fails within seconds;
     the caller logs it and the sweep sends the work later. Run in a process of its own, as
     the settings read CELERY_BROKER_URL when they load."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(64)
-        script = (
-            "import time, django; django.setup()\n"
-            "from config import celery_app\n"
-            "started = time.monotonic()\n"
-            "try:\n"
-            "    celery_app.send_task('linkage.tasks.code_requests_sweep')\n"
-            "except Exception as error:\n"
-            "    print(type(error).__name__, round(time.monotonic() - started, 1))\n"
-        )
-        done = subprocess.run(  # noqa: S603 (this interpreter, our own script)
-            [sys.executable, "-c", script],
-            cwd=Path(__file__).resolve().parents[2],
-            env={
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "config.settings.test",
-                "CELERY_BROKER_URL": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    script = (
+        "import time, django; django.setup()\n"
+        "from config import celery_app\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        "    celery_app.send_task('linkage.tasks.code_requests_sweep')\n"
+        "except Exception as error:\n"
+        "    print(type(error).__name__, round(time.monotonic() - started, 1))\n"
+    )
+    done = subprocess.run(  # noqa: S603 (this interpreter, our own script)
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{silent_port}/0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     failure, seconds = done.stdout.split()
     assert failure == "OperationalError", done.stdout + done.stderr
     assert float(seconds) < 10  # measured: 4.0 s (each attempt 2 s; the old settings: none in 40 s)

@@ -7,50 +7,20 @@ backend would raise it, before every query of the request."""
 from __future__ import annotations
 
 import base64
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.test import Client
 from rest_framework.test import APIClient
 
 from config.settings.base import database_from_env
-from tests.conftest import ADDRESS_CHANGES_URL, linkage_table_counts
+from tests.conftest import ADDRESS_CHANGES_URL, REFUSED, Outage, linkage_table_counts
 from tests.factories import KeyedClient, address_change_body
-
-REFUSED = 'connection failed: FATAL:  database "linkage" is not currently accepting connections'
-
-
-class Outage:
-    """From `down()` on, every query of this thread fails with the given error, until `up()`."""
-
-    def __init__(self) -> None:
-        self.wrapper: Any = None
-
-    def down(self, error: type[Exception] = OperationalError) -> None:
-        def fail(*args: Any) -> None:
-            raise error(REFUSED)
-
-        self.wrapper = connection.execute_wrapper(fail)
-        self.wrapper.__enter__()
-
-    def up(self) -> None:
-        if self.wrapper is not None:
-            self.wrapper.__exit__(None, None, None)
-            self.wrapper = None
-
-
-@pytest.fixture
-def outage() -> Iterator[Outage]:
-    ended = Outage()
-    yield ended
-    ended.up()
 
 
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
@@ -164,24 +134,14 @@ def test_an_oauth_client_reads_it_in_rfc_6749s_shape(db: None, outage: Outage) -
     assert answer.json()["error"] == "temporarily_unavailable"
 
 
-@pytest.fixture
-def silent_database() -> Iterator[int]:
-    """A PostgreSQL port that takes the connection and never answers (a failover under way,
-    a route that drops the replies): the port."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield int(listener.getsockname()[1])
-
-
 def test_a_database_that_does_not_answer_costs_seconds_not_minutes(
-    silent_database: int, monkeypatch: pytest.MonkeyPatch
+    silent_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without a connect timeout libpq waits for the server's answer for good, and every
     gunicorn thread that meets the database hangs with it. The settings give one (5 s,
     DATABASE_CONNECT_TIMEOUT); the connection is opened here as Django opens it, with the
     settings' options."""
-    url = f"postgres://postgres@127.0.0.1:{silent_database}/linkage"
+    url = f"postgres://postgres@127.0.0.1:{silent_port}/linkage"
     monkeypatch.setenv("DATABASE_URL", url)
     assert database_from_env(Path("unused"))["OPTIONS"] == {"connect_timeout": 5}
     monkeypatch.setenv("DATABASE_URL", f"{url}?connect_timeout=7")

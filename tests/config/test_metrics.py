@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import post_change
+from tests.conftest import Outage, post_change
 from tests.factories import KeyedClient, address_change_body
 
 pytestmark = pytest.mark.django_db
@@ -70,18 +69,16 @@ def test_metrics_are_refused_elsewhere_unless_the_token_is_given(settings: Any) 
 
 
 def test_a_database_that_cannot_be_reached_leaves_out_its_figures_only(
-    jyuki: KeyedClient,
+    jyuki: KeyedClient, outage: Outage
 ) -> None:
     """During an outage the scrape still answers: the requests' latencies (the 503s among
     them) and the queues, with `linkage_database_up` 0, not a 503 page that loses them all."""
     assert post_change(jyuki, address_change_body()).status_code == 201
     assert samples(scrape().content.decode())[("linkage_database_up", ())] == 1
 
-    def refused(*args: Any) -> None:
-        raise OperationalError("connection failed: the database is not accepting connections")
-
-    with connection.execute_wrapper(refused):
-        answer = scrape()
+    outage.down()
+    answer = scrape()
+    outage.up()
 
     assert answer.status_code == 200
     found = samples(answer.content.decode())

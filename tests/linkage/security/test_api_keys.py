@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import socket
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -138,44 +137,34 @@ def test_a_key_may_send_again_when_its_window_turns(
         cache.clear()
 
 
-@pytest.fixture
-def silent_redis() -> Iterator[str]:
-    """A Redis that accepts connections and never answers (a hung server, a dropped route)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-
-
 @pytest.mark.parametrize("down", ["refused", "silent"])
 def test_a_cache_that_cannot_be_reached_lets_the_changes_through_uncounted(
     jyuki: KeyedClient,
     settings: Any,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
-    silent_redis: str,
+    unused_port_url: str,
+    silent_port: int,
     down: str,
 ) -> None:
     """Redis down or hung: the rate limit cannot count, and the address changes are stored
     all the same (a limit refused would stop every system's work); one WARNING says so, and
     a hung Redis costs a request the cache's timeout, not the system's TCP timeout."""
     monkeypatch.setattr(throttling, "_uncounted_warned_at", -math.inf)
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
-        refused = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "config.cache.RedisCache",
-                "LOCATION": refused if down == "refused" else silent_redis,
-                "OPTIONS": settings.REDIS_CACHE_OPTIONS,
-            }
+    refused = unused_port_url.replace("http://", "redis://") + "/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": refused if down == "refused" else f"redis://127.0.0.1:{silent_port}/0",
+            "OPTIONS": settings.REDIS_CACHE_OPTIONS,
         }
-        settings.API_RATE_LIMIT = "1/m"
-        started = time.monotonic()
-        with caplog.at_level("WARNING", logger="linkage.api.throttling"):
-            answers = [post_change(jyuki, address_change_body()) for _ in range(3)]
-        seconds = time.monotonic() - started
-        settings.CACHES = SHARED_CACHE
+    }
+    settings.API_RATE_LIMIT = "1/m"
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="linkage.api.throttling"):
+        answers = [post_change(jyuki, address_change_body()) for _ in range(3)]
+    seconds = time.monotonic() - started
+    settings.CACHES = SHARED_CACHE
 
     assert [answer.status_code for answer in answers] == [201, 201, 201]
     assert Person.objects.count() == 3
