@@ -6,11 +6,12 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.views import defaults
 
 from linkage.api.exceptions import api_database_unavailable, api_not_found, api_server_error
+from linkage.oauth.views import oauth_error
 
 # A restart or a failover of PostgreSQL takes seconds to a minute: when to try again.
 DATABASE_RETRY_AFTER_SECONDS = 30
@@ -45,13 +46,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         response: HttpResponse = api_database_unavailable(request)
     elif request.path.startswith("/oauth/"):  # an OAuth client reads RFC 6749's error shape
-        response = JsonResponse(
-            {
-                "error": "temporarily_unavailable",
-                "error_description": "the database cannot be reached now; ask again later",
-            },
-            status=503,
-            headers={"Cache-Control": "no-store"},
+        response = oauth_error(
+            503, "temporarily_unavailable", "the database cannot be reached now; ask again later"
         )
     else:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)

@@ -37,11 +37,13 @@ def _over_https(
     try:
         return answer(request)
     except InsecureTransportError:
-        return JsonResponse(
-            {
-                "error": "invalid_request",
-                "error_description": "OAuth requests must use https",
-            },
-            status=400,
-            headers={"Cache-Control": "no-store"},
-        )
+        return oauth_error(400, "invalid_request", "OAuth requests must use https")
+
+
+def oauth_error(status: int, error: str, description: str) -> JsonResponse:
+    """An error as RFC 6749 (section 5.2) shapes it, never cached."""
+    return JsonResponse(
+        {"error": error, "error_description": description},
+        status=status,
+        headers={"Cache-Control": "no-store"},
+    )
