@@ -2,10 +2,13 @@
 
 Two kinds of figures:
 
-- **The work's state**, read from the database and the broker at each scrape (so every web
-  process answers the same): code requests by status and stage, the oldest `requesting`
-  one's age, notices pending and failing, address changes received by result, the access
-  records' chain length, and the depth of each Celery queue.
+- **The work's state**, the installation's shared reading of the database (at most
+  DASHBOARD_REFRESH_SECONDS old, so every web process answers the same and no scrape counts
+  a city's tables) and the broker's queues: code requests by status and stage, the oldest
+  `requesting` one's age, notices pending and failing, the last check of the access
+  records' chain, and the depth of each Celery queue. Address changes received are counted
+  by the requests' figures (`endpoint="api-address-changes"`, by status) and by the bulk
+  import's summary line.
 - **Requests per endpoint** (rate, latency, status), counted by `RequestMetricsMiddleware`.
   Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py
   clears it at start and marks exited workers) so the scrape sums every worker.
@@ -23,8 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from django.db.models import Count, Min
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import (
@@ -37,7 +39,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .models import AccessRecord, AddressChangeReceipt, CodeRequest, CodeRequestStatus, Notice
+from .selectors import work_figures
 
 REQUEST_SECONDS = Histogram(
     "linkage_http_request_duration_seconds",
@@ -59,7 +61,7 @@ class WorkCollector(Collector):
             read = []
         yield GaugeMetricFamily(
             "linkage_database_up",
-            "1 when the database answered this scrape's reads, 0 when it could not be reached",
+            "1 when the database answered this scrape, 0 when it could not be reached",
             value=1.0 if read else 0.0,
         )
         yield from read
@@ -71,16 +73,19 @@ class WorkCollector(Collector):
         yield depth
 
     def _database_figures(self) -> Iterator[GaugeMetricFamily]:
+        # The database is asked each scrape; the figures are the installation's shared
+        # reading, at most DASHBOARD_REFRESH_SECONDS old (linkage.selectors.work_figures).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        figures = work_figures()
         requests = GaugeMetricFamily(
             "linkage_code_requests", "Code requests by status and stage", labels=["status", "stage"]
         )
-        for row in CodeRequest.objects.values("status", "stage").annotate(n=Count("pk")):
-            requests.add_metric([row["status"], row["stage"] or ""], row["n"])
+        for (status, stage), count in sorted(figures.request_counts.items()):
+            requests.add_metric([status, stage], count)
         yield requests
 
-        oldest = CodeRequest.objects.filter(status=CodeRequestStatus.REQUESTING).aggregate(
-            at=Min("status_changed_at")
-        )["at"]
+        oldest = figures.oldest_requesting_since
         yield GaugeMetricFamily(
             "linkage_code_request_oldest_requesting_seconds",
             "Age of the oldest code request still requesting (0 when none)",
@@ -92,26 +97,27 @@ class WorkCollector(Collector):
             "Notices by state (failing: pending after a failed attempt)",
             labels=["state"],
         )
-        pending = Notice.objects.filter(status=Notice.Status.PENDING)
-        notices.add_metric(["pending"], pending.count())
-        notices.add_metric(["failing"], pending.filter(attempts__gt=0).count())
+        notices.add_metric(["pending"], figures.pending_notices)
+        notices.add_metric(["failing"], figures.failing_notices)
         yield notices
 
-        changes = GaugeMetricFamily(
-            "linkage_address_changes_received",
-            "Address changes received since the start, by HTTP status of the answer",
-            labels=["status"],
-        )
-        received = AddressChangeReceipt.objects.values_list("status_code").annotate(n=Count("pk"))
-        for status_code, n in received:
-            changes.add_metric([str(status_code)], n)
-        yield changes
-
-        yield GaugeMetricFamily(
-            "linkage_access_records",
-            "Length of the access records' chain",
-            value=AccessRecord.objects.count(),
-        )
+        chain = figures.audit_chain
+        if chain is not None:
+            yield GaugeMetricFamily(
+                "linkage_audit_chain_holds",
+                "1 when the last check of the access records' chain found it whole, 0 broken",
+                value=1.0 if chain.holds else 0.0,
+            )
+            yield GaugeMetricFamily(
+                "linkage_audit_chain_verified_records",
+                "Access records the last check of the chain read",
+                value=chain.records,
+            )
+            yield GaugeMetricFamily(
+                "linkage_audit_chain_verified_timestamp_seconds",
+                "When the access records' chain was last checked (Unix time)",
+                value=chain.verified_at.timestamp(),
+            )
 
 
 def _queue_depths() -> dict[str, int]:

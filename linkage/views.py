@@ -58,10 +58,10 @@ from .selectors import (
     PersonDetail,
     changed_residents,
     code_requests_failed,
-    dashboard_figures,
     person_by_individual_number,
     person_detail,
     persons_current,
+    work_figures,
 )
 from .services.audit import GIVEN, access_record, criteria_of
 from .services.code_requests import CodeRequestNotRetryable, code_request_retry
@@ -165,7 +165,8 @@ def _nice_ceiling(value: int) -> int:
 
 
 def _dashboard_context() -> dict[str, Any]:
-    figures = dashboard_figures()
+    figures = work_figures()
+    status_counts = figures.status_counts
     counts = [count for _, count in figures.changes_per_day]
     top = _nice_ceiling(max(counts, default=0))
     bars = []
@@ -197,7 +198,7 @@ def _dashboard_context() -> dict[str, Any]:
     return {
         "figures": figures,
         "statuses": [
-            {"value": value, "label": label, "count": figures.status_counts[value]}
+            {"value": value, "label": label, "count": status_counts[value]}
             for value, label in CodeRequestStatus.choices
         ],
         "bars": bars,
@@ -212,7 +213,7 @@ def _dashboard_context() -> dict[str, Any]:
         "first_day": figures.changes_per_day[0][0],
         "last_day": figures.changes_per_day[-1][0],
         "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
-        "updated_at": timezone.now(),
+        "updated_at": figures.computed_at,
     }
 
 

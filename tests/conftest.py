@@ -42,6 +42,17 @@ def backbone_clients_read_again() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def work_figures_read_again() -> Iterator[None]:
+    """Each test's dashboard and scrapes read the figures of its own database, not another
+    test's reading kept for the refresh period (linkage.selectors.work_figures)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def close_peer_connections() -> Iterator[None]:
     """Kept-alive connections to the live server would keep its threads, and their database
     sessions, alive past the test, and the test database could not be dropped."""

@@ -9,13 +9,16 @@ import io
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus, CodeRequestTransition
+from linkage.selectors import DAY_SETTLED_AFTER, WORK_FIGURES_KEY
 from tests.factories import KeyedClient
 from tests.residents import Registered, change, register, signed_in
 
@@ -376,13 +379,59 @@ def test_htmx_refreshes_only_the_figures(clerk: Any) -> None:
     assert "<html" not in text
 
 
+def _addressversion_reads(captured: CaptureQueriesContext) -> int:
+    return sum('FROM "linkage_addressversion"' in query["sql"] for query in captured)
+
+
 def test_the_dashboard_takes_a_fixed_number_of_queries(jyuki: KeyedClient, clerk: Any) -> None:
     client = signed_in(clerk)
     counts = []
     for total in (2, 20):
         while CodeRequest.objects.count() < total:
             register(jyuki)
+        cache.clear()
         with CaptureQueriesContext(connection) as captured:
             client.get(reverse("home"))
         counts.append(len(captured.captured_queries))
-    assert counts[0] == counts[1] <= 9, counts  # 9: the audit chain verification
+        # A count over the registered_at index per day of the chart, none for the rest.
+        assert _addressversion_reads(captured) == 30
+    assert counts[0] == counts[1] <= 38, counts  # 30 days, the figures, the session, the user
+
+
+def test_the_figures_are_read_once_per_refresh_for_every_screen_and_scrape(
+    jyuki: KeyedClient, clerk: Any
+) -> None:
+    """Every open dashboard polls and every scrape asks: at a city's scale each reading
+    counts a table's index, so the installation reads once per refresh period (shared
+    cache), and a settled day's count of changes is never read again."""
+    register(jyuki)
+    client = signed_in(clerk)
+    first = client.get(reverse("home"))
+    assert first.context["figures"].status_counts["requesting"] == 1
+    register(jyuki)
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get(reverse("home"), HTTP_HX_REQUEST="true")
+        scrape = Client().get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert not any("linkage_coderequest" in query["sql"] for query in captured)
+    # The same reading, with the time it was made: the clerk sees how old the figures are.
+    assert again.context["figures"] == first.context["figures"]
+    assert again.context["figures"].status_counts["requesting"] == 1
+    computed_at = timezone.localtime(first.context["figures"].computed_at)
+    assert f"{computed_at:%H:%M:%S} 時点" in again.content.decode()
+    assert (
+        'linkage_code_requests{stage="pending",status="requesting"} 1.0' in scrape.content.decode()
+    )
+
+    cache.delete(WORK_FIGURES_KEY)  # the refresh period is over
+    with CaptureQueriesContext(connection) as captured:
+        fresh = client.get(reverse("home"), HTTP_HX_REQUEST="true")
+    assert fresh.context["figures"].status_counts["requesting"] == 2
+    # Only the days not yet settled (today; yesterday too in the night's first hour).
+    settled_before = timezone.now() - DAY_SETTLED_AFTER
+    today = timezone.localdate()
+    unsettled = (
+        2
+        if timezone.make_aware(datetime.datetime.combine(today, datetime.time.min)) > settled_before
+        else 1
+    )
+    assert _addressversion_reads(captured) == unsettled

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from celery.schedules import crontab
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -22,7 +23,7 @@ from intermediate.services import (
     serial_numbers_issued,
 )
 from linkage.models import AuditChainVerification, Person
-from linkage.selectors import person_by_individual_number
+from linkage.selectors import WORK_FIGURES_KEY, person_by_individual_number
 from linkage.services.audit import audit_chain_verify
 from primitives.crypto import audit_digest, blind_index, keyring
 from tests.config.test_settings import KEY_A, KEY_B, KEY_C, KEY_D, PEERS, manage
@@ -224,6 +225,7 @@ def test_the_chain_check_is_kept_and_a_break_is_an_alert(clerk: Any, db: None) -
     AuditChainVerification.objects.create(
         records=5, last_hash="0" * 64, holds=False, broken_record_id=3, reason="changed"
     )
+    cache.delete(WORK_FIGURES_KEY)  # the dashboard's refresh period is over
     page = signed_in(clerk).get(reverse("home")).content.decode()
     assert 'data-audit-chain="broken"' in page and "#3" in page
 
