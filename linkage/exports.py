@@ -16,7 +16,6 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -24,6 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from .models import AddressVersion
+from .selectors import ChangedResidents
 
 CHANGED_RESIDENT_ENCODINGS = {"utf-8": "UTF-8 (BOM)", "cp932": "Shift_JIS (CP932)"}
 XLSX = "xlsx"
@@ -76,7 +76,7 @@ class _Line:
         self.value = value
 
 
-def _lines(rows: QuerySet[AddressVersion]) -> Iterator[tuple[AddressVersion | None, str]]:
+def _lines(rows: ChangedResidents) -> Iterator[tuple[AddressVersion | None, str]]:
     """The header line (with no version), then each version with its line."""
     line = _Line()
     writer = csv.writer(line, lineterminator="\r\n")
@@ -87,7 +87,7 @@ def _lines(rows: QuerySet[AddressVersion]) -> Iterator[tuple[AddressVersion | No
         yield version, line.value
 
 
-def changed_residents_csv_utf8(rows: QuerySet[AddressVersion]) -> Iterator[bytes]:
+def changed_residents_csv_utf8(rows: ChangedResidents) -> Iterator[bytes]:
     yield "\ufeff".encode()
     for _version, text in _lines(rows):
         yield text.encode("utf-8")
@@ -110,7 +110,7 @@ class Unencodable(Exception):
         self.problems = problems
 
 
-def changed_residents_csv_cp932(rows: QuerySet[AddressVersion]) -> bytes:
+def changed_residents_csv_cp932(rows: ChangedResidents) -> bytes:
     """The whole file in CP932, or Unencodable naming every character that has no form."""
     problems: list[UnencodableCharacter] = []
     out = bytearray()
@@ -139,7 +139,7 @@ def _unencodable(version: AddressVersion) -> list[UnencodableCharacter]:
     return found
 
 
-def changed_residents_xlsx(rows: QuerySet[AddressVersion]) -> bytes:
+def changed_residents_xlsx(rows: ChangedResidents) -> bytes:
     """The list as one sheet: a bold header, the integrated number as text (format @), the
     birth date as a date, the change as a local date-time, and the rest as string cells
     (a name starting with = stays a name: no formula is ever written)."""

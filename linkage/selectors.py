@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from primitives.crypto import blind_indexes
@@ -227,30 +230,88 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def changed_residents(
-    *, date_from: datetime.date, date_to: datetime.date
-) -> QuerySet[AddressVersion]:
+class ChangedResidents:
     """List creation (41): the persons with a version registered from `date_from` to
     `date_to` (both included, local time), each as its current version, annotated with
-    `changed_in_period`: the time of its newest version in the period, and in that order."""
-    in_period = AddressVersion.objects.filter(
-        person_id=OuterRef("person_id"),
-        registered_at__gte=_day_start(date_from),
-        registered_at__lt=_day_start(date_to + datetime.timedelta(days=1)),
-    )
-    return (
-        AddressVersion.objects.current()
-        .filter(Exists(in_period))
-        .annotate(
-            changed_in_period=Subquery(
-                in_period.order_by("-registered_at").values("registered_at")[:1]
+    `changed_in_period`: the time of its newest version in the period, and in that order
+    (then by integrated number).
+
+    Read in two steps, so that a page costs the period's narrow rows and not every listed
+    person's wide ones: the order is the period's own versions grouped per person (over
+    the registered_at index), and only the rows asked for are then read in full. With
+    1,500,000 persons, a page and its count took 0.42 s for a day's 9,000 changed persons
+    and 1.72 s for a month's 132,000 read as one query; 0.17 s and 0.83 s so
+    (docs/operations.md). A paginator takes it as a sequence: `count()` and slices.
+    """
+
+    def __init__(self, *, date_from: datetime.date, date_to: datetime.date) -> None:
+        self.in_period = (
+            AddressVersion.objects.filter(
+                registered_at__gte=_day_start(date_from),
+                registered_at__lt=_day_start(date_to + datetime.timedelta(days=1)),
             )
+            # A person merged into another has no current version: its representative is
+            # listed instead (SPEC 10.4). They are few: a set to leave out, not a join.
+            .exclude(person_id__in=Person.objects.filter(merged_into__isnull=False).values("pk"))
+            .order_by()
         )
-        .select_related("person", "person__code_request")
-        # In the order of the changes: driven by the period's rows (registered_at index);
-        # an integrated-number order made PostgreSQL walk every person before the period's.
-        .order_by("changed_in_period", "person__integrated_number")
-    )
+        self.order = (
+            self.in_period.values("person_id", "person__integrated_number")
+            .annotate(changed_in_period=Max("registered_at"))
+            .order_by("changed_in_period", "person__integrated_number")
+        )
+
+    def count(self) -> int:
+        return self.in_period.values("person_id").distinct().count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[AddressVersion]:
+        return self.iterator()
+
+    @overload
+    def __getitem__(self, index: int) -> AddressVersion: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[AddressVersion]: ...
+    def __getitem__(self, index: int | slice) -> AddressVersion | list[AddressVersion]:
+        if isinstance(index, slice):
+            return self._versions(list(self.order[index]))
+        found = self._versions([self.order[index]])
+        if not found:
+            raise IndexError(index)
+        return found[0]
+
+    def iterator(self, chunk_size: int = 2000) -> Iterator[AddressVersion]:
+        """Every row in order, `chunk_size` at a time (the exports)."""
+        rows = self.order.iterator(chunk_size=chunk_size)
+        while chunk := list(itertools.islice(rows, chunk_size)):
+            yield from self._versions(chunk)
+
+    def integrated_numbers(self) -> list[str]:
+        return [row["person__integrated_number"] for row in self.order.iterator(chunk_size=2000)]
+
+    @staticmethod
+    def _versions(rows: Sequence[Mapping[str, Any]]) -> list[AddressVersion]:
+        current = {
+            version.person_id: version
+            for version in AddressVersion.objects.current()
+            .filter(person_id__in=[row["person_id"] for row in rows])
+            .select_related("person", "person__code_request")
+        }
+        versions = []
+        for row in rows:
+            version = current.get(row["person_id"])
+            if version is None:  # merged between the two steps
+                continue
+            version.changed_in_period = row["changed_in_period"]  # type: ignore[attr-defined]
+            versions.append(version)
+        return versions
+
+
+def changed_residents(*, date_from: datetime.date, date_to: datetime.date) -> ChangedResidents:
+    """List creation (41): see ChangedResidents."""
+    return ChangedResidents(date_from=date_from, date_to=date_to)
 
 
 @dataclass(frozen=True)

@@ -559,7 +559,7 @@ def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
         return redirect(reverse("changed_residents") + "?" + _query_without_page(request))
     date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     rows = changed_residents(date_from=date_from, date_to=date_to)
-    exported = list(rows.values_list("person__integrated_number", flat=True))
+    exported = rows.integrated_numbers()
     access_record(
         action=AccessAction.EXPORT,
         outcome=AccessOutcome.OK,

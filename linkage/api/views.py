@@ -39,6 +39,7 @@ from ..models import (
 )
 from ..paging import SEARCH_COUNT_CAP, CappedPaginator
 from ..selectors import (
+    ChangedResidents,
     changed_residents,
     code_requests_list,
     person_by_individual_number,
@@ -468,7 +469,8 @@ class MovedResidentListApi(AuditedListMixin, StaffApiView, ListAPIView):
     serializer_class = MovedResidentSerializer
     pagination_class = StaffPagination
 
-    def get_queryset(self) -> QuerySet[AddressVersion]:
+    def get_queryset(self) -> ChangedResidents:  # type: ignore[override]
+        # Not a queryset: a list the paginator reads by slices (its rows in two steps).
         query = MovedResidentsQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return changed_residents(**query.validated_data)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus, CodeRequestTransition
-from linkage.selectors import DAY_SETTLED_AFTER, WORK_FIGURES_KEY
+from linkage.selectors import DAY_SETTLED_AFTER, WORK_FIGURES_KEY, changed_residents
 from tests.factories import KeyedClient
 from tests.residents import Registered, change, register, signed_in
 
@@ -77,6 +77,38 @@ def test_a_person_changed_again_later_is_listed_with_the_current_name(
     rows = {v.person.integrated_number: v for v in response.context["page"]}
     assert rows[moved["before"].integrated_number].name == "前日　一朗"
     assert timezone.localtime(rows[moved["before"].integrated_number].changed_in_period).hour == 9
+
+
+def test_the_list_reads_in_chunks_in_order_and_skips_a_person_merged_meanwhile(
+    jyuki: KeyedClient,
+) -> None:
+    """The list is read in two steps (the order, then the rows): every chunk of an export
+    keeps the order, and a person merged between the steps is left out, not an error."""
+    residents = [register(jyuki) for _ in range(5)]
+    change(jyuki, residents[2], name="再変更　花子")  # two versions, one person
+    for hour, resident in zip((9, 11, 10, 10, 8), residents, strict=True):
+        registered_on(resident, TODAY, hour=hour)
+    listed = changed_residents(date_from=TODAY, date_to=TODAY)
+    assert listed.count() == 5
+    expected = [
+        resident.integrated_number
+        for _hour, _number, resident in sorted(
+            (hour, resident.integrated_number, resident)
+            for hour, resident in zip((9, 11, 10, 10, 8), residents, strict=True)
+        )
+    ]
+    assert [v.person.integrated_number for v in listed.iterator(chunk_size=2)] == expected
+    assert listed.integrated_numbers() == expected
+    assert [v.person.integrated_number for v in listed[1:3]] == expected[1:3]
+    hours = [timezone.localtime(v.changed_in_period).hour for v in listed[0:5]]  # type: ignore[attr-defined]
+    assert hours == [8, 9, 10, 10, 11]
+
+    assert listed[1].person.integrated_number == expected[1]
+    assert len(listed) == 5 and list(listed)[-1].person.integrated_number == expected[-1]
+
+    order = list(listed.order)
+    AddressVersion.objects.filter(person=residents[4].person).update(is_current=False)
+    assert [v.person.integrated_number for v in listed._versions(order)] == expected[1:]
 
 
 def test_presets_and_an_invalid_period(clerk: Any) -> None:
