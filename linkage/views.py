@@ -36,6 +36,7 @@ from .exports import (
     CHANGED_RESIDENT_ENCODINGS,
     XLSX,
     XLSX_CONTENT_TYPE,
+    XLSX_MAX_ROWS,
     Unencodable,
     changed_residents_csv_cp932,
     changed_residents_csv_utf8,
@@ -560,6 +561,16 @@ def changed_resident_export(request: HttpRequest) -> HttpResponseBase:
     date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     rows = changed_residents(date_from=date_from, date_to=date_to)
     exported = rows.integrated_numbers()
+    if encoding == XLSX and len(exported) > XLSX_MAX_ROWS:
+        messages.error(
+            request,
+            _(
+                "Excel形式で出力できるのは%(limit)s件までです(この期間は%(count)s件)。"
+                "期間を分けるか、CSVを選んでください。"
+            )
+            % {"limit": f"{XLSX_MAX_ROWS:,}", "count": f"{len(exported):,}"},
+        )
+        return redirect(reverse("changed_residents") + "?" + _query_without_page(request))
     access_record(
         action=AccessAction.EXPORT,
         outcome=AccessOutcome.OK,

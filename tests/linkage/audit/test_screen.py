@@ -98,3 +98,36 @@ def test_the_audit_list_takes_a_fixed_number_of_queries(
             assert len(browser.get(AUDIT).context["page"]) == total
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_period_holds_its_first_and_last_moment_in_japan_time(db: None, monkeypatch: Any) -> None:
+    """Days compare as ranges of the record time (its index), in Japan time, both included."""
+    import datetime
+
+    from django.utils import timezone
+
+    from linkage.filters import AccessRecordFilter
+    from linkage.models import AccessAction, AccessOutcome
+    from linkage.services.audit import access_record
+
+    tokyo = datetime.timezone(datetime.timedelta(hours=9))
+    moments = [
+        datetime.datetime(2026, 11, 19, 23, 59, 59, 999999, tzinfo=tokyo),
+        datetime.datetime(2026, 11, 20, 0, 0, tzinfo=tokyo),
+        datetime.datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=tokyo),
+        datetime.datetime(2026, 11, 21, 0, 0, tzinfo=tokyo),
+    ]
+    for n, moment in enumerate(moments):
+        monkeypatch.setattr(timezone, "now", lambda moment=moment: moment)
+        access_record(action=AccessAction.SEARCH, outcome=AccessOutcome.OK, username=f"clerk{n}")
+    monkeypatch.undo()
+    found = AccessRecordFilter(
+        {"date_from": "2026-11-20", "date_to": "2026-11-20"},
+        queryset=AccessRecord.objects.order_by("pk"),
+    )
+    assert found.is_valid()
+    assert [record.username for record in found.qs] == ["clerk1", "clerk2"]
+    with CaptureQueriesContext(connection) as captured:
+        list(found.qs.all())
+    assert 'occurred_at" >= ' in captured.captured_queries[0]["sql"]
+    assert "date" not in captured.captured_queries[0]["sql"].lower().split("where")[1]

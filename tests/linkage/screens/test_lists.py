@@ -230,6 +230,31 @@ def test_cp932_refuses_a_character_it_cannot_hold_and_names_it(
     assert "encoding=utf-8" in response.content.decode()
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932", "xlsx"])
+def test_an_export_takes_a_fixed_number_of_queries(
+    jyuki: KeyedClient, supervisor: Any, encoding: str
+) -> None:
+    """An export reads only the fields its file holds: none may be fetched row by row."""
+    client = signed_in(supervisor)
+    today = timezone.localdate().isoformat()
+    counts = []
+    for total in (2, 12):
+        while AddressVersion.objects.filter(is_current=True).count() < total:
+            register(jyuki)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(
+                EXPORT, {"date_from": today, "date_to": today, "encoding": encoding}
+            )
+            body = (
+                b"".join(response.streaming_content)
+                if isinstance(response, StreamingHttpResponse)
+                else response.content
+            )
+        assert response.status_code == 200 and len(body) > 0
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1], counts
+
+
 def test_a_clerk_sees_the_list_but_cannot_export_it(
     moved: dict[str, Registered], clerk: Any
 ) -> None:
@@ -246,6 +271,26 @@ def test_an_export_with_a_bad_period_or_encoding_goes_back_with_a_message(
     for query in ({**period(), "encoding": "latin-1"}, {"date_from": "x", "encoding": "utf-8"}):
         response = client.get(EXPORT, query, follow=True)
         assert "期間と文字コードを正しく指定してください" in response.content.decode()
+
+
+def test_a_workbook_past_a_sheets_rows_is_refused_with_the_count_and_the_way_out(
+    moved: dict[str, Registered], supervisor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worksheet holds 1,048,575 rows under its header: a longer period would be a broken
+    file. The clerk is told the count and what to do, and nothing is exported or recorded."""
+    from linkage.models import AccessAction, AccessRecord
+
+    monkeypatch.setattr("linkage.views.XLSX_MAX_ROWS", 1)
+    client = signed_in(supervisor)
+    response = client.get(EXPORT, {**period(), "encoding": "xlsx"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith(CHANGED)
+    body = response.content.decode()
+    assert "Excel形式で出力できるのは1件までです(この期間は2件)" in body
+    assert "CSVを選んでください" in body
+    assert not AccessRecord.objects.filter(action=AccessAction.EXPORT).exists()
+    csv_export = client.get(EXPORT, {**period(), "encoding": "utf-8"})
+    assert csv_export.status_code == 200
+    assert AccessRecord.objects.filter(action=AccessAction.EXPORT, result_count=2).exists()
 
 
 # The error list (confirmation 42)
