@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -131,3 +132,27 @@ def test_a_period_holds_its_first_and_last_moment_in_japan_time(db: None, monkey
         list(found.qs.all())
     assert 'occurred_at" >= ' in captured.captured_queries[0]["sql"]
     assert "date" not in captured.captured_queries[0]["sql"].lower().split("where")[1]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the GIN index on the numbers is PostgreSQL's"
+)
+def test_the_audit_by_person_is_read_over_the_numbers_index(
+    jyuki: KeyedClient, tax: KeyedClient, clerk: Any
+) -> None:
+    """Who read this person's data is the audit's first question: its query must be one the
+    index answers (an operator the jsonb_path_ops class supports), never a scan of a city's
+    years of records."""
+    from linkage.filters import AccessRecordFilter
+
+    hanako = hanako_registered(jyuki, tax)
+    signed_in(clerk).get(reverse("person", args=[hanako.integrated_number]))
+    found = AccessRecordFilter(
+        {"integrated_number": hanako.integrated_number}, queryset=AccessRecord.objects.all()
+    )
+    assert found.is_valid()
+    assert [record.action for record in found.qs] == ["person_view"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = found.qs.explain()
+    assert "access_numbers_gin" in plan
