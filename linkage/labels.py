@@ -11,10 +11,10 @@ import json
 from functools import cache
 from pathlib import Path
 
-from django.core.cache import cache as shared_cache
 from django.utils.translation import get_language
 
 from .models import BusinessLabel
+from .readings import forget, kept
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "business_labels.json"
 CACHE_KEY = "linkage:business-labels"
@@ -32,15 +32,16 @@ def _shipped() -> Labels:
 def business_labels() -> Labels:
     """The shipped labels with the admin's on top, read from the database at most once per
     CACHE_SECONDS (a label saved in the admin clears the cache)."""
-    labels: Labels | None = shared_cache.get(CACHE_KEY)
-    if labels is None:
-        labels = {kind: dict(keys) for kind, keys in _shipped().items()}
-        for row in BusinessLabel.objects.all():
-            labels.setdefault(row.kind, {})[row.key] = {
-                "ja": row.label,
-                **({"en": row.label_en} if row.label_en else {}),
-            }
-        shared_cache.set(CACHE_KEY, labels, CACHE_SECONDS)
+    return kept(CACHE_KEY, CACHE_SECONDS, _labels_read, dict)
+
+
+def _labels_read() -> Labels:
+    labels = {kind: dict(keys) for kind, keys in _shipped().items()}
+    for row in BusinessLabel.objects.all():
+        labels.setdefault(row.kind, {})[row.key] = {
+            "ja": row.label,
+            **({"en": row.label_en} if row.label_en else {}),
+        }
     return labels
 
 
@@ -55,4 +56,4 @@ def label_of(kind: str, key: str) -> str:
 
 def business_labels_forget() -> None:
     """Read the labels afresh next time (a label was saved or deleted)."""
-    shared_cache.delete(CACHE_KEY)
+    forget(CACHE_KEY)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any, overload
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -28,6 +27,7 @@ from .models import (
     Person,
     PersonMerge,
 )
+from .readings import found_many, keep, kept
 
 
 @dataclass(frozen=True)
@@ -362,12 +362,9 @@ def work_figures() -> WorkFigures:
     """The figures, read at most once per DASHBOARD_REFRESH_SECONDS for the installation
     (the shared cache): every open dashboard refreshes itself and every scrape asks, and at a
     city's scale a reading costs a table's index (code requests by status) each time."""
-    figures = cache.get(WORK_FIGURES_KEY)
-    if isinstance(figures, WorkFigures):
-        return figures
-    figures = _work_figures_read()
-    cache.set(WORK_FIGURES_KEY, figures, settings.DASHBOARD_REFRESH_SECONDS)
-    return figures
+    return kept(
+        WORK_FIGURES_KEY, settings.DASHBOARD_REFRESH_SECONDS, _work_figures_read, WorkFigures
+    )
 
 
 def _work_figures_read() -> WorkFigures:
@@ -405,16 +402,16 @@ def _changes_per_day(today: datetime.date) -> list[tuple[datetime.date, int]]:
     (grouping by the local date converts every row's time: ten times slower at a million)."""
     days = [today - datetime.timedelta(days=n) for n in range(DASHBOARD_DAYS - 1, -1, -1)]
     settled_before = timezone.now() - DAY_SETTLED_AFTER
-    kept = cache.get_many([f"linkage:changes-on:{day}" for day in days])
+    settled = found_many([f"linkage:changes-on:{day}" for day in days])
     counts: dict[datetime.date, int] = {}
     for day in days:
-        count = kept.get(f"linkage:changes-on:{day}")
-        if count is None:
+        count = settled.get(f"linkage:changes-on:{day}")
+        if not isinstance(count, int):
             end = day_start(day + datetime.timedelta(days=1))
             count = AddressVersion.objects.filter(
                 registered_at__gte=day_start(day), registered_at__lt=end
             ).count()
             if end <= settled_before:
-                cache.set(f"linkage:changes-on:{day}", count, 2 * DASHBOARD_DAYS * 86400)
+                keep(f"linkage:changes-on:{day}", count, 2 * DASHBOARD_DAYS * 86400)
         counts[day] = count
     return [(day, counts[day]) for day in days]
