@@ -201,6 +201,26 @@ def silent_port() -> Iterator[int]:
         yield int(listener.getsockname()[1])
 
 
+@pytest.fixture(params=["refused", "silent"])
+def unreachable_cache(
+    request: pytest.FixtureRequest, unused_port_url: str, silent_port: int, settings: Any
+) -> dict[str, Any]:
+    """CACHES naming a Redis that refuses, or one that takes connections and never answers,
+    with the project's timeouts."""
+    location = (
+        unused_port_url.replace("http://", "redis://") + "/0"
+        if request.param == "refused"
+        else f"redis://127.0.0.1:{silent_port}/0"
+    )
+    return {
+        "default": {
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": location,
+            "OPTIONS": settings.REDIS_CACHE_OPTIONS,
+        }
+    }
+
+
 REFUSED = 'connection failed: FATAL:  database "linkage" is not currently accepting connections'
 
 

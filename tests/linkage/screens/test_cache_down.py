@@ -16,7 +16,6 @@ from tests.factories import KeyedClient
 from tests.residents import hanako_registered, register, signed_in
 
 
-@pytest.mark.parametrize("down", ["refused", "silent"])
 def test_a_cache_that_cannot_be_reached_leaves_every_screen_answering(
     jyuki: KeyedClient,
     tax: KeyedClient,
@@ -24,22 +23,13 @@ def test_a_cache_that_cannot_be_reached_leaves_every_screen_answering(
     settings: Any,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
-    unused_port_url: str,
-    silent_port: int,
-    down: str,
+    unreachable_cache: dict[str, Any],
 ) -> None:
     hanako = hanako_registered(jyuki, tax)
     register(jyuki)
     browser = signed_in(clerk)
     monkeypatch.setattr(readings, "_warned_at", -math.inf)
-    refused = unused_port_url.replace("http://", "redis://") + "/0"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.cache.RedisCache",
-            "LOCATION": refused if down == "refused" else f"redis://127.0.0.1:{silent_port}/0",
-            "OPTIONS": settings.REDIS_CACHE_OPTIONS,
-        }
-    }
+    settings.CACHES = unreachable_cache
     started = time.monotonic()
     with caplog.at_level("WARNING", logger="linkage.readings"):
         dashboard = browser.get(reverse("home"))

@@ -137,28 +137,18 @@ def test_a_key_may_send_again_when_its_window_turns(
         cache.clear()
 
 
-@pytest.mark.parametrize("down", ["refused", "silent"])
 def test_a_cache_that_cannot_be_reached_lets_the_changes_through_uncounted(
     jyuki: KeyedClient,
     settings: Any,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
-    unused_port_url: str,
-    silent_port: int,
-    down: str,
+    unreachable_cache: dict[str, Any],
 ) -> None:
     """Redis down or hung: the rate limit cannot count, and the address changes are stored
     all the same (a limit refused would stop every system's work); one WARNING says so, and
     a hung Redis costs a request the cache's timeout, not the system's TCP timeout."""
     monkeypatch.setattr(throttling, "_uncounted_warned_at", -math.inf)
-    refused = unused_port_url.replace("http://", "redis://") + "/0"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.cache.RedisCache",
-            "LOCATION": refused if down == "refused" else f"redis://127.0.0.1:{silent_port}/0",
-            "OPTIONS": settings.REDIS_CACHE_OPTIONS,
-        }
-    }
+    settings.CACHES = unreachable_cache
     settings.API_RATE_LIMIT = "1/m"
     started = time.monotonic()
     with caplog.at_level("WARNING", logger="linkage.api.throttling"):
