@@ -23,6 +23,7 @@ from django.db import transaction
 from primitives.http import TRANSIENT_ERRORS
 
 from .clients.intermediate import FileNotReady
+from .guards import broker, shared_cache
 from .services import audit, code_requests, copies, inquiries, notices, oauth_clients, retention
 from .services.enqueueing import enqueue
 
@@ -52,31 +53,29 @@ def _drain_once(flag: str, task: Any, countdown: float) -> None:
     """Schedule `task` once for everything that becomes due within `countdown` seconds, where
     the workers share a cache (`flag` says a drain is scheduled; the drain clears it before it
     reads the rows); without one, a drain each time."""
-    try:
-        # Only a cache every worker shares (CACHE_URL) can say a drain is scheduled: a
-        # process's own memory would hide the drain another process started.
-        first = not _shared(caches["default"]) or cache.add(flag, 1, timeout=_DRAIN_FLAG_SECONDS)
-    except Exception:  # the cache is down: a drain each time, as without the flag
-        first = True
+    # Only a cache every worker shares (CACHE_URL) can say a drain is scheduled: a process's
+    # own memory would hide the drain another process started. The cache down: a drain each
+    # time, as without the flag.
+    first = not _shared(caches["default"]) or shared_cache.call(
+        lambda: cache.add(flag, 1, timeout=_DRAIN_FLAG_SECONDS), fallback=True
+    )
     if not first:
         return
     try:
         task.apply_async(countdown=countdown)
     except Exception:
-        with contextlib.suppress(Exception):
-            cache.delete(flag)
+        shared_cache.call(lambda: cache.delete(flag), fallback=False)
         raise
 
 
 def _drain_after_commit(flag: str, task: Any, countdown: float) -> None:
     """`_drain_once` run after a commit: a broker that is down delays the work, it does not fail
-    the caller (the rows are committed, and the sweep finds them)."""
-    try:
-        _drain_once(flag, task, countdown)
-    except Exception:
-        logger.warning(
-            "could not schedule %s; the sweep will find its rows", task.name, exc_info=True
-        )
+    the caller (the rows are committed, and the sweep finds them; linkage.guards)."""
+    broker.call(
+        lambda: _drain_once(flag, task, countdown),
+        fallback=None,
+        warning=f"could not schedule {task.name}; the sweep will find its rows",
+    )
 
 
 def _drain_soon() -> None:
@@ -187,15 +186,11 @@ def _alone(key: str, seconds: float) -> Iterator[bool]:
     """Whether this run may go on: always without a shared cache (each process's own memory
     cannot see another's run) or with the cache down; with one, only if no other run holds
     `key`, which this run then holds until it ends (or `seconds` pass)."""
-    shared = _shared(caches["default"])
-    held = False
-    if shared:
-        try:
-            held = bool(cache.add(key, 1, timeout=seconds))
-        except Exception:  # the cache is down: run, as without one
-            shared = False
+    held: bool | None = None  # None: no shared cache, or it is down: run as without one
+    if _shared(caches["default"]):
+        held = shared_cache.call(lambda: cache.add(key, 1, timeout=seconds), fallback=None)
     try:
-        yield held or not shared
+        yield held is not False
     finally:
         if held:
             with contextlib.suppress(Exception):

@@ -47,13 +47,13 @@ def work_figures_read_again() -> Iterator[None]:
     test's reading kept for the refresh period (linkage.selectors.work_figures)."""
     from django.core.cache import cache
 
-    from linkage import readings
+    from linkage import guards
 
     cache.clear()
-    readings._left_until = 0.0  # a cache down in another test is not down in this one
+    guards.reset()  # a cache down in another test is not down in this one
     yield
     cache.clear()
-    readings._left_until = 0.0
+    guards.reset()
 
 
 @pytest.fixture(autouse=True)

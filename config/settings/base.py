@@ -422,7 +422,7 @@ API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "12000/m")
 # 0 reads them for every request.
 BACKBONE_CLIENTS_CACHE_SECONDS = float(os.environ.get("BACKBONE_CLIENTS_CACHE_SECONDS", "2"))
 # A Redis that does not answer costs a request a second, not the system's TCP timeout
-# (minutes): the API goes on without it (linkage.api.throttling).
+# (minutes): the API goes on without it, and leaves it alone for a while (linkage.guards).
 REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 if os.environ.get("CACHE_URL"):
     # Shared by every process: the rate limits count each key's requests across workers.

@@ -11,7 +11,9 @@ key send up to twice its rate across the turn of a window; that is the price of 
 one integer.
 
 A cache that cannot be reached does not stop the API: the request goes through uncounted,
-and a WARNING says so at most once a minute per process. The limit guards against a runaway
+and a WARNING says so at most once a minute per process; the process then leaves the cache
+alone for a few seconds (linkage.guards), so a hung Redis does not hold every request
+for its timeout. The limit guards against a runaway
 key; refusing every system's address changes while Redis is down would stop the
 municipality's work instead (docs/security.md)."""
 
@@ -27,12 +29,12 @@ from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from ..guards import shared_cache
 from ..models import ApiKey, BackboneClient, StaffToken
 
 logger = logging.getLogger(__name__)
 
-UNCOUNTED_WARNING_SECONDS = 60.0
-_uncounted_warned_at = -math.inf
+UNCOUNTED = "API rate limits are not counted: the cache cannot be reached"
 
 
 def _now() -> float:
@@ -53,12 +55,11 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         assert allowed is not None and duration is not None  # noqa: S101 (a rate is set)
         window = math.floor(_now() / duration)
         self.window_ends = (window + 1) * duration
-        try:
-            counted = _counted(f"{_cache_key(key)}:{window}", duration)
-        except Exception:  # the cache is down (any backend's error): see the module's docstring
-            _uncounted()
-            return True
-        return counted <= allowed
+        counter = f"{_cache_key(key)}:{window}"
+        counted = shared_cache.call(
+            lambda: _counted(counter, duration), fallback=0, warning=UNCOUNTED
+        )
+        return counted <= allowed  # 0: the cache is down, see the module's docstring
 
     def wait(self) -> float:
         """Seconds until the window ends and the key may send again (Retry-After)."""
@@ -78,16 +79,6 @@ def _counted(counter: str, duration: int) -> int:
         if cache.add(counter, 1, timeout=2 * duration):
             return 1
         return int(cache.incr(counter))  # another worker counted the first meanwhile
-
-
-def _uncounted() -> None:
-    global _uncounted_warned_at
-    now = time.monotonic()
-    if now - _uncounted_warned_at >= UNCOUNTED_WARNING_SECONDS:
-        _uncounted_warned_at = now
-        logger.warning(
-            "API rate limits are not counted: the cache cannot be reached", exc_info=True
-        )
 
 
 def _cache_key(key: ApiKey) -> str:

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from linkage import tasks
+from linkage import guards, tasks
 from linkage.models import CodeAcquisitionFile, CodeRequest, CodeRequestStage, CodeRequestStatus
 from linkage.services.code_requests import (
     CodeRequestNotRetryable,
@@ -73,8 +73,16 @@ def test_a_broker_down_at_commit_fails_nothing_and_the_sweep_recovers(
     assert (request.status, request.stage) == ("requesting", "pending")
     assert attempts == [(request.pk,)]
     assert "the sweep will retry it" in caplog.text
+    # The next registration does not wait on the broker that just failed (linkage.guards).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_change(jyuki, address_change_body()).status_code == 201
+    assert attempts == [(request.pk,)]
 
-    CodeRequest.objects.update(stage_changed_at=timezone.now() - datetime.timedelta(hours=1))
+    # The sweep, every CODE_REQUEST_SWEEP_EVERY seconds, comes after the broker's back-off.
+    monkeypatch.setattr(guards.broker, "left_until", 0.0)
+    CodeRequest.objects.filter(pk=request.pk).update(
+        stage_changed_at=timezone.now() - datetime.timedelta(hours=1)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert code_requests_sweep(stalled_after=datetime.timedelta(minutes=1)) == 1
     assert attempts == [(request.pk,), (request.pk,)]

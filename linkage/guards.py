@@ -1,0 +1,73 @@
+"""Calls to a shared service that helps the work but must never stop it: the cache (it only
+counts, keeps and flags: rate limits, readings, the drains' flags) and the broker (work it
+cannot take now is found by the sweeps). When the service cannot be reached (Redis or
+RabbitMQ down or hung) the caller gets its fallback, and a WARNING says what that means at
+most once a minute for each warning.
+
+After a failure the process leaves that service alone for RETRY_AFTER_SECONDS, for every use
+at once: a hung Redis costs one request its timeout (REDIS_CACHE_OPTIONS,
+CELERY_BROKER_TRANSPORT_OPTIONS), not every call of every request. Without that, each address
+change waited a second for the rate limit, another for the code-request drain's flag and
+seconds for each task it enqueued, for as long as Redis hung.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RETRY_AFTER_SECONDS = 10.0
+WARNING_SECONDS = 60.0
+
+
+class Guard:
+    """One shared service's calls, left alone for a while after one fails."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.left_until = 0.0
+        self.warned_at: dict[str, float] = {}
+
+    def call(self, call: Callable[[], T], *, fallback: T, warning: str = "") -> T:
+        """`call()`, or `fallback` when the service cannot be reached (or
+        could not in the last RETRY_AFTER_SECONDS). `warning` says what a failure means for
+        the work; without one it is logged at DEBUG."""
+        if self.left_alone():
+            return fallback
+        try:
+            return call()
+        except Exception:  # any backend's error: the service is down
+            self.failed(warning)
+            return fallback
+
+    def left_alone(self) -> bool:
+        return time.monotonic() < self.left_until
+
+    def failed(self, warning: str) -> None:
+        """A call failed: leave the service alone for a while, and say what it means."""
+        now = time.monotonic()
+        self.left_until = now + RETRY_AFTER_SECONDS
+        if not warning:
+            logger.debug("the %s cannot be reached", self.name, exc_info=True)
+        elif now - self.warned_at.get(warning, -WARNING_SECONDS) >= WARNING_SECONDS:
+            self.warned_at[warning] = now
+            logger.warning(warning, exc_info=True)
+
+    def reset(self) -> None:
+        """Try the service again at once (a test's outage is not the next test's)."""
+        self.left_until = 0.0
+        self.warned_at.clear()
+
+
+shared_cache = Guard("shared cache")
+broker = Guard("broker")
+
+
+def reset() -> None:
+    shared_cache.reset()
+    broker.reset()
