@@ -169,7 +169,9 @@ def code_acquisition_file_distribute(self: Any, file_id: int) -> None:
 # Held while a confirmation run is under way (with a cache every worker shares): a run that
 # finds it held ends at once, so runs do not overlap when one takes longer than the beat's
 # interval (a first acquisition's 100,000 persons: every run would ask about all of them,
-# and every worker process would be busy asking). The timeout frees it if a run dies.
+# and every worker process would be busy asking). The run renews it after each batch, so a
+# run over a city's backlog (1,500,000 persons, 3,000 questions) is never joined by a second;
+# the timeout frees it if a run dies.
 _CONFIRM_RUNNING = "code-requests-confirm:running"
 _CONFIRM_HOLD_SECONDS = 300
 
@@ -177,24 +179,38 @@ _CONFIRM_HOLD_SECONDS = 300
 @shared_task(acks_late=True)
 def code_requests_confirm() -> dict[str, int] | None:
     """One confirmation run, or None when another is under way."""
-    with _alone(_CONFIRM_RUNNING, _CONFIRM_HOLD_SECONDS) as alone:
-        return code_requests.code_requests_confirm() if alone else None
+    with _alone(_CONFIRM_RUNNING, _CONFIRM_HOLD_SECONDS) as hold:
+        return code_requests.code_requests_confirm(progress=hold.renew) if hold else None
+
+
+class _Hold:
+    """A run's hold on `key` (see _alone): true when the run may go on."""
+
+    def __init__(self, key: str, seconds: float, held: bool | None) -> None:
+        self.key, self.seconds, self.held = key, seconds, held
+
+    def __bool__(self) -> bool:
+        return self.held is not False  # None: no shared cache, or it is down
+
+    def renew(self) -> None:
+        """Another `seconds` from now: the run is alive."""
+        if self.held:
+            shared_cache.call(lambda: cache.touch(self.key, self.seconds), fallback=False)
 
 
 @contextlib.contextmanager
-def _alone(key: str, seconds: float) -> Iterator[bool]:
+def _alone(key: str, seconds: float) -> Iterator[_Hold]:
     """Whether this run may go on: always without a shared cache (each process's own memory
     cannot see another's run) or with the cache down; with one, only if no other run holds
-    `key`, which this run then holds until it ends (or `seconds` pass)."""
-    held: bool | None = None  # None: no shared cache, or it is down: run as without one
+    `key`, which this run then holds until it ends, or `seconds` pass without a renewal."""
+    held: bool | None = None
     if _shared(caches["default"]):
         held = shared_cache.call(lambda: cache.add(key, 1, timeout=seconds), fallback=None)
     try:
-        yield held is not False
+        yield _Hold(key, seconds, held)
     finally:
         if held:
-            with contextlib.suppress(Exception):
-                cache.delete(key)
+            shared_cache.call(lambda: cache.delete(key), fallback=False)
 
 
 @shared_task(acks_late=True)

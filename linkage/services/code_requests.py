@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -404,11 +404,14 @@ def _move_to_sent(member: CodeRequest, processing_serial_number: str) -> bool:
     )
 
 
-def code_requests_confirm(*, batch_size: int = 500) -> dict[str, int]:
+def code_requests_confirm(
+    *, batch_size: int = 500, progress: Callable[[], object] | None = None
+) -> dict[str, int]:
     """Confirmation unit 42: ask the intermediate server about every `requesting` person whose
     request went out; `requested` when the code is there, `error` with the reason otherwise.
     Set-wise per batch of `batch_size`: one inquiry, one locked read, one insert of the
-    transitions and one UPDATE per outcome (and per distinct reason)."""
+    transitions and one UPDATE per outcome (and per distinct reason). `progress` is called
+    after each batch (the task renews its hold on the run)."""
     counts = {"acquired": 0, "error": 0, "pending": 0}
     last_pk = 0
     while True:
@@ -441,6 +444,8 @@ def code_requests_confirm(*, batch_size: int = 500) -> dict[str, int]:
             cause="confirmation: intermediate server reports an error",
             errors=failed,
         )
+        if progress is not None:
+            progress()
 
 
 def _confirmed(

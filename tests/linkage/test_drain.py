@@ -4,6 +4,7 @@ next one (linkage.tasks._drain_soon); one confirmation run at a time (linkage.ta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,12 +104,33 @@ def test_one_confirmation_run_at_a_time_with_a_shared_cache(
     assert cache.get(tasks._CONFIRM_RUNNING) is None  # released when the run ended
 
 
+def test_a_run_that_renews_its_hold_is_not_joined_after_the_timeout(
+    shared_cache: None,
+) -> None:
+    """A confirmation run over a city's backlog lasts longer than the hold's timeout; it
+    renews the hold after each batch, so no second run starts beside it. Without a renewal
+    the hold ends after its timeout (a run that died)."""
+    key = "test:confirm-hold"
+    with tasks._alone(key, 1) as first:
+        assert first
+        for _ in range(3):
+            time.sleep(0.5)
+            first.renew()
+            with tasks._alone(key, 1) as second:
+                assert not second
+    assert cache.get(key) is None  # released when the run ended
+    with tasks._alone(key, 1) as died:
+        time.sleep(1.3)
+        with tasks._alone(key, 1) as next_run:
+            assert died and next_run
+
+
 def test_without_a_shared_cache_every_run_goes_on() -> None:
     with (
         tasks._alone(tasks._CONFIRM_RUNNING, 60) as first,
         tasks._alone(tasks._CONFIRM_RUNNING, 60) as second,
     ):
-        assert (first, second) == (True, True)
+        assert (bool(first), bool(second)) == (True, True)
 
 
 @pytest.mark.django_db(transaction=True)

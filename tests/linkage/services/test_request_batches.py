@@ -172,3 +172,13 @@ def test_confirmation_moves_each_person_once_with_its_own_reason(
     # Again: the moved rows are not asked about, the waiting one stays waiting.
     assert code_requests_confirm() == {"acquired": 0, "error": 0, "pending": 1}
     assert CodeRequestTransition.objects.count() == 5  # 3 opened + 2 confirmed
+
+
+def test_each_batch_of_a_confirmation_run_is_reported(peers: None) -> None:
+    """The task renews its hold on the run after each batch (linkage.tasks._alone)."""
+    three_new_persons()
+    CodeRequest.objects.update(stage=CodeRequestStage.SENT)
+    batches: list[int] = []
+    counts = code_requests_confirm(batch_size=2, progress=lambda: batches.append(1))
+    assert counts == {"acquired": 0, "error": 0, "pending": 3}
+    assert len(batches) == 2
