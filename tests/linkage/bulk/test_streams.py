@@ -16,6 +16,7 @@ import pytest
 from django.core.management.base import CommandError
 from django.db import connection
 
+from linkage.bulk import streams as split
 from linkage.bulk.ingest import Importer
 from linkage.bulk.streams import Partition
 from linkage.models import (
@@ -255,11 +256,17 @@ def test_a_nightly_batch_in_two_streams_stores_what_one_stream_stores(
     assert nightly_in("2") == one
 
 
+@pytest.mark.parametrize("read_rows", [20_000, 2])
 def test_the_partition_ties_rows_through_what_is_stored(
-    generated: Callable[..., Path], tmp_path: Path
+    generated: Callable[..., Path],
+    tmp_path: Path,
+    read_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A stored person's rows share a stream however the file names it: by an address number
-    of its (sent without the number), by its individual number, by its integrated number."""
+    of its (sent without the number), by its individual number, by its integrated number;
+    whether the stored persons are read for all rows at once or two rows at a time."""
+    monkeypatch.setattr(split, "STORED_READ_ROWS", read_rows)
     run_import(generated(persons=20, overlap=1.0), "--streams", "1")
     links_of = {
         person: list(
