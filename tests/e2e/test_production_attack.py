@@ -210,6 +210,133 @@ def _wait_for(condition: Any, what: str, deployment: Deployment, seconds: float 
     raise AssertionError(f"{what}:\n{deployment.logs()[-4000:].decode(errors='replace')}")
 
 
+@dataclass
+class Answer:
+    """What tests.linkage.security.test_persona_matrix.outcome reads of an answer."""
+
+    status_code: int
+    location: str
+    path: str
+    text: str = field(default="", repr=False)
+
+    def get(self, header: str, default: str = "") -> str:
+        return self.location if header == "Location" else default
+
+    @property
+    def request(self) -> dict[str, str]:
+        return {"PATH_INFO": self.path}
+
+
+class Persona:
+    """One persona over real HTTP, as the persona matrix's test client is in process. A
+    signed-in browser keeps its cookies by hand: the production cookies are Secure, and this
+    deployment is reached over plain HTTP (no proxy it trusts says otherwise). Every form and
+    JSON POST carries the CSRF token, as a browser's page would (a form without one is
+    refused 403 before any view: checked on its own below)."""
+
+    def __init__(self, deployment: Deployment, headers: dict[str, str] | None = None) -> None:
+        self.deployment = deployment
+        self.headers = headers or {}
+        self.cookies: dict[str, str] = {}
+
+    def sign_in(self, username: str, password: str) -> Persona:
+        self.get("/accounts/login/")
+        answer = self.post("/accounts/login/", {"username": username, "password": password})
+        assert answer.status_code == 302 and "sessionid" in self.cookies, answer.text[-3000:]
+        return self
+
+    def get(self, path: str) -> Answer:
+        return self._send("GET", path)
+
+    def post(self, path: str, data: dict[str, Any], content_type: str = "") -> Answer:
+        if content_type == "application/json":
+            return self._send("POST", path, json=data)
+        if "csrftoken" not in self.cookies:
+            self.get("/accounts/login/")  # a form is posted from a page that was loaded
+        token = {"csrfmiddlewaretoken": self.cookies["csrftoken"]}
+        return self._send("POST", path, data={**data, **token})
+
+    def _send(self, method: str, path: str, **body: Any) -> Answer:
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
+        with client(self.deployment) as http:
+            response = http.request(method, path, headers=headers, **body)
+        for cookie in response.headers.get_list("set-cookie"):
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
+        return Answer(
+            response.status_code, response.headers.get("location", ""), path, response.text
+        )
+
+
+def _screens_walked(deployment: Deployment, keys: dict[str, str]) -> list[str]:
+    """The persona matrix (tests/linkage/security/test_persona_matrix.py) walked from outside:
+    every persona against every screen and endpoint of the production deployment, signed in
+    through the sign-in page. Its differences from the matrix's expectations."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.contrib.auth.models import User
+
+    from linkage.roles import CLERK
+    from tests.linkage.security.test_persona_matrix import _matrix_wrong
+    from tests.residents import Registered
+
+    someone = resident()  # never enrolled nationally: the code request ends in error
+    body = address_change_body(number_system="01", resident=someone)
+    jyuki = client(deployment, headers={"Authorization": f"Token {keys['01']}"})
+    assert jyuki.post("/api/v1/address-changes", json=body).status_code == 201
+    person = Person.objects.get(
+        cross_references__number_system="01",
+        cross_references__address_number=body["address_number"],
+    )
+    _wait_for(
+        lambda: CodeRequest.objects.filter(person=person, status=CodeRequestStatus.ERROR).exists(),
+        "the unenrolled resident's code request in error",
+        deployment,
+    )
+    registered = Registered(
+        integrated_number=person.integrated_number,
+        individual_number=someone.individual_number,
+        address_number=body["address_number"],
+        person=person,
+    )
+    password = "walk-" + "x" * 20
+    users = {
+        role: staff_user_ensure(username=f"walk-{role}", password=password, role=role)
+        for role in (CLERK, SUPERVISOR, ADMINISTRATOR)
+    }
+    nobody = User.objects.create_user("walk-nobody")
+    # Hashed as production verifies (the test settings hash with MD5, for speed; few rounds).
+    hasher = PBKDF2PasswordHasher()
+    for user in (*users.values(), nobody):
+        user.password = hasher.encode(password, hasher.salt(), iterations=1000)
+        user.save(update_fields=["password"])
+    _, clerk_token = staff_token_create(user=users[CLERK], name="walk")
+    _, admin_token = staff_token_create(user=users[ADMINISTRATOR], name="walk")
+    personas = {
+        "anonymous": Persona(deployment),
+        "no role": Persona(deployment).sign_in("walk-nobody", password),
+        "clerk": Persona(deployment).sign_in(f"walk-{CLERK}", password),
+        "supervisor": Persona(deployment).sign_in(f"walk-{SUPERVISOR}", password),
+        "administrator": Persona(deployment).sign_in(f"walk-{ADMINISTRATOR}", password),
+        "clerk token": Persona(deployment, {"Authorization": f"Bearer {clerk_token}"}),
+        "administrator token": Persona(deployment, {"Authorization": f"Bearer {admin_token}"}),
+        "key 01": Persona(deployment, {"Authorization": f"Token {keys['01']}"}),
+        "key 02": Persona(deployment, {"Authorization": f"Token {keys['02']}"}),
+    }
+    wrong = _matrix_wrong(registered, personas, sandbox=False)
+    # A form posted without the CSRF token (a page of another site) is refused, signed in or not.
+    forged = Persona(deployment).sign_in(f"walk-{SUPERVISOR}", password)
+    reveal = f"/persons/{registered.integrated_number}/reveal"
+    for persona in (forged, Persona(deployment)):
+        persona.cookies.pop("csrftoken", None)
+        answer = persona._send("POST", reveal, data={"purpose": "audit"})
+        if answer.status_code != 403 or someone.individual_number in answer.text:
+            wrong.append(f"reveal without the CSRF token: {answer.status_code}")
+    return wrong
+
+
 def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
     deployment: Deployment,
 ) -> None:
@@ -465,6 +592,12 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
         200,
     )
     assert len(tally.answers) > 60
+
+    # Clerks, supervisors and administrators at the screens, signed in through the sign-in
+    # page: in process the dashboard answered, here it once answered 500 (its link to the
+    # sandbox, which production does not serve).
+    wrong = _screens_walked(deployment, keys)
+    assert wrong == [], "\n".join(wrong)
 
     deployment.stop()
     numbers = {someone.individual_number for someone in residents} | {ATTACK_NUMBER}
