@@ -233,6 +233,12 @@ def notices_sweep() -> int:
     return notices.notices_sweep()
 
 
+@shared_task(acks_late=True)
+def notices_prune() -> int:
+    """Daily: the notices delivered more than NOTICE_KEEP_DAYS ago."""
+    return notices.notices_prune()
+
+
 # Copies that become due one at a time (the API: a request each) are gathered into one
 # delivery per COPY_BATCH_WINDOW where the workers share a cache, as the code acquisition
 # files are: a nightly refresh of thousands of copies is a few requests to the intermediate

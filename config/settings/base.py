@@ -299,6 +299,10 @@ PEER_TIMEOUT = float(os.environ.get("PEER_TIMEOUT", "10"))
 NOTICE_RETRY_MAX_SECONDS = float(os.environ.get("NOTICE_RETRY_MAX_SECONDS", "3600"))
 NOTICE_STALLED_AFTER = float(os.environ.get("NOTICE_STALLED_AFTER", "120"))
 NOTICE_SWEEP_EVERY = float(os.environ.get("NOTICE_SWEEP_EVERY", "30"))
+# A delivered notice is kept this many days, then deleted by the daily prune: it is a copy of
+# what the receiver has, and every change writes one per linked system (a city's nightly
+# batch, hundreds of thousands). Pending notices are never pruned.
+NOTICE_KEEP_DAYS = int(os.environ.get("NOTICE_KEEP_DAYS", "90"))
 
 # --- The intermediate server's daily work (SPEC 11) -----------------------------------------
 
@@ -616,6 +620,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-chain-verify": {
         "task": "linkage.tasks.audit_chain_verify",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "notices-prune": {
+        "task": "linkage.tasks.notices_prune",
+        "schedule": crontab(hour=3, minute=45),
     },
     # The simulated peers' own recovery; harmless (empty tables) when real peers are used.
     "simulators-sweep": {

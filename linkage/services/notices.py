@@ -238,6 +238,23 @@ def notice_deliver(*, notice_id: int) -> NoticeAttempt:
     return NoticeAttempt(delivered=False, retry_in=delay)
 
 
+PRUNE_BATCH = 5000
+
+
+def notices_prune(*, now: datetime.datetime | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Delete the notices delivered more than NOTICE_KEEP_DAYS ago, `batch` at a time, each
+    batch its own short statement, so the notices being written meanwhile never wait long.
+    A notice still to be sent, or kept for a revoked client, stays. How many went."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.NOTICE_KEEP_DAYS)
+    old = Notice.objects.filter(status=Notice.Status.DELIVERED, delivered_at__lt=cutoff)
+    pruned = 0
+    while ids := list(old.order_by("delivered_at").values_list("pk", flat=True)[:batch]):
+        pruned += Notice.objects.filter(pk__in=ids).delete()[0]
+    if pruned:
+        logger.info("pruned %d notices delivered before %s", pruned, cutoff.date())
+    return pruned
+
+
 def notices_sweep(*, now: datetime.datetime | None = None) -> int:
     """Re-enqueue pending notices overdue by NOTICE_STALLED_AFTER (their message was lost)."""
     now = now or timezone.now()

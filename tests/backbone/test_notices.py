@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from io import StringIO
 from typing import Any
 
 import httpx
@@ -292,3 +293,33 @@ def test_the_delivery_task_schedules_the_next_attempt_itself(
     receiver_control_set("tax", unavailable=False)
     assert tasks.notice_deliver.run(notice.pk) is True
     assert len(retries) == 1
+
+
+def test_delivered_notices_are_pruned_after_the_keep_days_and_pending_ones_never(
+    systems: dict[str, BusinessSystem], clerk: Client, settings: Any
+) -> None:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from linkage.services.notices import notices_prune
+
+    settings.NOTICE_KEEP_DAYS = 90
+    pending = two_linked_systems(clerk)  # the registrations' notices are delivered
+    delivered = list(Notice.objects.filter(status=Notice.Status.DELIVERED).order_by("pk"))
+    assert len(delivered) >= 2
+    long_ago = timezone.now() - datetime.timedelta(days=91)
+    Notice.objects.filter(pk=delivered[0].pk).update(delivered_at=long_ago)
+    Notice.objects.filter(pk=pending.pk).update(created_at=long_ago, next_attempt_at=long_ago)
+
+    assert notices_prune(batch=1) == 1
+    assert set(Notice.objects.values_list("pk", flat=True)) == {
+        pending.pk,
+        *(notice.pk for notice in delivered[1:]),
+    }
+    # Ninety-one days later the others go too, a batch at a time; the pending one never does.
+    later = timezone.now() + datetime.timedelta(days=91)
+    assert notices_prune(now=later, batch=1) == len(delivered) - 1
+    assert list(Notice.objects.values_list("pk", flat=True)) == [pending.pk]
+    out = StringIO()
+    call_command("prune_notices", stdout=out)
+    assert out.getvalue() == "Deleted 0 notices delivered more than 90 days ago.\n"

@@ -1,0 +1,29 @@
+"""The daily prune of delivered notices (linkage.services.notices.notices_prune) finds the
+oldest by a partial index of the delivered ones' times. Built CONCURRENTLY on PostgreSQL:
+every change writes notices, and a plain build would hold them back while it reads the
+table."""
+
+from django.db import migrations
+
+CREATE = (
+    "CREATE INDEX {concurrently} IF NOT EXISTS notice_delivered_idx "
+    "ON linkage_notice (delivered_at) WHERE status = 'delivered'"
+)
+
+
+def index_create(apps, schema_editor):
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    schema_editor.execute(CREATE.format(concurrently="CONCURRENTLY" if postgresql else ""))
+
+
+def index_drop(apps, schema_editor):
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    concurrently = "CONCURRENTLY" if postgresql else ""
+    schema_editor.execute(f"DROP INDEX {concurrently} IF EXISTS notice_delivered_idx")
+
+
+class Migration(migrations.Migration):
+    atomic = False
+    dependencies = [("linkage", "0026_access_records_by_person")]
+
+    operations = [migrations.RunPython(index_create, index_drop)]
