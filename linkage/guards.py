@@ -4,11 +4,14 @@ cannot take now is found by the sweeps). When the service cannot be reached (Red
 RabbitMQ down or hung) the caller gets its fallback, and a WARNING says what that means at
 most once a minute for each warning.
 
-After a failure the process leaves that service alone for RETRY_AFTER_SECONDS, for every use
-at once: a hung Redis costs one request its timeout (REDIS_CACHE_OPTIONS,
-CELERY_BROKER_TRANSPORT_OPTIONS), not every call of every request. Without that, each address
-change waited a second for the rate limit, another for the code-request drain's flag and
-seconds for each task it enqueued, for as long as Redis hung.
+After a failure that took time (a hang, ended by REDIS_CACHE_OPTIONS' or
+CELERY_BROKER_TRANSPORT_OPTIONS' timeout) the process leaves that service alone for
+RETRY_AFTER_SECONDS, for every use at once: a hung Redis costs one request its timeout, not
+every call of every request. Without that, each address change waited a second for the rate
+limit, another for the code-request drain's flag and seconds for each task it enqueued, for
+as long as Redis hung. A failure that cost nothing (a connection refused while Redis
+restarts) leaves the next call free to try: work the broker takes at once is not left to the
+sweeps.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RETRY_AFTER_SECONDS = 10.0
+SLOW_SECONDS = 0.25  # a failure that took longer was a hang
 WARNING_SECONDS = 60.0
 
 
@@ -33,25 +37,30 @@ class Guard:
         self.left_until = 0.0
         self.warned_at: dict[str, float] = {}
 
-    def call(self, call: Callable[[], T], *, fallback: T, warning: str = "") -> T:
-        """`call()`, or `fallback` when the service cannot be reached (or
-        could not in the last RETRY_AFTER_SECONDS). `warning` says what a failure means for
-        the work; without one it is logged at DEBUG."""
-        if self.left_alone():
+    def call(
+        self, call: Callable[[], T], *, fallback: T, warning: str = "", insist: bool = False
+    ) -> T:
+        """`call()`, or `fallback` when the service cannot be reached, or hung in the last
+        RETRY_AFTER_SECONDS (unless `insist`: an invalidation is worth the wait). `warning`
+        says what a failure means for the work; without one it is logged at DEBUG."""
+        if self.left_alone() and not insist:
             return fallback
+        started = time.monotonic()
         try:
             return call()
         except Exception:  # any backend's error: the service is down
-            self.failed(warning)
+            self.failed(warning, since=started)
             return fallback
 
     def left_alone(self) -> bool:
         return time.monotonic() < self.left_until
 
-    def failed(self, warning: str) -> None:
-        """A call failed: leave the service alone for a while, and say what it means."""
+    def failed(self, warning: str, *, since: float) -> None:
+        """A call begun at `since` failed: if it hung, leave the service alone for a while;
+        say what it means."""
         now = time.monotonic()
-        self.left_until = now + RETRY_AFTER_SECONDS
+        if now - since >= SLOW_SECONDS:
+            self.left_until = now + RETRY_AFTER_SECONDS
         if not warning:
             logger.debug("the %s cannot be reached", self.name, exc_info=True)
         elif now - self.warned_at.get(warning, -WARNING_SECONDS) >= WARNING_SECONDS:

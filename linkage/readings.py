@@ -43,7 +43,4 @@ def forget(key: str) -> None:
     """Read afresh next time (what the reading rests on has changed here). Tried even while
     the cache is left alone: a reading kept from before the failure would outlive the
     change."""
-    try:
-        cache.delete(key)
-    except Exception:
-        shared_cache.failed(UNREACHABLE)
+    shared_cache.call(lambda: cache.delete(key), fallback=0, warning=UNREACHABLE, insist=True)

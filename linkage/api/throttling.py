@@ -11,15 +11,13 @@ key send up to twice its rate across the turn of a window; that is the price of 
 one integer.
 
 A cache that cannot be reached does not stop the API: the request goes through uncounted,
-and a WARNING says so at most once a minute per process; the process then leaves the cache
-alone for a few seconds (linkage.guards), so a hung Redis does not hold every request
-for its timeout. The limit guards against a runaway
-key; refusing every system's address changes while Redis is down would stop the
-municipality's work instead (docs/security.md)."""
+and a WARNING says so at most once a minute per process; after a hang the process leaves the
+cache alone for a few seconds (linkage.guards), so a hung Redis does not hold every request
+for its timeout. The limit guards against a runaway key; refusing every system's address
+changes while Redis is down would stop the municipality's work instead (docs/security.md)."""
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from typing import Any
@@ -31,8 +29,6 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from ..guards import shared_cache
 from ..models import ApiKey, BackboneClient, StaffToken
-
-logger = logging.getLogger(__name__)
 
 UNCOUNTED = "API rate limits are not counted: the cache cannot be reached"
 

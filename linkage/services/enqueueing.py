@@ -3,15 +3,12 @@ linkage/signals.py call it with the task itself)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import Task
 from django.db import transaction
 
 from ..guards import broker
-
-logger = logging.getLogger(__name__)
 
 
 def enqueue(task: Task, *args: Any, countdown: float = 0) -> None:

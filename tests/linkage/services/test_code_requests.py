@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
 
 import pytest
@@ -59,33 +60,42 @@ def test_a_broker_down_at_commit_fails_nothing_and_the_sweep_recovers(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     attempts: list[tuple[Any, ...]] = []
+    hangs = [0.0]  # how long the broker takes to fail
 
     def broker_down(*, args: tuple[Any, ...], countdown: float | None = None) -> None:
         attempts.append(args)
+        time.sleep(hangs[0])
         raise OperationalError("[Errno 111] Connection refused")
 
-    monkeypatch.setattr(tasks.code_request_advance, "apply_async", broker_down)
-    with django_capture_on_commit_callbacks(execute=True):
-        answer = post_change(jyuki, address_change_body())
+    def registered() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_change(jyuki, address_change_body()).status_code == 201
+        return CodeRequest.objects.latest("pk").pk
 
-    assert answer.status_code == 201
+    monkeypatch.setattr(tasks.code_request_advance, "apply_async", broker_down)
+    first = registered()
     request = CodeRequest.objects.get()
     assert (request.status, request.stage) == ("requesting", "pending")
-    assert attempts == [(request.pk,)]
+    assert attempts == [(first,)]
     assert "the sweep will retry it" in caplog.text
-    # The next registration does not wait on the broker that just failed (linkage.guards).
-    with django_capture_on_commit_callbacks(execute=True):
-        assert post_change(jyuki, address_change_body()).status_code == 201
-    assert attempts == [(request.pk,)]
+    # A broker that refuses at once is tried again by the next registration (linkage.guards)...
+    second = registered()
+    assert attempts == [(first,), (second,)]
+    # ...one that hangs is left alone for a while: the registrations do not wait on it.
+    hangs[0] = guards.SLOW_SECONDS
+    third = registered()
+    registered()
+    assert attempts == [(first,), (second,), (third,)]
 
     # The sweep, every CODE_REQUEST_SWEEP_EVERY seconds, comes after the broker's back-off.
     monkeypatch.setattr(guards.broker, "left_until", 0.0)
-    CodeRequest.objects.filter(pk=request.pk).update(
+    hangs[0] = 0.0
+    CodeRequest.objects.filter(pk=first).update(
         stage_changed_at=timezone.now() - datetime.timedelta(hours=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert code_requests_sweep(stalled_after=datetime.timedelta(minutes=1)) == 1
-    assert attempts == [(request.pk,), (request.pk,)]
+    assert attempts[-1] == (first,)
 
 
 def test_a_step_that_already_ran_sends_nothing_again(jyuki: KeyedClient, settings: Any) -> None:
