@@ -13,7 +13,8 @@ the write path's retry, as for two API clients at once.
 The split is read from the file before the load in two light passes over the identifying
 columns: the address numbers that arrive with more than one individual number or without one,
 then the unions of the rows that share such an address number or an integrated number. Only
-those identities are kept. The first pass holds one 8-byte word a row (32 bits of a hash of
+those identities are kept, as hashes (the union-find's nodes; a collision only ties more rows
+to one stream, as above). The first pass holds one 8-byte word a row (32 bits of a hash of
 the address number, 32 of the individual number's crc), sorted in place by numpy: a Python
 dict of the same marks took about 125 bytes an address number (502 MiB for 3,598,059 rows), the
 peak of a city's initial load. A collision of two address numbers' hashes only ties each to
