@@ -19,7 +19,8 @@ the address number, 32 of the individual number's crc), sorted in place by numpy
 dict of the same marks took about 125 bytes an address number (502 MiB for 3,598,059 rows), the
 peak of a city's initial load. A collision of two address numbers' hashes only ties each to
 its own rows; one of two crcs, like a pair the split misses, is settled as described above. A
-file with nothing that ties rows is not read a second time.
+small file with nothing that ties rows is not read a second time (from about 100,000 address
+numbers on, two of the 32-bit hashes meet, and the second pass runs: about 2.5 µs a row).
 
 Into a database that holds persons already (a nightly batch), rows are also tied through what
 is stored: the rows of a stored person's address numbers (its own, or of a person merged into

@@ -1,6 +1,6 @@
 """The split of a file into streams reads its first pass into one word a row
 (linkage.bulk.streams): the address numbers met with two marks are found exactly, and a file
-in which no row is tied to another is read once."""
+in which no row is tied to another is read once (a small one: see linkage.bulk.streams)."""
 
 from __future__ import annotations
 
