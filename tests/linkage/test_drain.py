@@ -111,17 +111,17 @@ def test_a_run_that_renews_its_hold_is_not_joined_after_the_timeout(
     renews the hold after each batch, so no second run starts beside it. Without a renewal
     the hold ends after its timeout (a run that died)."""
     key = "test:confirm-hold"
-    with tasks._alone(key, 1) as first:
+    with tasks._alone(key, 2) as first:
         assert first
         for _ in range(3):
-            time.sleep(0.5)
+            time.sleep(1)  # three seconds in all, past the hold's two
             first.renew()
-            with tasks._alone(key, 1) as second:
+            with tasks._alone(key, 2) as second:
                 assert not second
     assert cache.get(key) is None  # released when the run ended
-    with tasks._alone(key, 1) as died:
-        time.sleep(1.3)
-        with tasks._alone(key, 1) as next_run:
+    with tasks._alone(key, 2) as died:
+        time.sleep(2.3)
+        with tasks._alone(key, 2) as next_run:
             assert died and next_run
 
 
