@@ -271,10 +271,11 @@ class Persona:
         )
 
 
-def _screens_walked(deployment: Deployment, keys: dict[str, str]) -> list[str]:
+def _screens_walked(deployment: Deployment, keys: dict[str, str]) -> tuple[list[str], str]:
     """The persona matrix (tests/linkage/security/test_persona_matrix.py) walked from outside:
     every persona against every screen and endpoint of the production deployment, signed in
-    through the sign-in page. Its differences from the matrix's expectations."""
+    through the sign-in page. Its differences from the matrix's expectations, and the
+    individual number of the resident it walked with (searched for, revealed)."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
     from django.contrib.auth.models import User
 
@@ -334,7 +335,7 @@ def _screens_walked(deployment: Deployment, keys: dict[str, str]) -> list[str]:
         answer = persona._send("POST", reveal, data={"purpose": "audit"})
         if answer.status_code != 403 or someone.individual_number in answer.text:
             wrong.append(f"reveal without the CSRF token: {answer.status_code}")
-    return wrong
+    return wrong, someone.individual_number
 
 
 def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
@@ -596,11 +597,11 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
     # Clerks, supervisors and administrators at the screens, signed in through the sign-in
     # page: in process the dashboard answered, here it once answered 500 (its link to the
     # sandbox, which production does not serve).
-    wrong = _screens_walked(deployment, keys)
+    wrong, walked = _screens_walked(deployment, keys)
     assert wrong == [], "\n".join(wrong)
 
     deployment.stop()
-    numbers = {someone.individual_number for someone in residents} | {ATTACK_NUMBER}
+    numbers = {someone.individual_number for someone in residents} | {ATTACK_NUMBER, walked}
     logs = deployment.logs().decode(errors="replace")
     assert "POST /api/v1/address-changes" in logs  # the access logs were written
     assert "code_request_advance" in logs or "code_requests" in logs  # and the workers'
