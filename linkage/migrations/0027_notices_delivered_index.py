@@ -5,21 +5,23 @@ table."""
 
 from django.db import migrations
 
-CREATE = (
-    "CREATE INDEX {concurrently} IF NOT EXISTS notice_delivered_idx "
-    "ON linkage_notice (delivered_at) WHERE status = 'delivered'"
-)
+
+def _concurrently(schema_editor):
+    """CONCURRENTLY on PostgreSQL, which SQLite does not know."""
+    return "CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
 
 
 def index_create(apps, schema_editor):
-    postgresql = schema_editor.connection.vendor == "postgresql"
-    schema_editor.execute(CREATE.format(concurrently="CONCURRENTLY" if postgresql else ""))
+    schema_editor.execute(
+        f"CREATE INDEX {_concurrently(schema_editor)} IF NOT EXISTS notice_delivered_idx "
+        "ON linkage_notice (delivered_at) WHERE status = 'delivered'"
+    )
 
 
 def index_drop(apps, schema_editor):
-    postgresql = schema_editor.connection.vendor == "postgresql"
-    concurrently = "CONCURRENTLY" if postgresql else ""
-    schema_editor.execute(f"DROP INDEX {concurrently} IF EXISTS notice_delivered_idx")
+    schema_editor.execute(
+        f"DROP INDEX {_concurrently(schema_editor)} IF EXISTS notice_delivered_idx"
+    )
 
 
 class Migration(migrations.Migration):
