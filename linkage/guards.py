@@ -41,16 +41,19 @@ class Guard:
         self, call: Callable[[], T], *, fallback: T, warning: str = "", insist: bool = False
     ) -> T:
         """`call()`, or `fallback` when the service cannot be reached, or hung in the last
-        RETRY_AFTER_SECONDS (unless `insist`: an invalidation is worth the wait). `warning`
-        says what a failure means for the work; without one it is logged at DEBUG."""
+        RETRY_AFTER_SECONDS (unless `insist`: an invalidation is worth the wait; when it is
+        answered, the service is back for every caller). `warning` says what a failure means
+        for the work; without one it is logged at DEBUG."""
         if self.left_alone() and not insist:
             return fallback
         started = time.monotonic()
         try:
-            return call()
+            answer = call()
         except Exception:  # any backend's error: the service is down
             self.failed(warning, since=started)
             return fallback
+        self.left_until = 0.0
+        return answer
 
     def left_alone(self) -> bool:
         return time.monotonic() < self.left_until

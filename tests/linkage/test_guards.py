@@ -37,10 +37,20 @@ def test_a_hang_leaves_the_service_alone_until_the_retry_time() -> None:
     assert guard.call(down, fallback=-1) == -1
     assert guard.call(lambda: 7, fallback=-1) == -1  # not even tried
     assert down.calls == 1
-    assert guard.call(lambda: 7, fallback=-1, insist=True) == 7  # an invalidation is tried
     assert failed_at < guard.left_until <= failed_at + guards.RETRY_AFTER_SECONDS
     guard.left_until = time.monotonic()  # the retry time has come
     assert guard.call(lambda: 7, fallback=-1) == 7
+
+
+def test_an_insisted_call_answered_ends_the_wait_for_everyone() -> None:
+    guard, down = Guard("test"), Down(hangs=guards.SLOW_SECONDS)
+    guard.call(down, fallback=-1)
+    assert guard.call(down, fallback=-1, insist=True) == -1  # still hung: tried, and failed
+    assert down.calls == 2
+    assert guard.left_alone()
+    assert guard.call(lambda: 7, fallback=-1, insist=True) == 7  # an invalidation is tried
+    assert not guard.left_alone()
+    assert guard.call(lambda: 8, fallback=-1) == 8  # the service is back for every caller
 
 
 def test_each_warning_is_said_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
