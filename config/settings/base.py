@@ -132,12 +132,31 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
         config["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
         config["CONN_HEALTH_CHECKS"] = True
         # A database that does not answer (a failover under way, a dropped route) costs a
-        # request this many seconds and then a 503, not the system's TCP timeout (minutes)
-        # with every gunicorn thread held. A DATABASE_URL's own ?connect_timeout= wins.
-        config.setdefault("OPTIONS", {}).setdefault(
-            "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+        # request seconds and then a 503, not the system's TCP timeout with every gunicorn
+        # thread held: a new connection waits DATABASE_CONNECT_TIMEOUT seconds; one already
+        # open, whose query or health check the server no longer acknowledges, is given up
+        # after DATABASE_TCP_USER_TIMEOUT seconds (the kernel would retransmit for about
+        # 15 minutes). Keepalives find an idle connection that is gone, and keep firewalls
+        # between the hosts from forgetting it. DATABASE_URL's own options win.
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
+        options.setdefault(
+            "tcp_user_timeout",
+            int(float(os.environ.get("DATABASE_TCP_USER_TIMEOUT", "10")) * 1000),  # ms
         )
+        for option, value in DATABASE_KEEPALIVES.items():
+            options.setdefault(option, value)
     return config
+
+
+# libpq's keepalives for an idle connection: probed after 30 s of silence, given up after
+# three unanswered probes 10 s apart.
+DATABASE_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 DATABASES = {"default": database_from_env(VAR_DIR / "linkage.sqlite3")}

@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.test import Client
 from rest_framework.test import APIClient
 
-from config.settings.base import database_from_env
+from config.settings.base import DATABASE_KEEPALIVES, database_from_env
 from tests.conftest import ADDRESS_CHANGES_URL, REFUSED, Outage, linkage_table_counts
 from tests.factories import KeyedClient, address_change_body
 
@@ -143,9 +143,14 @@ def test_a_database_that_does_not_answer_costs_seconds_not_minutes(
     settings' options."""
     url = f"postgres://postgres@127.0.0.1:{silent_port}/linkage"
     monkeypatch.setenv("DATABASE_URL", url)
-    assert database_from_env(Path("unused"))["OPTIONS"] == {"connect_timeout": 5}
-    monkeypatch.setenv("DATABASE_URL", f"{url}?connect_timeout=7")
-    assert database_from_env(Path("unused"))["OPTIONS"]["connect_timeout"] == 7
+    assert database_from_env(Path("unused"))["OPTIONS"] == {
+        "connect_timeout": 5,
+        "tcp_user_timeout": 10_000,
+        **DATABASE_KEEPALIVES,
+    }
+    monkeypatch.setenv("DATABASE_URL", f"{url}?connect_timeout=7&tcp_user_timeout=4000")
+    options = database_from_env(Path("unused"))["OPTIONS"]
+    assert (options["connect_timeout"], options["tcp_user_timeout"]) == (7, 4000)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "2")
     config = database_from_env(Path("unused"))
