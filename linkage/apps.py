@@ -10,12 +10,16 @@ class LinkageConfig(AppConfig):
     verbose_name = "情報連携"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, pre_migrate
 
         from . import checks, lookups, signals  # noqa: F401  (registers checks, lookups, receivers)
         from .api import schema  # noqa: F401  (registers the OpenAPI token scheme)
+        from .maintenance import migrations_unbounded
         from .roles import roles_sync
 
+        pre_migrate.connect(
+            migrations_unbounded, sender=self, dispatch_uid="linkage.migrations_unbounded"
+        )
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="linkage.roles_sync")
 
         checks.lg_code_validate()

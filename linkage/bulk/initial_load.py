@@ -26,6 +26,7 @@ from django.apps import apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from ..maintenance import statement_timeout_lift, statements_unbounded
 from ..models import (
     AddressChangeReceipt,
     AddressVersion,
@@ -159,37 +160,44 @@ def initial_load_finish(
 ) -> None:
     """Write the history rows, build the indexes, add and validate the foreign keys, enable the
     triggers: each step once, recorded, so an interrupted finish is resumed. The index builds
-    and the statistics run on `workers` connections side by side (outside a transaction)."""
-    deferred = load.deferred
-    if connection.vendor == "postgresql" and deferred:
-        _history_write(load, step)
-        quote = connection.ops.quote_name
-        _side_by_side(
-            [
-                (f"index {name}", definition)
-                for _table, name, definition in deferred["indexes"]
-                if not _exists("SELECT 1 FROM pg_class WHERE relname = %s", name)
-            ],
-            step,
-            workers,
-        )
-        with connection.cursor() as cursor:
-            for table, name, definition in deferred["constraints"]:
-                if not _exists("SELECT 1 FROM pg_constraint WHERE conname = %s", name):
-                    step(f"foreign key {name}")
-                    cursor.execute(
-                        f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} "
-                        f"{definition} NOT VALID"
-                    )
-                    cursor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}")
-            for table, name in deferred["triggers"]:
-                cursor.execute(f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(name)}")
-        _side_by_side(
-            [(f"statistics of {table}", f"ANALYZE {quote(table)}") for table in _tables(LOADED)],
-            step,
-            workers,
-        )
+    and the statistics run on `workers` connections side by side (outside a transaction).
+    Every step runs without the server's statement timeout (linkage.maintenance)."""
+    if connection.vendor == "postgresql" and load.deferred:
+        with statements_unbounded():
+            _deferred_restore(load, step, workers)
     InitialLoad.objects.filter(pk=load.pk).update(finished_at=timezone.now())
+
+
+def _deferred_restore(load: InitialLoad, step: Callable[[str], None], workers: int) -> None:
+    """The finish's steps, each skipped when done already."""
+    deferred = load.deferred
+    _history_write(load, step)
+    quote = connection.ops.quote_name
+    _side_by_side(
+        [
+            (f"index {name}", definition)
+            for _table, name, definition in deferred["indexes"]
+            if not _exists("SELECT 1 FROM pg_class WHERE relname = %s", name)
+        ],
+        step,
+        workers,
+    )
+    with connection.cursor() as cursor:
+        for table, name, definition in deferred["constraints"]:
+            if not _exists("SELECT 1 FROM pg_constraint WHERE conname = %s", name):
+                step(f"foreign key {name}")
+                cursor.execute(
+                    f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} "
+                    f"{definition} NOT VALID"
+                )
+                cursor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}")
+        for table, name in deferred["triggers"]:
+            cursor.execute(f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(name)}")
+    _side_by_side(
+        [(f"statistics of {table}", f"ANALYZE {quote(table)}") for table in _tables(LOADED)],
+        step,
+        workers,
+    )
 
 
 def _side_by_side(
@@ -210,6 +218,7 @@ def _side_by_side(
 
     def work() -> None:
         try:
+            statement_timeout_lift()  # this thread's own connection
             with connection.cursor() as cursor:
                 while True:
                     try:

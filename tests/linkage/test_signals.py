@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save, pre_migrate
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -252,6 +252,7 @@ def test_migrate_gives_the_roles_back_their_permissions() -> None:
         (user_login_failed, "linkage.sign_in_failed_recorded"),
         (user_logged_in, "linkage.sign_in_starts_activity"),
         (post_migrate, "linkage.roles_sync"),
+        (pre_migrate, "linkage.migrations_unbounded"),
         (post_save, "linkage.backbone_client_saved"),
         (post_delete, "linkage.backbone_client_deleted"),
         (post_save, "linkage.business_label_saved"),
@@ -279,6 +280,7 @@ def test_the_documented_receivers_are_all_there_are() -> None:
             user_login_failed,
             user_logged_in,
             post_migrate,
+            pre_migrate,
             post_save,
             post_delete,
         )
