@@ -16,6 +16,9 @@ from primitives.crypto import blind_indexes
 from primitives.vocabulary import BASIC_ITEMS
 
 from .models import (
+    AccessAction,
+    AccessOutcome,
+    AccessRecord,
     AddressVersion,
     AuditChainVerification,
     BusinessInformation,
@@ -323,6 +326,60 @@ def changed_residents(*, date_from: datetime.date, date_to: datetime.date) -> Ch
     return ChangedResidents(date_from=date_from, date_to=date_to)
 
 
+HEAVY_READING_WINDOW = datetime.timedelta(hours=1)
+# A person opened: its page (every version, the links), its number revealed, or its detail or
+# lookup through the API. A search's list of names is not counted: a clerk's ordinary search
+# shows dozens at once.
+_OPENED = Q(action__in=[AccessAction.PERSON_VIEW, AccessAction.REVEAL]) | Q(
+    action=AccessAction.API_READ, path__startswith="/api/v1/persons/"
+)
+
+
+@dataclass(frozen=True)
+class HeavyReader:
+    """A member of staff who opened more persons in the last hour than the threshold."""
+
+    username: str
+    persons: int
+    first_at: datetime.datetime
+    last_at: datetime.datetime
+
+
+def heavy_readers(
+    *, now: datetime.datetime | None = None, threshold: int | None = None
+) -> list[HeavyReader]:
+    """The staff who opened more than `threshold` (ACCESS_ALERT_PERSONS_PER_HOUR) distinct
+    persons in the hour to `now`, the most first: the insider browsing residents out of
+    curiosity is seen the same day, not at the next reading of the audit. Business systems'
+    keys are not counted (their reads are their work)."""
+    threshold = settings.ACCESS_ALERT_PERSONS_PER_HOUR if threshold is None else threshold
+    if threshold <= 0:
+        return []
+    now = now or timezone.now()
+    opened: dict[str, set[str]] = {}
+    times: dict[str, list[datetime.datetime]] = {}
+    for username, numbers, occurred_at in (
+        AccessRecord.objects.filter(
+            _OPENED,
+            outcome=AccessOutcome.OK,
+            user__isnull=False,
+            occurred_at__gt=now - HEAVY_READING_WINDOW,
+            occurred_at__lte=now,
+        )
+        .order_by()
+        .values_list("username", "integrated_numbers", "occurred_at")
+        .iterator(chunk_size=2000)
+    ):
+        opened.setdefault(username, set()).update(numbers)
+        times.setdefault(username, []).append(occurred_at)
+    found = [
+        HeavyReader(username, len(persons), min(times[username]), max(times[username]))
+        for username, persons in opened.items()
+        if len(persons) > threshold
+    ]
+    return sorted(found, key=lambda reader: (-reader.persons, reader.username))
+
+
 @dataclass(frozen=True)
 class WorkFigures:
     """The state of linkage's work, as the dashboard and /metrics show it."""
@@ -339,6 +396,9 @@ class WorkFigures:
     # daily job has not run for two days).
     audit_chain: AuditChainVerification | None = None
     audit_chain_overdue: bool = False
+    # Staff who opened more persons in the last hour than ACCESS_ALERT_PERSONS_PER_HOUR
+    # (shown to those who may read the access records).
+    heavy_readers: tuple[HeavyReader, ...] = ()
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -393,6 +453,7 @@ def _work_figures_read() -> WorkFigures:
         audit_chain=audit_chain,
         audit_chain_overdue=audit_chain is not None
         and audit_chain.verified_at < now - AUDIT_CHAIN_OVERDUE_AFTER,
+        heavy_readers=tuple(heavy_readers(now=now)),
     )
 
 

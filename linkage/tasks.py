@@ -299,3 +299,10 @@ def oauth_records_purge() -> tuple[int, int]:
 def audit_chain_verify() -> bool:
     """Daily: verify the access records' chain and keep the result (`verify_audit_log`)."""
     return audit.audit_chain_verify_recorded().broken is None
+
+
+@shared_task(acks_late=True)
+def heavy_readers_report() -> int:
+    """Every quarter of an hour: a WARNING for each member of staff who opened more persons
+    in the last hour than ACCESS_ALERT_PERSONS_PER_HOUR."""
+    return len(audit.heavy_readers_report())

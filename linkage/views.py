@@ -215,6 +215,7 @@ def _dashboard_context() -> dict[str, Any]:
         "last_day": figures.changes_per_day[-1][0],
         "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
         "updated_at": figures.computed_at,
+        "heavy_reading_limit": settings.ACCESS_ALERT_PERSONS_PER_HOUR,
     }
 
 

@@ -380,6 +380,11 @@ COPY_SWEEP_EVERY = float(os.environ.get("COPY_SWEEP_EVERY", "30"))
 # `manage.py purge_expired` (5 years by default: set it to the municipality's rule).
 INDIVIDUAL_NUMBER_RETENTION_DAYS = int(os.environ.get("INDIVIDUAL_NUMBER_RETENTION_DAYS", "1826"))
 
+# A member of staff who opens more persons than this within an hour (their page, a reveal,
+# the API's detail or lookup) is shown to supervisors on the dashboard and logged at WARNING
+# (linkage.services.audit.heavy_readers). 0: never.
+ACCESS_ALERT_PERSONS_PER_HOUR = int(os.environ.get("ACCESS_ALERT_PERSONS_PER_HOUR", "100"))
+
 # The clerks' dashboard refreshes its figures this often, without reloading the page.
 DASHBOARD_REFRESH_SECONDS = int(os.environ.get("DASHBOARD_REFRESH_SECONDS", "30"))
 NOTICE_TIMEOUT = float(os.environ.get("NOTICE_TIMEOUT", "10"))
@@ -643,6 +648,12 @@ CELERY_BEAT_SCHEDULE = {
     "notices-prune": {
         "task": "linkage.tasks.notices_prune",
         "schedule": crontab(hour=3, minute=45),
+    },
+    # Every quarter of an hour: staff who opened more persons than ACCESS_ALERT_PERSONS_PER_HOUR.
+    "heavy-readers-report": {
+        "task": "linkage.tasks.heavy_readers_report",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 15 * 60},
     },
     # The simulated peers' own recovery; harmless (empty tables) when real peers are used.
     "simulators-sweep": {

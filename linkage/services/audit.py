@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -27,6 +28,7 @@ from primitives.crypto import audit_digest
 
 from ..masking import mask_number_shaped, printable, recorded_value
 from ..models import AccessRecord, AuditChainVerification, BackboneClient
+from ..selectors import HeavyReader, heavy_readers
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +194,23 @@ def criteria_of(criteria: Mapping[str, Any]) -> dict[str, str]:
         for name, value in criteria.items()
         if value not in (None, "", [])
     }
+
+
+# --- Heavy reading ---------------------------------------------------------------------------
+
+
+def heavy_readers_report(*, now: datetime.datetime | None = None) -> list[HeavyReader]:
+    """Each heavy reader as a WARNING line, for the operators' monitoring (beat, every 15
+    minutes): who, how many persons, since when; never which persons."""
+    found = heavy_readers(now=now)
+    for reader in found:
+        logger.warning(
+            "%s opened %d persons in the last hour (%s to %s; ACCESS_ALERT_PERSONS_PER_HOUR "
+            "is %d): see the access records",
+            reader.username,
+            reader.persons,
+            timezone.localtime(reader.first_at).strftime("%H:%M"),
+            timezone.localtime(reader.last_at).strftime("%H:%M"),
+            settings.ACCESS_ALERT_PERSONS_PER_HOUR,
+        )
+    return found
