@@ -29,6 +29,14 @@ from .services.enqueueing import enqueue
 
 logger = logging.getLogger(__name__)
 
+# The longest a retry waits as a message with a countdown. The worker holds such a message,
+# unacknowledged, until it is due: RabbitMQ closes the channel of a delivery unacknowledged
+# for its consumer_timeout (30 minutes by default), and the worker dies of it (measured: an
+# "Unrecoverable error: PreconditionFailed", the retry never run); with Redis, Celery's
+# documentation warns, it goes to another worker after the visibility_timeout (an hour) and
+# runs twice. A longer wait is left to the sweeps, which take the rows up when they are due.
+COUNTDOWN_MAX_SECONDS = 600.0
+
 RETRYING: dict[str, Any] = {
     "acks_late": True,
     "autoretry_for": TRANSIENT_ERRORS,
@@ -162,8 +170,10 @@ def code_acquisition_file_send(file_id: int) -> None:
 def code_acquisition_file_distribute(self: Any, file_id: int) -> None:
     try:
         code_requests.code_acquisition_file_distribute(file_id=file_id)
-    except FileNotReady as not_ready:
-        raise self.retry(countdown=not_ready.retry_after) from not_ready
+    except (
+        FileNotReady
+    ) as not_ready:  # the peer's Retry-After, held no longer than a message may be
+        raise self.retry(countdown=min(not_ready.retry_after, COUNTDOWN_MAX_SECONDS)) from not_ready
 
 
 # Held while a confirmation run is under way (with a cache every worker shares): a run that
@@ -220,10 +230,11 @@ def code_requests_sweep() -> int:
 
 @shared_task(bind=True, acks_late=True)
 def notice_deliver(self: Any, notice_id: int) -> bool:
-    """One attempt; after a failure (recorded by the service) the next one, as long as it
-    takes (capped at NOTICE_RETRY_MAX_SECONDS apart)."""
+    """One attempt; after a failure (recorded by the service, with the time of the next) the
+    next one, as long as it takes (capped at NOTICE_RETRY_MAX_SECONDS apart): by this task's
+    retry while the wait fits a message (COUNTDOWN_MAX_SECONDS), by the sweep after that."""
     attempt = notices.notice_deliver(notice_id=notice_id)
-    if attempt.retry_in is not None:
+    if attempt.retry_in is not None and attempt.retry_in <= COUNTDOWN_MAX_SECONDS:
         raise self.retry(countdown=attempt.retry_in, max_retries=None)
     return attempt.delivered
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from backbone.models import BusinessSystem, ReceivedNotice
@@ -293,6 +294,56 @@ def test_the_delivery_task_schedules_the_next_attempt_itself(
     receiver_control_set("tax", unavailable=False)
     assert tasks.notice_deliver.run(notice.pk) is True
     assert len(retries) == 1
+
+
+def test_a_wait_longer_than_a_message_may_be_held_is_left_to_the_sweep(
+    systems: dict[str, BusinessSystem], clerk: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry is a message the worker holds unacknowledged until it is due: RabbitMQ closes
+    the channel of one held past its consumer_timeout (30 minutes) and the worker dies. A
+    notice whose next attempt is further off than COUNTDOWN_MAX_SECONDS is sent again by the
+    sweep once due."""
+    from django.utils import timezone
+
+    from linkage import tasks
+
+    notice = two_linked_systems(clerk)
+    receiver_control_set("tax", unavailable=True)
+    Notice.objects.filter(pk=notice.pk).update(attempts=12)  # the next wait: 2**13 s, capped
+    monkeypatch.setattr(tasks.notice_deliver, "retry", pytest.fail)
+
+    assert tasks.notice_deliver.run(notice.pk) is False  # recorded, and no retry message
+
+    notice.refresh_from_db()
+    wait = (notice.next_attempt_at - timezone.now()).total_seconds()
+    assert tasks.COUNTDOWN_MAX_SECONDS < wait <= settings.NOTICE_RETRY_MAX_SECONDS
+    assert notices_sweep(now=notice.next_attempt_at) == 0  # not before it is due
+    due = notice.next_attempt_at + datetime.timedelta(seconds=settings.NOTICE_STALLED_AFTER)
+    assert notices_sweep(now=due) == 1
+
+
+def test_a_peers_long_retry_after_is_held_no_longer_than_a_message_may_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from celery.exceptions import Retry
+
+    from linkage import tasks
+    from linkage.clients.intermediate import FileNotReady
+
+    def not_ready(*, file_id: int) -> None:
+        raise FileNotReady(3600.0)
+
+    retries: list[dict[str, Any]] = []
+
+    def retry(**options: Any) -> Retry:
+        retries.append(options)
+        return Retry()
+
+    monkeypatch.setattr(tasks.code_requests, "code_acquisition_file_distribute", not_ready)
+    monkeypatch.setattr(tasks.code_acquisition_file_distribute, "retry", retry)
+    with pytest.raises(Retry):
+        tasks.code_acquisition_file_distribute.run(1)
+    assert retries == [{"countdown": tasks.COUNTDOWN_MAX_SECONDS}]
 
 
 def test_delivered_notices_are_pruned_after_the_keep_days_and_pending_ones_never(
