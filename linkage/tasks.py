@@ -37,6 +37,16 @@ logger = logging.getLogger(__name__)
 # runs twice. A longer wait is left to the sweeps, which take the rows up when they are due.
 COUNTDOWN_MAX_SECONDS = 600.0
 
+# A periodic job's message is acknowledged when the job starts, not when it ends. The next
+# run does what a run lost with its worker did not; and a run longer than RabbitMQ's
+# consumer_timeout (30 minutes by default: the chain check over years of access records, a
+# confirmation over a city's backlog against a slow intermediate server) must not cost the
+# worker, which dies when a delivery stays unacknowledged that long and meets the same run
+# again when it restarts (measured with a 75 s job under a 10 s timeout: the worker gone, the
+# message back in the queue; acknowledged at the start, the job finished and the worker
+# lived).
+PERIODIC: dict[str, Any] = {"acks_late": False}
+
 RETRYING: dict[str, Any] = {
     "acks_late": True,
     "autoretry_for": TRANSIENT_ERRORS,
@@ -186,7 +196,7 @@ _CONFIRM_RUNNING = "code-requests-confirm:running"
 _CONFIRM_HOLD_SECONDS = 300
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def code_requests_confirm() -> dict[str, int] | None:
     """One confirmation run, or None when another is under way."""
     with _alone(_CONFIRM_RUNNING, _CONFIRM_HOLD_SECONDS) as hold:
@@ -223,7 +233,7 @@ def _alone(key: str, seconds: float) -> Iterator[_Hold]:
             shared_cache.call(lambda: cache.delete(key), fallback=False)
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def code_requests_sweep() -> int:
     return code_requests.code_requests_sweep()
 
@@ -239,12 +249,12 @@ def notice_deliver(self: Any, notice_id: int) -> bool:
     return attempt.delivered
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def notices_sweep() -> int:
     return notices.notices_sweep()
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def notices_prune() -> int:
     """Daily: the notices delivered more than NOTICE_KEEP_DAYS ago."""
     return notices.notices_prune()
@@ -277,7 +287,7 @@ def copies_deliver(copy_ids: list[int]) -> int:
     return copies.copies_deliver(copy_ids=copy_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def copies_sweep() -> int:
     return copies.copies_sweep()
 
@@ -289,30 +299,30 @@ def inquiries_ask(inquiry_ids: list[int]) -> int:
     return inquiries.inquiries_ask(inquiry_ids=inquiry_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def inquiries_sweep() -> int:
     return inquiries.inquiries_sweep()
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def individual_numbers_purge() -> int:
     """Daily: the retention purge (`manage.py purge_expired`)."""
     return len(retention.individual_numbers_purge())
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def oauth_records_purge() -> tuple[int, int]:
     """Hourly: expired access tokens and the ids of expired client assertions."""
     return oauth_clients.oauth_records_purge()
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def audit_chain_verify() -> bool:
     """Daily: verify the access records' chain and keep the result (`verify_audit_log`)."""
     return audit.audit_chain_verify_recorded().broken is None
 
 
-@shared_task(acks_late=True)
+@shared_task(**PERIODIC)
 def heavy_readers_report() -> int:
     """Every quarter of an hour: a WARNING for each member of staff who opened more persons
     in the last hour than ACCESS_ALERT_PERSONS_PER_HOUR."""

@@ -91,3 +91,21 @@ def test_a_periodic_run_still_queued_when_the_next_is_due_is_dropped() -> None:
     }
     for name, entry in every.items():
         assert entry["options"]["expires"] == entry["schedule"], name
+
+
+def test_a_periodic_job_is_acknowledged_when_it_starts_other_work_when_done() -> None:
+    """A run longer than RabbitMQ's consumer_timeout must not cost the worker (linkage.tasks,
+    PERIODIC); every other task is acknowledged once done, so a worker lost mid-task leaves
+    it to another."""
+    from config.celery import app
+
+    periodic = {
+        entry["task"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"].startswith("linkage.")
+    }
+    assert len(periodic) == 10
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("linkage.tasks.")}
+    assert periodic < set(ours)
+    for name, task in ours.items():
+        assert task.acks_late is (name not in periodic), name
