@@ -13,6 +13,7 @@ from primitives.http import PeerRefused, PeerUnavailable, peer_call
 from primitives.signing import signed_headers
 
 DUPLICATE_CODE = "duplicate_event"
+UNAVAILABLE = "unavailable: "  # how a failure of the receiver itself begins (not a refusal)
 
 
 def notice_send(*, url: str, secret: str, event: str, event_id: str, body: bytes) -> str:
@@ -24,5 +25,5 @@ def notice_send(*, url: str, secret: str, event: str, event_id: str, body: bytes
         if refused.status != 409 or refused.code != DUPLICATE_CODE:
             return f"refused: {refused.status} {refused.code}"
     except PeerUnavailable as unavailable:
-        return f"unavailable: {unavailable}"
+        return f"{UNAVAILABLE}{unavailable}"
     return ""

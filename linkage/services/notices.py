@@ -6,6 +6,11 @@ notices and one that rolls back has none. `notice_deliver` posts it, signed, to 
 callback URL until the system accepts it; a failure only schedules the next attempt. A
 receiver that already has the event id answers 409, which counts as delivered: each notice is
 applied once however often it is sent.
+
+A receiver that fails as a whole (down, hung, answering 5xx) is paused: for as long as its
+next attempt is off, its other notices wait without being sent, so one hung system costs
+one NOTICE_TIMEOUT per pause, not one per notice, and the workers stay free for the other
+systems' notices (the pause lives in the shared cache; without one, in each process).
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from primitives.vocabulary import NoticeEvent
 
-from ..clients.notices import notice_send
+from ..clients.notices import UNAVAILABLE, notice_send
 from ..events import notices_due
+from ..guards import shared_cache
 from ..models import AddressVersion, BackboneClient, CrossReference, Notice, Person
 from .backbone_clients import receivers_by_number_system
 
@@ -200,12 +207,21 @@ class NoticeAttempt:
 
 def notice_deliver(*, notice_id: int) -> NoticeAttempt:
     """Send one pending notice. On failure the attempt and its reason are recorded, with the
-    time of the next attempt."""
+    time of the next attempt. While its receiver is paused it is not sent: it waits for the
+    pause's end (no attempt is counted)."""
     notice = (
         Notice.objects.deliverable().select_related("client", "person").filter(pk=notice_id).first()
     )
     if notice is None:
         return NoticeAttempt(delivered=False)  # delivered already, or its client revoked
+    pause = _pause_of(notice.client_id)
+    if pause is not None and pause.until > timezone.now():
+        Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
+            next_attempt_at=pause.until
+        )
+        return NoticeAttempt(
+            delivered=False, retry_in=(pause.until - timezone.now()).total_seconds()
+        )
     error = notice_send(
         url=notice.client.callback_url,
         secret=notice.client.notice_secret,
@@ -221,7 +237,11 @@ def notice_deliver(*, notice_id: int) -> NoticeAttempt:
             attempts=F("attempts") + 1,
             last_error="",
         )
+        if pause is not None:
+            _pause_end(notice.client_id)
         return NoticeAttempt(delivered=True)
+    if error.startswith(UNAVAILABLE):
+        _pause(notice.client_id, pause, now)
     delay = retry_delay(notice.attempts + 1)
     Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
         attempts=F("attempts") + 1,
@@ -236,6 +256,44 @@ def notice_deliver(*, notice_id: int) -> NoticeAttempt:
         delay,
     )
     return NoticeAttempt(delivered=False, retry_in=delay)
+
+
+@dataclass(frozen=True)
+class ReceiverPause:
+    """A receiver's notices wait until `until`; `failures` in a row so far."""
+
+    until: datetime.datetime
+    failures: int
+
+
+def _pause_key(client_id: int) -> str:
+    return f"notices:receiver-paused:{client_id}"
+
+
+def _pause_of(client_id: int) -> ReceiverPause | None:
+    found = shared_cache.call(lambda: cache.get(_pause_key(client_id)), fallback=None)
+    return found if isinstance(found, ReceiverPause) else None
+
+
+def _pause(client_id: int, pause: ReceiverPause | None, now: datetime.datetime) -> None:
+    """The receiver failed again: pause it, twice as long each time in a row (2, 4, 8, …
+    seconds, at most NOTICE_RETRY_MAX_SECONDS)."""
+    failures = (pause.failures if pause is not None else 0) + 1
+    until = now + datetime.timedelta(seconds=retry_delay(failures))
+    kept = ReceiverPause(until=until, failures=failures)
+    # Kept past its end: the next failure in a row pauses it longer.
+    seconds = 2 * settings.NOTICE_RETRY_MAX_SECONDS
+    shared_cache.call(lambda: cache.set(_pause_key(client_id), kept, seconds), fallback=None)
+    logger.warning(
+        "notices to client #%s paused for %.0f s: it failed %d times in a row",
+        client_id,
+        (until - now).total_seconds(),
+        failures,
+    )
+
+
+def _pause_end(client_id: int) -> None:
+    shared_cache.call(lambda: cache.delete(_pause_key(client_id)), fallback=0)
 
 
 PRUNE_BATCH = 5000

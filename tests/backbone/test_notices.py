@@ -16,7 +16,7 @@ from django.test import Client
 
 from backbone.models import BusinessSystem, ReceivedNotice
 from backbone.services import receiver_control_set
-from linkage.models import Notice
+from linkage.models import BackboneClient, Notice
 from linkage.services.notices import NoticeAttempt, notice_body, notice_deliver, notices_sweep
 from primitives.signing import signed_headers
 from primitives.vocabulary import NoticeEvent
@@ -37,6 +37,14 @@ def two_linked_systems(clerk: Client) -> Notice:
     return Notice.objects.get(event=NoticeEvent.ADDRESS_UPDATED)
 
 
+def until_due(notice: Notice) -> None:
+    """Wait until the notice's next attempt is due (as its retry would)."""
+    from django.utils import timezone
+
+    notice.refresh_from_db()
+    time.sleep(max(0.0, (notice.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
+
+
 def post_notice(
     live_server: Any, number_system: str, body: bytes, headers: dict[str, str]
 ) -> httpx.Response:
@@ -52,6 +60,7 @@ def test_receiver_down_then_up_delivers_once(
     receiver_control_set("tax", unavailable=True)
 
     assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=2.0)
+    until_due(notice)  # each attempt when it is due: the receiver is paused until then
     assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=4.0)
     notice.refresh_from_db()
     assert (notice.status, notice.attempts) == (Notice.Status.PENDING, 2)
@@ -60,12 +69,62 @@ def test_receiver_down_then_up_delivers_once(
     assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()
 
     receiver_control_set("tax", unavailable=False)
+    until_due(notice)
     assert notice_deliver(notice_id=notice.pk).delivered is True
     # Delivered: nothing is sent again, and nothing is retried.
     assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=None)
     notice.refresh_from_db()
     assert (notice.status, notice.attempts, notice.last_error) == (Notice.Status.DELIVERED, 3, "")
     assert ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == 1
+
+
+def test_a_hung_receiver_costs_one_timeout_per_pause_not_one_per_notice(
+    systems: dict[str, BusinessSystem], clerk: Client, silent_port: int, settings: Any
+) -> None:
+    """税's notice endpoint takes connections and never answers. Without the pause every
+    notice to it held a worker for NOTICE_TIMEOUT, and the notices to every other system
+    waited behind them in the queue."""
+    from django.utils import timezone
+
+    from .conftest import change
+
+    settings.NOTICE_TIMEOUT = 1.0
+    people = [resident() for _ in range(4)]
+    for someone in people:
+        for number_system in ("01", "02", "03"):
+            register(clerk, number_system, someone)
+    deliver_pending_notices()
+    tax = BackboneClient.objects.get(number_system="02")
+    callback_url = tax.callback_url
+    BackboneClient.objects.filter(pk=tax.pk).update(
+        callback_url=f"http://127.0.0.1:{silent_port}/notices"
+    )
+    for n, someone in enumerate(people):
+        change(
+            clerk, record_of("01", someone), address=f"神奈川県横浜市西区みなとみらい{n + 1}丁目"
+        )
+    pending = Notice.objects.filter(status=Notice.Status.PENDING).order_by("pk")
+    assert (
+        sorted(pending.values_list("client__number_system", flat=True)) == ["02"] * 4 + ["03"] * 4
+    )
+
+    started = time.monotonic()
+    for pk in list(pending.values_list("pk", flat=True)):  # what the worker does, in order
+        notice_deliver(notice_id=pk)
+    took = time.monotonic() - started
+
+    assert took < 3, f"{took:.1f} s: a timeout for each notice to the hung system"
+    to_nhi = Notice.objects.filter(client__number_system="03", event=NoticeEvent.ADDRESS_UPDATED)
+    assert set(to_nhi.values_list("status", flat=True)) == {Notice.Status.DELIVERED}
+    to_tax = Notice.objects.filter(client=tax, status=Notice.Status.PENDING)
+    assert sorted(to_tax.values_list("attempts", flat=True)) == [0, 0, 0, 1]  # one was tried
+    resumes = {notice.next_attempt_at for notice in to_tax}
+    assert len(resumes) == 1 and resumes.pop() > timezone.now()
+
+    # The system answers again: once the pause is over, its notices go out.
+    BackboneClient.objects.filter(pk=tax.pk).update(callback_url=callback_url)
+    until_due(to_tax[0])
+    assert deliver_pending_notices() == 4
 
 
 def test_a_lost_answer_makes_a_repeat_that_the_receiver_drops(
@@ -292,6 +351,7 @@ def test_the_delivery_task_schedules_the_next_attempt_itself(
     assert retries == [{"countdown": 2.0, "max_retries": None}]
 
     receiver_control_set("tax", unavailable=False)
+    until_due(notice)
     assert tasks.notice_deliver.run(notice.pk) is True
     assert len(retries) == 1
 
