@@ -327,9 +327,10 @@ def changed_residents(*, date_from: datetime.date, date_to: datetime.date) -> Ch
 
 
 HEAVY_READING_WINDOW = datetime.timedelta(hours=1)
-# A person opened: its page (every version, the links), its number revealed, or its detail or
-# lookup through the API. A search's list of names is not counted: a clerk's ordinary search
-# shows dozens at once.
+# A person opened: its page (every version, the links), its number revealed, or its lookup
+# through the staff API (the path also takes the business systems' detail reads, which have no
+# member of staff). A search's list of names is not counted: a clerk's ordinary search shows
+# dozens at once.
 _OPENED = Q(action__in=[AccessAction.PERSON_VIEW, AccessAction.REVEAL]) | Q(
     action=AccessAction.API_READ, path__startswith="/api/v1/persons/"
 )
@@ -357,7 +358,8 @@ def heavy_readers(
         return []
     now = now or timezone.now()
     opened: dict[str, set[str]] = {}
-    times: dict[str, list[datetime.datetime]] = {}
+    first: dict[str, datetime.datetime] = {}
+    last: dict[str, datetime.datetime] = {}
     for username, numbers, occurred_at in (
         AccessRecord.objects.filter(
             _OPENED,
@@ -371,9 +373,10 @@ def heavy_readers(
         .iterator(chunk_size=2000)
     ):
         opened.setdefault(username, set()).update(numbers)
-        times.setdefault(username, []).append(occurred_at)
+        first[username] = min(first.get(username, occurred_at), occurred_at)
+        last[username] = max(last.get(username, occurred_at), occurred_at)
     found = [
-        HeavyReader(username, len(persons), min(times[username]), max(times[username]))
+        HeavyReader(username, len(persons), first[username], last[username])
         for username, persons in opened.items()
         if len(persons) > threshold
     ]

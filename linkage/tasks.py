@@ -180,9 +180,8 @@ def code_acquisition_file_send(file_id: int) -> None:
 def code_acquisition_file_distribute(self: Any, file_id: int) -> None:
     try:
         code_requests.code_acquisition_file_distribute(file_id=file_id)
-    except (
-        FileNotReady
-    ) as not_ready:  # the peer's Retry-After, held no longer than a message may be
+    except FileNotReady as not_ready:
+        # The peer's Retry-After, held no longer than a message may be.
         raise self.retry(countdown=min(not_ready.retry_after, COUNTDOWN_MAX_SECONDS)) from not_ready
 
 

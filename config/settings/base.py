@@ -381,8 +381,8 @@ COPY_SWEEP_EVERY = float(os.environ.get("COPY_SWEEP_EVERY", "30"))
 INDIVIDUAL_NUMBER_RETENTION_DAYS = int(os.environ.get("INDIVIDUAL_NUMBER_RETENTION_DAYS", "1826"))
 
 # A member of staff who opens more persons than this within an hour (their page, a reveal,
-# the API's detail or lookup) is shown to supervisors on the dashboard and logged at WARNING
-# (linkage.services.audit.heavy_readers). 0: never.
+# the staff API's lookup) is shown to supervisors on the dashboard and logged at WARNING
+# (linkage.selectors.heavy_readers). 0: never.
 ACCESS_ALERT_PERSONS_PER_HOUR = int(os.environ.get("ACCESS_ALERT_PERSONS_PER_HOUR", "100"))
 
 # The clerks' dashboard refreshes its figures this often, without reloading the page.

@@ -215,13 +215,11 @@ def notice_deliver(*, notice_id: int) -> NoticeAttempt:
     if notice is None:
         return NoticeAttempt(delivered=False)  # delivered already, or its client revoked
     pause = _pause_of(notice.client_id)
-    if pause is not None and pause.until > timezone.now():
+    if pause is not None and (waiting := (pause.until - timezone.now()).total_seconds()) > 0:
         Notice.objects.filter(pk=notice.pk, status=Notice.Status.PENDING).update(
             next_attempt_at=pause.until
         )
-        return NoticeAttempt(
-            delivered=False, retry_in=(pause.until - timezone.now()).total_seconds()
-        )
+        return NoticeAttempt(delivered=False, retry_in=waiting)
     error = notice_send(
         url=notice.client.callback_url,
         secret=notice.client.notice_secret,
