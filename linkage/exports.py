@@ -4,7 +4,10 @@ Names and addresses that would start a formula are neutralised (CSV injection, O
 
 UTF-8 with a byte order mark (Excel reads it as UTF-8 only with the BOM), streamed; or
 Shift_JIS as Windows writes it (CP932), built whole and refused with a report when a
-character has no CP932 form: a resident's name is never silently changed into "?". Or an
+character has no CP932 form: a resident's name is never silently changed into "?". CP932 has
+no variation selectors: a letter sent with one (an IVS, which chooses how the letter is drawn)
+is written as its plain letter, the 縮退 every Shift_JIS system applies, and the screen says
+so. Or an
 Excel workbook, where the integrated number is a text cell (Excel keeps its leading zeros),
 the dates are dates, and every text is a string cell, never a formula.
 """
@@ -22,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from primitives.text import variation_selectors_dropped
 from primitives.vocabulary import Sex
 
 from .models import AddressVersion
@@ -135,7 +139,7 @@ def changed_residents_csv_cp932(rows: ChangedResidents) -> bytes:
     out = bytearray()
     for version, text in _lines(rows):
         try:
-            out += text.encode("cp932")
+            out += variation_selectors_dropped(text).encode("cp932")
         except UnicodeEncodeError:
             assert version is not None  # noqa: S101 (the header is CP932)
             problems += _unencodable(version)
@@ -148,7 +152,7 @@ def _unencodable(version: AddressVersion) -> list[UnencodableCharacter]:
     labels = dict(zip(_FIELDS, _header()[1:6], strict=True))
     found = []
     for field in _FIELDS:
-        for character in str(getattr(version, field)):
+        for character in variation_selectors_dropped(str(getattr(version, field))):
             try:
                 character.encode("cp932")
             except UnicodeEncodeError:

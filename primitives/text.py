@@ -143,14 +143,25 @@ def date_in_range(value: datetime.date) -> datetime.date:
 
 
 _WHITESPACE = re.compile(r"\s+")
+# Unicode's Variation_Selector characters. Each follows a letter and chooses one of its glyphs
+# (an IVS of the 文字情報基盤 / 行政事務標準文字: 葛 + U+E0100 is one of 葛's drawings), never
+# another letter; NFKC keeps them, so a name sent with one would not meet the name typed
+# without it.
+_VARIATION_SELECTORS = re.compile("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+
+def variation_selectors_dropped(value: str) -> str:
+    """`value` without its variation selectors: each letter as its plain character."""
+    return _VARIATION_SELECTORS.sub("", value)
 
 
 @lru_cache(maxsize=65536)  # a person's name and address recur in each of its changes
 def search_key(value: str) -> str:
     """The form in which names, kana and addresses are stored for search and queries are
     compared: NFKC (full- and half-width alike), hiragana as katakana, small kana as large,
-    no spaces, case folded. "やまだ　たろう", "ﾔﾏﾀﾞﾀﾛｳ" and "ヤマダ タロウ" give one key."""
-    value = jaconv.normalize(value)
+    no spaces, no variation selectors, case folded. "やまだ　たろう", "ﾔﾏﾀﾞﾀﾛｳ" and
+    "ヤマダ タロウ" give one key, and so do 葛飾 typed and 葛飾 sent with an IVS on 葛."""
+    value = jaconv.normalize(variation_selectors_dropped(value))
     value = jaconv.enlarge_smallkana(jaconv.hira2kata(value))
     # Normalised once more at the end: removing a space can join a combining mark to the
     # letter before it (A¯ -> A + space + U+0304), which must compose as a stored key would.

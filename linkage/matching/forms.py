@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from primitives.text import search_key
+from primitives.text import search_key, variation_selectors_dropped
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -57,7 +57,9 @@ def mj_map_read(path: Path) -> dict[str, str]:
         columns = re.split(r"[\t,]", line)
         if len(columns) < 2:
             continue
-        char, target = _code_or_char(columns[0]), _code_or_char(columns[1])
+        # A row for an IVS (葛 + U+E0100) folds its letter: names are compared without them.
+        char = variation_selectors_dropped(_code_or_char(columns[0]))
+        target = variation_selectors_dropped(_code_or_char(columns[1]))
         if len(char) == 1 and target and char != target:
             pairs[char] = target
     return pairs
@@ -106,8 +108,9 @@ def _kanji_number(match: re.Match[str]) -> str:
 @functools.lru_cache(maxsize=65536)
 def address_normalised(value: str) -> str:
     """An address with its numerals as digits and 丁目/番地/番/号/の/hyphens as one hyphen:
-    東京都千代田区一丁目2-3, １丁目２番３号 and 1-2-3 all end in 1-2-3."""
-    value = unicodedata.normalize("NFKC", _SPACE.sub("", value))
+    東京都千代田区一丁目2-3, １丁目２番３号 and 1-2-3 all end in 1-2-3. Variation selectors
+    go, as in every search form (primitives.text.search_key)."""
+    value = unicodedata.normalize("NFKC", _SPACE.sub("", variation_selectors_dropped(value)))
     value = _KANJI_NUMBER.sub(_kanji_number, value)
     value = _BLOCK_WORDS.sub("-", value)
     value = re.sub(r"-+", "-", value).strip("-")

@@ -93,11 +93,34 @@ def test_each_field_gets_its_level_and_weight() -> None:
     assert other.score == 0 and all(w < 0 for w in other.weights.values())
 
 
+def test_a_letter_with_an_ivs_is_the_letter_in_name_and_address() -> None:
+    ivs = "\U000e0100"
+    stored = Query(
+        f"葛{ivs}西花子", "カサイハナコ", datetime.date(1975, 5, 5), "2", f"葛{ivs}飾区1-2"
+    )
+    sought = Query("葛西花子", "カサイハナコ", datetime.date(1975, 5, 5), "2", "葛飾区一丁目2番")
+    result = compare(sought, stored, default_weights())
+    assert result.agreement["name"] == "normalised"
+    assert result.agreement["address"] == "normalised"
+    assert result.score >= 99
+
+
 def test_a_missing_field_adds_nothing() -> None:
     weights = default_weights()
     stored = Query("山田太郎", "ヤマダタロウ", datetime.date(1980, 1, 1), "1", "横浜市")
     result = compare(Query(name="山田太郎"), stored, weights)
     assert result.agreement["birth_date"] == "missing" and result.weights["birth_date"] == 0
+
+
+def test_an_mj_map_row_for_an_ivs_folds_its_letter(tmp_path: Path, settings) -> None:
+    mj = tmp_path / "mj.csv"
+    mj.write_text("U+5D8C U+E0100,U+5CF6\n", encoding="utf-8")  # 嶌 drawn one way -> 島
+    settings.MATCHING = {**settings.MATCHING, "mj_map": str(mj)}
+    forms.variant_table.cache_clear()
+    try:
+        assert variant("嶌\U000e0101田") == variant("嶌田") == "島田"
+    finally:
+        forms.variant_table.cache_clear()
 
 
 def test_the_mj_map_is_loaded_where_the_municipality_supplies_it(tmp_path: Path, settings) -> None:

@@ -181,6 +181,26 @@ def test_cp932_csv_is_written_for_excel(moved: dict[str, Registered], supervisor
     assert "初日　花子".encode("cp932") in response.content
 
 
+def test_cp932_writes_a_letter_sent_with_an_ivs_as_the_letter_and_utf8_keeps_it(
+    jyuki: KeyedClient, supervisor: Any
+) -> None:
+    """CP932 cannot say which drawing of 葛 is meant: it gets 葛 (the 縮退 of every Shift_JIS
+    system), where a letter CP932 lacks altogether refuses the file. The screen says so."""
+    ivs = "\U000e0100"
+    drawn = register(jyuki, name=f"葛{ivs}西　花子", name_kana="カサイ　ハナコ")
+    registered_on(drawn, TODAY)
+    client = signed_in(supervisor)
+    plain = client.get(EXPORT, {**period(), "encoding": "cp932"})
+    assert plain.status_code == 200
+    rows = list(csv.reader(io.StringIO(plain.content.decode("cp932"), newline="")))
+    assert rows[1][:2] == [drawn.integrated_number, "葛西　花子"]
+    utf8 = client.get(EXPORT, {**period(), "encoding": "utf-8"})
+    assert isinstance(utf8, StreamingHttpResponse)
+    assert f"葛{ivs}西　花子".encode() in b"".join(utf8.streaming_content)
+    listed = client.get(CHANGED, period()).content.decode()
+    assert "Shift_JIS には異体字の字形の指定(IVS)がないため" in listed
+
+
 def test_xlsx_keeps_numbers_as_text_dates_as_dates_and_no_formula(
     moved: dict[str, Registered], jyuki: KeyedClient, supervisor: Any
 ) -> None:

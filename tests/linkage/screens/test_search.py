@@ -86,6 +86,30 @@ def test_address_matches_partially_and_across_widths(
     assert found(client, address="宮本町１番地") == [residents["yamamoto"].integrated_number]
 
 
+IVS = "\U000e0100"  # an ideographic variation selector: which drawing of the letter before it
+
+
+def test_a_name_sent_with_an_ivs_is_found_as_typed_without_it_and_the_other_way(
+    residents: dict[str, Registered], jyuki: KeyedClient, clerk: Any
+) -> None:
+    """The standard's character set (行政事務標準文字) sends some letters with an IVS; a clerk
+    types the letter plain, or pastes it with the selector from another system."""
+    drawn = register(
+        jyuki,
+        name=f"葛{IVS}西 花子",
+        name_kana="カサイ ハナコ",
+        birth_date="1975-05-05",
+        sex="2",
+        address=f"東京都葛{IVS}飾区立石5丁目",
+    )
+    client = signed_in(clerk)
+    assert found(client, name="葛西") == [drawn.integrated_number]
+    assert found(client, address="葛飾区立石") == [drawn.integrated_number]
+    assert found(client, name=f"山{IVS}田") == [residents["yamada"].integrated_number]
+    response = client.get(SEARCH, {"name": "葛西"})
+    assert f"葛{IVS}西".encode() in response.content  # shown as it was sent
+
+
 def test_birth_date_exact_and_range_and_sex(residents: dict[str, Registered], clerk: Any) -> None:
     client = signed_in(clerk)
     both = sorted([residents["yamada"].integrated_number, residents["yamamoto"].integrated_number])
