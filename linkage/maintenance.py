@@ -51,3 +51,23 @@ def migrations_unbounded(**kwargs: Any) -> None:
     """pre_migrate: the schema's changes are maintenance, run by an operator; a table's
     rewrite or an index build at a city's size takes minutes."""
     statement_timeout_lift()
+
+
+def index_build_concurrently(schema_editor: Any, name: str, definition: str) -> None:
+    """`CREATE INDEX name definition`, CONCURRENTLY on PostgreSQL so that writes go on while
+    it reads the table. A concurrent build that fails (a lock timeout, a cancel, a restart)
+    leaves its index behind marked invalid: never used by a query, yet kept up on every write,
+    and `IF NOT EXISTS` would keep it so on the next try. An invalid index of that name is
+    therefore dropped first, as PostgreSQL's documentation advises, and built again."""
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name]
+        )
+        found = cursor.fetchone()
+    if found and found[0]:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {definition}")

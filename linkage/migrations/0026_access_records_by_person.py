@@ -5,13 +5,15 @@ would hold them all back for as long as it reads the table (10 s at 5,000,000 re
 
 from django.db import migrations
 
+from linkage.maintenance import index_build_concurrently
+
+NAME = "access_numbers_gin"
+DEFINITION = "ON linkage_accessrecord USING gin (integrated_numbers jsonb_path_ops)"
+
 
 def index_create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS access_numbers_gin "
-            "ON linkage_accessrecord USING gin (integrated_numbers jsonb_path_ops)"
-        )
+        index_build_concurrently(schema_editor, NAME, DEFINITION)
 
 
 def index_drop(apps, schema_editor):

@@ -5,17 +5,20 @@ table."""
 
 from django.db import migrations
 
+from linkage.maintenance import index_build_concurrently
+
 
 def _concurrently(schema_editor):
     """CONCURRENTLY on PostgreSQL, which SQLite does not know."""
     return "CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
 
 
+NAME = "notice_delivered_idx"
+DEFINITION = "ON linkage_notice (delivered_at) WHERE status = 'delivered'"
+
+
 def index_create(apps, schema_editor):
-    schema_editor.execute(
-        f"CREATE INDEX {_concurrently(schema_editor)} IF NOT EXISTS notice_delivered_idx "
-        "ON linkage_notice (delivered_at) WHERE status = 'delivered'"
-    )
+    index_build_concurrently(schema_editor, NAME, DEFINITION)
 
 
 def index_drop(apps, schema_editor):

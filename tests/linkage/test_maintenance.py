@@ -4,11 +4,13 @@ and the initial load's finish and a migration take longer than that at a city's 
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import OperationalError, connection, transaction
 
@@ -86,3 +88,56 @@ def test_migrate_runs_unbounded(deployment_bound: None) -> None:
     assert bound() == BOUND
     call_command("migrate", verbosity=0)
     assert bound() == "0"
+
+
+def index_valid(name: str) -> bool | None:
+    """Whether the index is valid; None when there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
+        found = cursor.fetchone()
+    return None if found is None else bool(found[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_index_a_failed_concurrent_build_left_invalid_is_built_again() -> None:
+    """The reference deployment's `lock_timeout` ends a concurrent build that waits for a
+    long transaction (a nightly batch), and PostgreSQL keeps the index, invalid. The
+    migration's next run, and migration 0029 on a database where that already happened,
+    build it again."""
+    built = importlib.import_module("linkage.migrations.0027_notices_delivered_index")
+    repair = importlib.import_module("linkage.migrations.0029_concurrent_indexes_valid")
+    with connection.schema_editor(atomic=False) as editor:
+        built.index_drop(django_apps, editor)
+    holding, release = threading.Event(), threading.Event()
+
+    def long_transaction() -> None:  # a writer of the table that does not end soon
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE linkage_notice IN ROW EXCLUSIVE MODE")
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=long_transaction)
+    writer.start()
+    try:
+        assert holding.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        with (
+            pytest.raises(OperationalError, match="lock timeout"),
+            connection.schema_editor(atomic=False) as editor,
+        ):
+            built.index_create(django_apps, editor)
+        assert index_valid(built.NAME) is False  # left behind by the failed build
+    finally:
+        release.set()
+        writer.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    with connection.schema_editor(atomic=False) as editor:
+        repair.indexes_valid(django_apps, editor)
+    assert index_valid(built.NAME) is True
+    assert index_valid("access_numbers_gin") is True
