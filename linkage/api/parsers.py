@@ -11,7 +11,7 @@ from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
-from ..masking import has_lone_surrogate
+from ..masking import field_name_shown, has_lone_surrogate
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -41,6 +41,26 @@ def _key_has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__("a key appears twice in one object")
+        self.key = key
+
+
+def _keys_unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different (RFC 8259 leaves a repeated key's meaning to
+    each parser: a gateway or log reading the first and linkage the last would each see
+    another change, and a client that writes a field twice loses one of them unseen)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return found
+
+
 class BoundedJSONParser(JSONParser):
     """Reads at most API_MAX_BODY_BYTES (64 KiB), then parses strict JSON in UTF-8."""
 
@@ -67,7 +87,13 @@ class BoundedJSONParser(JSONParser):
         except UnicodeDecodeError as error:
             raise exceptions.ParseError("the body is not UTF-8", code="not_utf8") from error
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_keys_unique)
+        except DuplicateKey as error:
+            raise exceptions.ParseError(
+                f"the key {field_name_shown(error.key)} appears twice in one object; "
+                "send each field once",
+                code="duplicate_key",
+            ) from error
         except (ValueError, RecursionError) as error:
             # The decoder's message names a position only, never the content.
             position = (

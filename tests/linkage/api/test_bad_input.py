@@ -165,6 +165,34 @@ def test_bodies_that_are_not_a_json_object(
     assert linkage_table_counts() == counts
 
 
+@pytest.mark.parametrize("where", ["top", "person", "items", "number-shaped key"])
+def test_a_key_written_twice_is_refused_and_named(jyuki: KeyedClient, where: str) -> None:
+    """JSON leaves a repeated key's meaning to each parser: linkage would read the last, a
+    gateway or a log on the way perhaps the first. Refused, naming the key (a plain name only)."""
+    body = address_change_body(number_system=jyuki.number_system)
+    body["business"] = {"data_type": "tax", "items": {"k": "1"}}
+    text = json.dumps(body, ensure_ascii=False)
+    key = "123456789018" if where == "number-shaped key" else ""
+    text = {
+        "top": text.replace("{", '{"event_id": "first", ', 1),
+        "person": text.replace('"person": {', '"person": {"name": "前", ', 1),
+        "items": text.replace('"items": {', '"items": {"k": "0", ', 1),
+        "number-shaped key": text.replace(
+            '"items": {', f'"items": {{"{key}": "0", "{key}": "1", ', 1
+        ),
+    }[where]
+    counts = linkage_table_counts()
+    answer = raw_post(jyuki, text.encode())
+    assert answer.status_code == 400
+    error = answer.json()["errors"][0]
+    assert error["code"] == "duplicate_key"
+    named = {"top": "event_id", "person": "name", "items": "k", "number-shaped key": "*"}[where]
+    assert f"the key {named} appears twice" in error["message"]
+    if key:
+        assert key not in answer.content.decode()
+    assert linkage_table_counts() == counts
+
+
 def test_a_body_over_64_kib_is_413(jyuki: KeyedClient) -> None:
     body = address_change_body()
     body["person"]["address"] = "x" * (64 * 1024)
