@@ -1,6 +1,7 @@
 """JSON over HTTP between linkage and its peers, with the failure kinds the callers act on.
 
-PeerUnavailable: the peer could not answer (connection refused, timeout, 5xx): try later.
+PeerUnavailable: the peer could not answer (connection refused, timeout, 5xx, or a redirect:
+the configured URL is not where it answers): try later.
 PeerRefused: the peer answered 4xx: trying the same request again will not help.
 """
 
@@ -97,6 +98,15 @@ def peer_call(
     if not isinstance(body, dict):
         body = {"items": body}
     answer = PeerAnswer(response.status_code, body, dict(response.headers))
+    if 300 <= response.status_code < 400:
+        # Not followed (a signed notice or a person's data goes to the configured address
+        # only), and not taken for an answer: the request did not reach the peer's service.
+        # Its URL needs correcting (often http:// where the peer serves https://).
+        raise PeerUnavailable(
+            f"{method} {url}: {response.status_code} redirect, not followed: "
+            "configure the URL the peer answers at",
+            answer=answer,
+        )
     if response.status_code >= 500 or response.status_code == 429:
         raise PeerUnavailable(
             f"{method} {url}: {response.status_code}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -199,6 +200,49 @@ def silent_port() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield int(listener.getsockname()[1])
+
+
+@dataclass
+class Redirecting:
+    """A server that answers every request with `status` to `location`, as a load balancer
+    does for a URL written http:// where the service answers https://; `hits` counts them."""
+
+    url: str
+    location: str = "https://example.invalid/"
+    status: int = 302
+    hits: int = 0
+
+
+@pytest.fixture
+def redirecting() -> Iterator[Redirecting]:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    served = Redirecting(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            served.hits += 1
+            self.send_response(served.status)
+            self.send_header("Location", served.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    served.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield served
+    finally:
+        peer_connections_close()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(params=["refused", "silent"])

@@ -20,6 +20,7 @@ from linkage.models import BackboneClient, Notice
 from linkage.services.notices import NoticeAttempt, notice_body, notice_deliver, notices_sweep
 from primitives.signing import signed_headers
 from primitives.vocabulary import NoticeEvent
+from tests.conftest import Redirecting
 from tests.factories import resident
 
 from .conftest import deliver_pending_notices, record_of, register
@@ -125,6 +126,32 @@ def test_a_hung_receiver_costs_one_timeout_per_pause_not_one_per_notice(
     BackboneClient.objects.filter(pk=tax.pk).update(callback_url=callback_url)
     until_due(to_tax[0])
     assert deliver_pending_notices() == 4
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_receiver_that_redirects_has_not_received_the_notice(
+    systems: dict[str, BusinessSystem], clerk: Client, redirecting: Redirecting, status: int
+) -> None:
+    """税's callback URL was written http:// where its proxy serves https:// (or the endpoint
+    moved): the proxy answers with a redirect. The notice did not reach 税, so it is not
+    delivered, and it is not sent on to where the redirect points."""
+    notice = two_linked_systems(clerk)
+    tax = BackboneClient.objects.get(number_system="02")
+    redirecting.status, redirecting.location = status, tax.callback_url
+    BackboneClient.objects.filter(pk=tax.pk).update(callback_url=f"{redirecting.url}/notices")
+
+    assert notice_deliver(notice_id=notice.pk) == NoticeAttempt(delivered=False, retry_in=2.0)
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.PENDING
+    assert notice.last_error.startswith("unavailable:")
+    assert f"{status} redirect, not followed" in notice.last_error
+    assert redirecting.hits == 1
+    assert not ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).exists()
+
+    BackboneClient.objects.filter(pk=tax.pk).update(callback_url=redirecting.location)
+    until_due(notice)
+    assert notice_deliver(notice_id=notice.pk).delivered is True
+    assert ReceivedNotice.objects.filter(event=NoticeEvent.ADDRESS_UPDATED).count() == 1
 
 
 def test_a_lost_answer_makes_a_repeat_that_the_receiver_drops(

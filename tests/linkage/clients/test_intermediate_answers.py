@@ -16,6 +16,7 @@ import pytest
 
 from linkage.clients import intermediate
 from primitives.http import PeerUnavailable, peer_connections_close
+from tests.conftest import Redirecting
 
 NUMBER = "983205673214"  # what an entry carries: never in a message
 ENTRY = {
@@ -191,3 +192,13 @@ def test_an_inquiry_answered_with_records_that_are_not_a_list(vendor: Vendor) ->
     }
     (answered,) = intermediate.inquiries_send([message])
     assert answered.records == [{"income": 1}]
+
+
+def test_a_redirect_is_not_an_answer(redirecting: Redirecting, settings: Any) -> None:
+    """An intermediate server configured at http:// behind a proxy that redirects to https://:
+    the file's release did not reach it (it would keep the file's individual numbers), so the
+    call fails as a peer that could not answer, and the task retries it."""
+    settings.PEER_URLS = {**settings.PEER_URLS, "intermediate": f"{redirecting.url}/im"}
+    with pytest.raises(PeerUnavailable, match="302 redirect, not followed"):
+        intermediate.code_acquisition_file_release(reception_number="R1")
+    assert redirecting.hits == 1
