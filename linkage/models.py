@@ -1030,6 +1030,25 @@ class ReviewItem(models.Model):
         return f"{self.kind}:{self.person_id}/{self.other_id}"
 
 
+class ScreeningDue(models.Model):
+    """A new person without an individual number, to be screened for duplicates again once
+    its transaction has committed (linkage.services.screening). The write path screens it
+    against the persons committed before it; another new person of the same batch, or of a
+    transaction running beside it, was not there to be found."""
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("宛名")
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("名寄せの再照合待ち")
+        verbose_name_plural = _("名寄せの再照合待ち")
+
+    def __str__(self) -> str:
+        return f"screening due: {self.person_id}"
+
+
 class BusinessLabel(models.Model):
     """The label a clerk reads for a business data type or item key (業務項目の表示名),
     added or overriding the shipped dictionary (linkage/data/business_labels.json)."""

@@ -24,7 +24,16 @@ from primitives.http import TRANSIENT_ERRORS
 
 from .clients.intermediate import FileNotReady
 from .guards import broker, shared_cache
-from .services import audit, code_requests, copies, inquiries, notices, oauth_clients, retention
+from .services import (
+    audit,
+    code_requests,
+    copies,
+    inquiries,
+    notices,
+    oauth_clients,
+    retention,
+    screening,
+)
 from .services.enqueueing import enqueue
 
 logger = logging.getLogger(__name__)
@@ -301,6 +310,14 @@ def inquiries_ask(inquiry_ids: list[int]) -> int:
 @shared_task(**PERIODIC)
 def inquiries_sweep() -> int:
     return inquiries.inquiries_sweep()
+
+
+@shared_task(**PERIODIC)
+def screening_due_sweep() -> tuple[int, int]:
+    """Every minute: the new persons without a number screened again once committed (SPEC
+    10.3); the persons screened and the review items opened."""
+    done = screening.screening_due_sweep(seconds=settings.SCREENING_SWEEP_EVERY * 0.8)
+    return done.persons, done.opened
 
 
 @shared_task(**PERIODIC)

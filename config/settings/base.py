@@ -270,6 +270,10 @@ MATCHING: dict[str, Any] = {
     "blocking": int(os.environ.get("MATCHING_BLOCKING_LIMIT", "500")),
     "mj_map": os.environ.get("MATCHING_MJ_MAP", ""),
 }
+# Each new person without a number is screened again once committed, so that two new persons
+# of one file, or of two transactions side by side, are found to be one (linkage.services.
+# screening); the sweep runs this often.
+SCREENING_SWEEP_EVERY = float(os.environ.get("SCREENING_SWEEP_EVERY", "60"))
 
 # The sandbox's simulated 住基全国サーバー knows every valid individual number except those
 # marked unknown (`national_registry unknown`), so residents registered by hand reach
@@ -631,6 +635,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "linkage.tasks.inquiries_sweep",
         "schedule": COPY_SWEEP_EVERY,
         "options": {"expires": COPY_SWEEP_EVERY},
+    },
+    "screening-due-sweep": {
+        "task": "linkage.tasks.screening_due_sweep",
+        "schedule": SCREENING_SWEEP_EVERY,
+        "options": {"expires": SCREENING_SWEEP_EVERY},
     },
     # Daily, at night in Japan: the retention purge, and the check of the access records.
     "individual-numbers-purge": {

@@ -57,6 +57,7 @@ from ..models import (
     Person,
     PersonMerge,
     ReviewItem,
+    ScreeningDue,
 )
 from ..selectors import code_request_status_of
 from ..tables import Drawn, build, flush, gathered, insert, reserve
@@ -228,6 +229,7 @@ class Plan:
     # Existing links whose record status a change moves, with the batch's last word on each.
     link_statuses: dict[Pair, str]
     numbered: list[Person] = field(default_factory=list)
+    screened: bool = False  # the new persons without a number were screened (10.3)
 
     def stores(self) -> list[Store]:
         return [decision for decision in self.decisions if isinstance(decision, Store)]
@@ -886,7 +888,10 @@ def numbers_attach(plan: Plan) -> None:
 def screening(plan: Plan) -> None:
     """Duplicate screening of the new persons without an individual number (SPEC 10.1 d,
     10.3): the stored persons above the review threshold, at most REVIEW_CANDIDATES each
-    (before numbering: a person new in the batch has nothing stored to be found by)."""
+    (before numbering: a person new in the batch has nothing stored to be found by). Each is
+    screened again after commit (screening_due_record), when the other new persons of its
+    batch and of the transactions beside it can be found too."""
+    plan.screened = True
     for decision in plan.stores():
         if isinstance(decision, NewPerson) and decision.screened:
             decision.candidates = candidates_find(
@@ -919,6 +924,7 @@ def rows_expected(plan: Plan, receivers: dict[str, list[BackboneClient]]) -> dic
         ReviewItem: sum(
             len(decision.candidates) + decision.second_address_number for decision in stores
         ),
+        ScreeningDue: len(_screened_again(plan)),
     }
 
 
@@ -1100,6 +1106,7 @@ def after(plan: Plan, *, cause: str, receivers: dict[str, list[BackboneClient]])
             cause=PersonMerge.Cause.INDIVIDUAL_NUMBER,
         )
     review_items_open(plan)
+    insert([build(ScreeningDue, person_id=_stored(state).pk) for state in _screened_again(plan)])
     stores = plan.stores()
     if not _receivers_read(stores, receivers):
         return
@@ -1142,6 +1149,22 @@ def _receivers_read(stores: list[Store], receivers: dict[str, list[BackboneClien
     if missing:
         receivers.update(receivers_by_number_system(missing))
     return bool(wanted)
+
+
+def _stored(state: PersonPlan) -> Person:
+    assert state.person is not None  # noqa: S101 (numbered)
+    return state.person
+
+
+def _screened_again(plan: Plan) -> list[PersonPlan]:
+    """The new persons screened before commit, to be screened again after it."""
+    if not plan.screened:
+        return []
+    return [
+        decision.person
+        for decision in plan.stores()
+        if isinstance(decision, NewPerson) and decision.screened
+    ]
 
 
 def review_items_open(plan: Plan) -> None:

@@ -15,10 +15,18 @@ import pytest
 from django.db import connection
 
 from backbone.linkage_client import LinkageApiClient
-from linkage.models import AddressVersion, CodeRequest, CrossReference, Person
+from linkage.models import (
+    AddressVersion,
+    CodeRequest,
+    CrossReference,
+    Person,
+    ReviewItem,
+    ScreeningDue,
+)
 from linkage.services import pipeline
 from linkage.services.address_changes import AddressChangeResult
 from linkage.services.pipeline import address_change_receive
+from linkage.services.screening import Screened, screening_due_sweep
 from tests.conftest import run_together
 from tests.factories import KeyedClient, address_change_body, backbone_client, resident
 from tests.linkage.services.test_address_change_receive import change_of
@@ -201,3 +209,53 @@ def test_concurrent_arrivals_of_one_number_on_two_numberless_persons_merge_once(
     assert holders.count() == 1
     assert Person.objects.filter(merged_into=holders.get()).count() == 1
     assert CodeRequest.objects.count() == 1
+
+
+@pytest.fixture
+def screening_meets_in_the_middle(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hold each thread after its duplicate screening until two threads have screened: each
+    has looked for the other before the other was stored."""
+    meeting = threading.Barrier(2, timeout=10)
+    real_screening = pipeline.screening
+
+    def screening_then_meeting(plan: pipeline.Plan) -> None:
+        real_screening(plan)
+        meeting.wait()
+
+    monkeypatch.setattr(pipeline, "screening", screening_then_meeting)
+    yield
+
+
+@postgresql_only
+@pytest.mark.usefixtures("screening_meets_in_the_middle")
+def test_one_person_without_a_number_registered_by_two_systems_at_once_is_found_again() -> None:
+    """SPEC 10.3: 税 and 福祉 register one person without its individual number at the same
+    moment. Neither transaction can see the other's new person, so neither screening finds a
+    candidate; the screening again after commit does, and opens one review item."""
+    tax, welfare = backbone_client(number_system="02"), backbone_client(number_system="04")
+    someone = resident()
+    results, errors = run_together(
+        [
+            receive_job(
+                keyed,
+                _without_number(
+                    address_change_body(number_system=keyed.number_system, resident=someone)
+                ),
+            )
+            for keyed in (tax, welfare)
+        ]
+    )
+    assert errors == []
+    assert [r.result for r in results] == ["registered"] * 2
+    assert [r.possible_duplicates for r in results] == [0, 0]  # each looked too early
+    assert not ReviewItem.objects.exists()
+
+    assert screening_due_sweep() == Screened(persons=2, opened=1)
+
+    item = ReviewItem.objects.get()
+    assert item.kind == ReviewItem.Kind.POSSIBLE_DUPLICATE
+    pair = Person.objects.filter(pk__in=[item.person_id, item.other_id])
+    assert set(pair.values_list("integrated_number", flat=True)) == {
+        r.integrated_number for r in results
+    }
+    assert not ScreeningDue.objects.exists()

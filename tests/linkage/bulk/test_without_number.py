@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from linkage.models import CodeRequest, CrossReference, Person, PersonMerge, ReviewItem
+from linkage.models import (
+    CodeRequest,
+    CrossReference,
+    Person,
+    PersonMerge,
+    ReviewItem,
+    ScreeningDue,
+)
+from linkage.services.screening import Screened, screening_due_sweep
 from primitives.layout import CSV_COLUMNS, OPTIONAL_COLUMNS, csv_record
 from tests.conftest import post_change
 from tests.factories import address_change_body, backbone_client, resident
@@ -145,6 +153,54 @@ def test_an_initial_load_leaves_screening_to_screen_persons(tmp_path: Path) -> N
         out = StringIO()
         call_command("screen_persons", *args, stdout=out)
         assert " 0 review items opened" in out.getvalue()
+
+
+def test_one_person_twice_in_a_nightly_file_is_found_to_be_one_after_commit(
+    tmp_path: Path,
+) -> None:
+    """税 and 福祉 send one person without a number in one file: each row is screened before
+    the chunk is stored, so neither finds the other. The sweep screens both again once they
+    are stored, and opens one review item for the pair, once."""
+    backbone_client(number_system="02")
+    backbone_client(number_system="04")
+    someone = resident()
+    rows = [
+        _without(address_change_body(number_system=number_system, resident=someone))
+        for number_system in ("02", "04")
+    ]
+    summary = run_import(_csv(tmp_path / "night.csv", rows))
+    assert "registered 2" in summary, summary
+    assert not ReviewItem.objects.exists()
+    assert ScreeningDue.objects.count() == 2
+
+    assert screening_due_sweep() == Screened(persons=2, opened=1)
+    item = ReviewItem.objects.get()
+    assert item.kind == ReviewItem.Kind.POSSIBLE_DUPLICATE
+    assert {item.person_id, item.other_id} == set(Person.objects.values_list("pk", flat=True))
+    assert not ScreeningDue.objects.exists()
+    assert screening_due_sweep() == Screened(persons=0, opened=0)
+
+
+def test_the_sweep_lets_go_a_person_given_its_number_meanwhile(
+    tmp_path: Path,
+) -> None:
+    tax = backbone_client(number_system="02")
+    backbone_client(number_system="04")
+    someone, other = resident(), resident()
+    first = _without(address_change_body(number_system="02", resident=someone))
+    rows = [
+        first,
+        _without(address_change_body(number_system="04", resident=someone)),
+        _without(address_change_body(number_system="04", resident=other)),
+    ]
+    run_import(_csv(tmp_path / "night.csv", rows))
+    # 税 learns its person's number before the sweep runs: no longer a person to screen.
+    numbered = address_change_body(
+        number_system="02", address_number=first["address_number"], resident=someone
+    )
+    assert post_change(tax, numbered).status_code == 200
+    assert screening_due_sweep() == Screened(persons=2, opened=1)  # 福祉's two
+    assert ReviewItem.objects.filter(kind=ReviewItem.Kind.POSSIBLE_DUPLICATE).count() == 1
 
 
 def test_a_file_row_on_a_merged_persons_address_number_updates_the_representative(
