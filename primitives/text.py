@@ -98,16 +98,30 @@ def individual_number_normalise(value: str) -> str:
 _SPACES = re.compile(r"[ \u3000]+")
 
 
+# A kana and a combining voiced or semi-voiced sound mark after it: ガ written as カ + U+3099,
+# the decomposed form (NFD) macOS and some libraries write.
+_KANA_WITH_COMBINING_MARK = re.compile("[\u3041-\u30ff][\u3099\u309a]")
+
+
+def kana_marks_composed(value: str) -> str:
+    """Each kana with a combining sound mark after it as the one letter it is (ガ, パ). Only
+    these pairs: NFC over a whole name would also change its CJK compatibility ideographs,
+    which a municipality's systems may hold on purpose."""
+    if "\u3099" not in value and "\u309a" not in value:
+        return value
+    return _KANA_WITH_COMBINING_MARK.sub(lambda m: unicodedata.normalize("NFC", m[0]), value)
+
+
 def name_spaces_normalise(value: str) -> str:
     """A name as the standard writes 氏名 (SPEC 7.1): each run of half- or full-width spaces
-    one full-width space, none at either end."""
-    return _SPACES.sub("\u3000", value).strip(" \u3000")
+    one full-width space, none at either end; kana with combining sound marks composed."""
+    return _SPACES.sub("\u3000", kana_marks_composed(value)).strip(" \u3000")
 
 
 def katakana_normalise(value: str) -> str:
     """Full- or half-width katakana and spaces, returned full-width, its spaces as a name's
     (name_spaces_normalise). Code `not_katakana`."""
-    value = jaconv.h2z(value, kana=True, ascii=False, digit=False)
+    value = kana_marks_composed(jaconv.h2z(value, kana=True, ascii=False, digit=False))
     if value and not KATAKANA_OR_SPACE.fullmatch(value):
         raise InvalidText("not_katakana")
     return name_spaces_normalise(value)

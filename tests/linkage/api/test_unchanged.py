@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import unicodedata
 from typing import Any
 
 import pytest
@@ -67,6 +68,25 @@ def test_spaces_in_names_are_one_full_width_space_and_then_compare_equal(
     answer = post_change(
         jyuki, again(body, "e-2", name="山田\u3000太郎", name_kana="ヤマダ　タロウ")
     )
+    assert answer.json()["result"] == "unchanged"
+
+
+def test_kana_written_with_combining_sound_marks_are_the_kana_and_then_compare_equal(
+    jyuki: KeyedClient,
+) -> None:
+    """ガ sent as カ + U+3099 (NFD, as macOS and some libraries write it) is ガ: taken as
+    katakana, stored composed, and the same name written composed is nothing new."""
+    body = address_change_body(resident=resident())
+    body["person"] |= {
+        "name": unicodedata.normalize("NFD", "山田　ガク"),
+        "name_kana": unicodedata.normalize("NFD", "ヤマダ　ガク パ"),
+    }
+    assert "\u3099" in body["person"]["name_kana"]
+    assert post_change(jyuki, body).status_code == 201
+    version = AddressVersion.objects.get()
+    assert (version.name, version.name_kana) == ("山田\u3000ガク", "ヤマダ\u3000ガク\u3000パ")
+
+    answer = post_change(jyuki, again(body, "e-2", name="山田　ガク", name_kana="ヤマダ　ガク　パ"))
     assert answer.json()["result"] == "unchanged"
 
 
