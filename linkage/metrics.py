@@ -101,6 +101,12 @@ class WorkCollector(Collector):
         notices.add_metric(["failing"], figures.failing_notices)
         yield notices
 
+        yield GaugeMetricFamily(
+            "linkage_screening_due",
+            "New persons without an individual number still to be screened again after commit",
+            value=figures.screening_due,
+        )
+
         chain = figures.audit_chain
         if chain is not None:
             yield GaugeMetricFamily(

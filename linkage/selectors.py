@@ -29,6 +29,7 @@ from .models import (
     Notice,
     Person,
     PersonMerge,
+    ScreeningDue,
 )
 from .readings import found_many, keep, kept
 
@@ -402,6 +403,9 @@ class WorkFigures:
     # Staff who opened more persons in the last hour than ACCESS_ALERT_PERSONS_PER_HOUR
     # (shown to those who may read the access records).
     heavy_readers: tuple[HeavyReader, ...] = ()
+    # New persons without a number still to be screened again (linkage.services.screening):
+    # a backlog that grows says the sweep does not run.
+    screening_due: int = 0
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -457,6 +461,7 @@ def _work_figures_read() -> WorkFigures:
         audit_chain_overdue=audit_chain is not None
         and audit_chain.verified_at < now - AUDIT_CHAIN_OVERDUE_AFTER,
         heavy_readers=tuple(heavy_readers(now=now)),
+        screening_due=ScreeningDue.objects.count(),
     )
 
 

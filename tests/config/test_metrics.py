@@ -30,6 +30,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_metrics_count_the_work_and_the_requests(jyuki: KeyedClient) -> None:
     assert post_change(jyuki, address_change_body()).status_code == 201
     assert post_change(jyuki, address_change_body()).status_code == 201
+    without_number = address_change_body()
+    del without_number["individual_number"]
+    assert post_change(jyuki, without_number).status_code == 201
     answer = scrape()
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith("text/plain; version=")
@@ -42,6 +45,7 @@ def test_metrics_count_the_work_and_the_requests(jyuki: KeyedClient) -> None:
     assert sum(requesting) == 2
     assert found[("linkage_code_request_oldest_requesting_seconds", ())] >= 0
     assert ("linkage_notices", (("state", "pending"),)) in found
+    assert found[("linkage_screening_due", ())] == 1  # until the sweep screens it again
     # No check of the access records' chain yet: nothing to say about it.
     assert not any(name.startswith("linkage_audit_chain") for name, _ in found)
     requests = [
