@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -202,6 +204,26 @@ def silent_port() -> Iterator[int]:
         yield int(listener.getsockname()[1])
 
 
+@contextmanager
+def http_served(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` answering on a free local port, in a thread: the base URL. Another vendor's
+    peer, reached over real HTTP."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        peer_connections_close()
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @dataclass
 class Redirecting:
     """A server that answers every request with `status` to `location`, as a load balancer
@@ -215,11 +237,9 @@ class Redirecting:
 
 @pytest.fixture
 def redirecting() -> Iterator[Redirecting]:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     served = Redirecting(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             served.hits += 1
@@ -230,19 +250,9 @@ def redirecting() -> Iterator[Redirecting]:
 
         do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    served.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_served(Handler) as url:
+        served.url = url
         yield served
-    finally:
-        peer_connections_close()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(params=["refused", "silent"])

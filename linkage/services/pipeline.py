@@ -82,6 +82,7 @@ from .numbering import (
     integrated_number_serial,
     integrated_numbers_issue,
 )
+from .screening import possible_duplicate
 
 logger = logging.getLogger(__name__)
 
@@ -1175,17 +1176,7 @@ def review_items_open(plan: Plan) -> None:
     for decision in plan.stores():
         person = decision.person.person
         assert person is not None  # noqa: S101 (numbered)
-        items += [
-            build(
-                ReviewItem,
-                kind=ReviewItem.Kind.POSSIBLE_DUPLICATE,
-                person_id=person.pk,
-                other_id=candidate.person_id,
-                score=candidate.score,
-                agreement=candidate.agreement,
-            )
-            for candidate in decision.candidates
-        ]
+        items += [possible_duplicate(person.pk, candidate) for candidate in decision.candidates]
         if decision.second_address_number:
             items.append(
                 build(

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from ..matching.search import candidates_find
+from ..matching.search import Candidate, candidates_find
 from ..models import AddressVersion, ReviewItem, ScreeningDue
 from ..tables import build, insert
 
@@ -47,6 +47,18 @@ def unnumbered_current_versions() -> QuerySet[AddressVersion]:
     )
 
 
+def possible_duplicate(person_id: int, candidate: Candidate) -> ReviewItem:
+    """The review item (名寄せ候補) for a person and a candidate found for it, unsaved."""
+    return build(
+        ReviewItem,
+        kind=ReviewItem.Kind.POSSIBLE_DUPLICATE,
+        person_id=person_id,
+        other_id=candidate.person_id,
+        score=candidate.score,
+        agreement=candidate.agreement,
+    )
+
+
 def persons_screen(versions: Iterable[AddressVersion], known: set[frozenset[int]]) -> Screened:
     """A POSSIBLE_DUPLICATE review item for each candidate above the review threshold of each
     version's person, unless the pair is in `known` (which learns the pairs found)."""
@@ -57,14 +69,7 @@ def persons_screen(versions: Iterable[AddressVersion], known: set[frozenset[int]
             version, limit=settings.MATCHING["review_candidates"], exclude={version.person_id}
         )
         items = [
-            build(
-                ReviewItem,
-                kind=ReviewItem.Kind.POSSIBLE_DUPLICATE,
-                person_id=version.person_id,
-                other_id=candidate.person_id,
-                score=candidate.score,
-                agreement=candidate.agreement,
-            )
+            possible_duplicate(version.person_id, candidate)
             for candidate in candidates
             if frozenset((version.person_id, candidate.person_id)) not in known
         ]

@@ -7,16 +7,14 @@ or a TypeError that fails every run, and the message names the field, never a va
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from linkage.clients import intermediate
-from primitives.http import PeerUnavailable, peer_connections_close
-from tests.conftest import Redirecting
+from primitives.http import PeerUnavailable
+from tests.conftest import QuietHandler, Redirecting, http_served
 
 NUMBER = "983205673214"  # what an entry carries: never in a message
 ENTRY = {
@@ -37,7 +35,7 @@ class Vendor:
 def vendor(settings: Any) -> Iterator[Vendor]:
     served = Vendor()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
@@ -50,22 +48,9 @@ def vendor(settings: Any) -> Iterator[Vendor]:
 
         do_GET = do_POST = _answer
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.PEER_URLS = {
-        **settings.PEER_URLS,
-        "intermediate": f"http://127.0.0.1:{server.server_address[1]}/im",
-    }
-    try:
+    with http_served(Handler) as url:
+        settings.PEER_URLS = {**settings.PEER_URLS, "intermediate": f"{url}/im"}
         yield served
-    finally:
-        peer_connections_close()
-        server.shutdown()
-        server.server_close()
 
 
 def unavailable(call: Any, *fields: str) -> str:
