@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from primitives.crypto import keyring
-from primitives.http import PeerRefused, peer_call
+from primitives.http import PeerRefused, PeerUnavailable, peer_call
 
 from .masking import mask_number_shaped
 from .models import AuditChainVerification
@@ -72,6 +72,8 @@ def intermediate() -> str:
             known = ""
         except PeerRefused:
             known = ""
+        except PeerUnavailable as error:  # its message names the call and why (a redirect)
+            known = f"unreachable: {error}"
         except Exception as error:
             known = f"{url} unreachable: {type(error).__name__}"
         with contextlib.suppress(Exception):

@@ -890,8 +890,8 @@ def screening(plan: Plan) -> None:
     """Duplicate screening of the new persons without an individual number (SPEC 10.1 d,
     10.3): the stored persons above the review threshold, at most REVIEW_CANDIDATES each
     (before numbering: a person new in the batch has nothing stored to be found by). Each is
-    screened again after commit (screening_due_record), when the other new persons of its
-    batch and of the transactions beside it can be found too."""
+    screened again after commit (a ScreeningDue row, linkage.services.screening), when the
+    other new persons of its batch and of the transactions beside it can be found too."""
     plan.screened = True
     for decision in plan.stores():
         if isinstance(decision, NewPerson) and decision.screened:

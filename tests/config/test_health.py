@@ -10,6 +10,7 @@ from django.test import Client
 
 from linkage.models import AuditChainVerification
 from primitives.crypto import keyring
+from tests.conftest import Redirecting
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +56,18 @@ def test_an_unreachable_intermediate_server_is_503(settings: Any, unused_port_ur
     assert answer.status_code == 503
     assert answer.json()["failing"] == ["intermediate_server"]
     assert "unreachable" in answer.json()["checks"]["intermediate_server"]["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redirecting_intermediate_server_is_503_and_says_why(
+    settings: Any, redirecting: Redirecting
+) -> None:
+    settings.PEER_URLS = {**settings.PEER_URLS, "intermediate": f"{redirecting.url}/im"}
+    cache.delete("health:intermediate")
+    answer = readiness()
+    assert answer.status_code == 503
+    detail = answer.json()["checks"]["intermediate_server"]["detail"]
+    assert "302 redirect, not followed: configure the URL the peer answers at" in detail
 
 
 @pytest.mark.django_db(transaction=True)
