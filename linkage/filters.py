@@ -122,6 +122,16 @@ class SearchForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        # Text that is nothing once in search form (variation selectors alone) would match
+        # every row: refused by name, as a blank criterion is.
+        for name in ("name", "address"):
+            if data.get(name) and not search_key(data[name]):
+                self.add_error(
+                    name,
+                    forms.ValidationError(
+                        _("検索に使える文字がありません。"), code="nothing_to_search"
+                    ),
+                )
         criteria = {name: value for name, value in data.items() if name != "ordering"}
         if not self.errors and not any(value not in (None, "") for value in criteria.values()):
             raise forms.ValidationError(

@@ -115,6 +115,12 @@ def test_search_refuses_no_criterion_and_bad_values_as_problem_json(
     bad = client.get(SEARCH, {"integrated_number": "12"})
     assert bad.status_code == 400
     assert [e["field"] for e in bad.json()["errors"]] == ["integrated_number"]
+    # A variation selector alone is nothing to search by (it would have listed everyone).
+    nothing = client.get(SEARCH, {"name": "\U000e0100"})
+    assert nothing.status_code == 400
+    assert [(e["field"], e["code"]) for e in nothing.json()["errors"]] == [
+        ("name", "nothing_to_search")
+    ]
 
 
 def test_lookup_by_individual_number_is_a_post(residents: list[Registered], clerk: Any) -> None:

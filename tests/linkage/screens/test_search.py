@@ -229,6 +229,8 @@ def test_a_search_needs_a_criterion_and_valid_values(clerk: Any) -> None:
     assert "条件を1つ以上入力して検索してください" in untouched.content.decode()
     for criteria, message in [
         ({"name": " "}, "検索条件を1つ以上入力してください"),
+        ({"name": IVS}, "検索に使える文字がありません"),  # not every person
+        ({"address": "\ufe0f"}, "検索に使える文字がありません"),
         ({"integrated_number": "123"}, "統合宛名番号は15桁の数字"),
         ({"birth_date": "2026-02-30"}, "存在しない日付です"),
         ({"birth_date": "21.3.1986"}, "西暦か和暦で入力してください（例: 1986-03-21、"),
