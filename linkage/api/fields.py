@@ -28,6 +28,7 @@ from primitives.text import (
     katakana_normalise,
     moment_check,
     name_spaces_normalise,
+    search_key,
 )
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -120,7 +121,18 @@ class SexField(StrictCharField):
     """性別, an ISO 5218 code (the serializer's validate_sex words the refusal)."""
 
 
-class NameField(StrictCharField):
+class ReadableField(StrictCharField):
+    """Text a clerk reads and searches (a name, an address): variation selectors alone are
+    nothing to read, and blank, as spaces alone are."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value and not search_key(value):
+            self.fail("blank")
+        return value
+
+
+class NameField(ReadableField):
     """氏名: its spaces as the standard writes them (one full-width space per run)."""
 
     def to_internal_value(self, data: Any) -> str:

@@ -23,6 +23,7 @@ from .fields import (
     KatakanaField,
     NameField,
     OffsetDateTimeField,
+    ReadableField,
     SexField,
     StrictCharField,
     StrictDateField,
@@ -73,9 +74,7 @@ class PersonInputSerializer(ClosedSerializer):
         "not before 1868-01-01.",
     )
     sex = SexField(help_text="性別, ISO 5218: 0 unknown, 1 male, 2 female, 9 not applicable.")
-    address = StrictCharField(
-        min_length=1, max_length=200, help_text="住所, no control characters."
-    )
+    address = ReadableField(min_length=1, max_length=200, help_text="住所, no control characters.")
 
     def validate_sex(self, value: str) -> str:
         if value not in SEX_CODES:
@@ -333,7 +332,7 @@ class CandidatePersonSerializer(ClosedSerializer):
     name_kana = KatakanaField(max_length=100, required=False, allow_blank=True)
     birth_date = StrictDateField(allow_future=False, required=False)
     sex = CodeField(choices=sorted(SEX_CODES), required=False)
-    address = StrictCharField(max_length=200, required=False, allow_blank=True)
+    address = ReadableField(max_length=200, required=False, allow_blank=True)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not data.get("name") and not data.get("name_kana"):

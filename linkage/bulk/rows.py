@@ -26,7 +26,12 @@ from primitives.numbers import (
     is_valid_individual_number,
     is_valid_integrated_number,
 )
-from primitives.text import KATAKANA_OR_SPACE, has_forbidden_characters, name_spaces_normalise
+from primitives.text import (
+    KATAKANA_OR_SPACE,
+    has_forbidden_characters,
+    name_spaces_normalise,
+    search_key,
+)
 from primitives.vocabulary import SEX_CODES, RecordStatus
 
 from ..api.fields import DigitsField, IntegratedNumberField
@@ -271,6 +276,8 @@ class RowValidator:
             0 < len(name) <= self._name_length
             and 0 < len(address) <= self._address_length
             and person["sex"] in SEX_CODES
+            and search_key(name)  # not variation selectors alone (the fields' `blank`)
+            and search_key(address)
         ):
             raise _LongRoad
         plain = {

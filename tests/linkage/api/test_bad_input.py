@@ -75,6 +75,8 @@ CASES: list[tuple[str, Callable[[Body], None], str, str]] = [
     ("lone surrogate in name", setting("person.name", "山田\ud800"), "person.name", "control_characters"),
     ("name over 100", setting("person.name", "山" * 101), "person.name", "max_length"),
     ("empty name", setting("person.name", ""), "person.name", "blank"),
+    ("name of a selector alone", setting("person.name", "\U000e0100"), "person.name", "blank"),
+    ("address of selectors alone", setting("person.address", "\ufe0f\ufe0e"), "person.address", "blank"),
     ("missing name", removing("person.name"), "person.name", "required"),
     ("address over 200", setting("person.address", "横" * 201), "person.address", "max_length"),
     ("missing address", removing("person.address"), "person.address", "required"),

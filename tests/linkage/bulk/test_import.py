@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from linkage.models import (
     Person,
 )
 from tests.conftest import post_change
-from tests.factories import backbone_client
+from tests.factories import address_change_body, backbone_client
 
 from .conftest import linkage_clear, linkage_snapshot, run_import
 
@@ -348,6 +349,25 @@ def _jsonl(path: Path, bodies: list[dict[str, Any]]) -> Path:
 
     path.write_text("".join(json.dumps(body) + "\n" for body in bodies), encoding="utf-8")
     return path
+
+
+def test_a_name_or_address_of_variation_selectors_alone_is_rejected_as_blank(
+    tmp_path: Path,
+) -> None:
+    """As the API refuses it: the file's quick check of plain rows sends such a row to the
+    fields, which name the field."""
+    backbone_client(number_system="01")
+    bodies = [address_change_body() for _ in range(3)]
+    bodies[0]["person"]["name"] = "\U000e0100"
+    bodies[1]["person"]["address"] = "\ufe0f"
+    path = _jsonl(tmp_path / "selectors.jsonl", bodies)
+    summary = run_import(path)
+    assert "registered 1," in summary and "rejected 2 " in summary, summary
+    rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
+    assert [row[2:4] for row in csv.reader(rejects.splitlines()[1:])] == [
+        ["person.name", "blank"],
+        ["person.address", "blank"],
+    ]
 
 
 def test_the_collector_runs_seldom_during_an_import_and_as_before_after_it(
