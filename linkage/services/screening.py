@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from ..matching.search import Candidate, candidates_find
@@ -32,6 +32,8 @@ from ..tables import build, insert
 # nightly file can leave thousands; the next sweep takes up the rest).
 SWEEP_BATCH = 200
 SWEEP_SECONDS = 50.0
+# The advisory lock one sweep holds while it screens (PostgreSQL): a key of its own.
+SWEEP_LOCK = 0x4C4B5343  # "LKSC": the screening sweep
 
 
 @dataclass(frozen=True)
@@ -90,17 +92,15 @@ def pairs_listed(person_ids: Iterable[int] | None = None) -> set[frozenset[int]]
 
 def screening_due_sweep(*, batch: int = SWEEP_BATCH, seconds: float = SWEEP_SECONDS) -> Screened:
     """Screen again the persons whose screening is due, a batch per transaction, until none
-    is left or `seconds` have passed. Workers running it side by side take different rows
-    (SKIP LOCKED); a person that has its number by now, or was merged, is only let go."""
+    is left, `seconds` have passed, or another sweep is screening. A person that has its
+    number by now, or was merged, is only let go."""
     started = time.monotonic()
     persons = opened = 0
     while time.monotonic() - started < seconds:
         with transaction.atomic():
-            due = list(
-                ScreeningDue.objects.select_for_update(skip_locked=True)
-                .order_by("pk")
-                .values_list("pk", "person_id")[:batch]
-            )
+            if not _alone():
+                break
+            due = list(ScreeningDue.objects.order_by("pk").values_list("pk", "person_id")[:batch])
             if not due:
                 break
             person_ids = [person_id for _, person_id in due]
@@ -110,3 +110,15 @@ def screening_due_sweep(*, batch: int = SWEEP_BATCH, seconds: float = SWEEP_SECO
         persons += done.persons
         opened += done.opened
     return Screened(persons, opened)
+
+
+def _alone() -> bool:
+    """Whether this transaction is the only sweep screening (PostgreSQL: it takes the sweep's
+    advisory lock until it ends; SQLite runs one writer at a time anyway). Two sweeps side by
+    side, each screening one of a pair, would each find the other person and each open the
+    pair, neither seeing the other's item before it commits."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SWEEP_LOCK])
+        return bool(cursor.fetchone()[0])

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from backbone.linkage_client import LinkageApiClient
 from linkage.models import (
@@ -23,7 +23,7 @@ from linkage.models import (
     ReviewItem,
     ScreeningDue,
 )
-from linkage.services import pipeline
+from linkage.services import pipeline, screening
 from linkage.services.address_changes import AddressChangeResult
 from linkage.services.pipeline import address_change_receive
 from linkage.services.screening import Screened, screening_due_sweep
@@ -259,3 +259,44 @@ def test_one_person_without_a_number_registered_by_two_systems_at_once_is_found_
         r.integrated_number for r in results
     }
     assert not ScreeningDue.objects.exists()
+
+
+@postgresql_only
+def test_a_sweep_leaves_the_screening_to_the_one_already_screening() -> None:
+    """Two sweeps side by side, each screening one of a pair, would each open the pair. The
+    second finds the first at work and leaves the due persons to it."""
+    tax = backbone_client(number_system="02")
+    someone = resident()
+    for address_number in ("801", "802"):
+        body = address_change_body(
+            number_system="02", address_number=address_number, resident=someone
+        )
+        address_change_receive(client=tax.client, change=change_of(tax, _without_number(body)))
+    ScreeningDue.objects.all().delete()  # only the later one is due, as after a sweep
+    later = Person.objects.order_by("pk").last()
+    assert later is not None
+    ScreeningDue.objects.create(person=later)
+    ReviewItem.objects.all().delete()  # as if the write path had not seen the first
+
+    holding, release = threading.Event(), threading.Event()
+
+    def first_sweep_at_work() -> None:
+        try:
+            with transaction.atomic():
+                assert screening._alone()
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_sweep_at_work)
+    first.start()
+    try:
+        assert holding.wait(10)
+        assert screening_due_sweep() == Screened(persons=0, opened=0)
+        assert ScreeningDue.objects.count() == 1
+    finally:
+        release.set()
+        first.join()
+
+    assert screening_due_sweep() == Screened(persons=1, opened=1)
