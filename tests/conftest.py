@@ -306,6 +306,33 @@ def outage() -> Iterator[Outage]:
     ended.up()
 
 
+@contextmanager
+def held_open(begin: Callable[[], Any]) -> Iterator[None]:
+    """A transaction in another thread and connection that runs `begin`, then stays open
+    until the block ends: a writer that does not end soon, a sweep at work."""
+    from django.db import transaction
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                begin()
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10), "the other transaction did not begin"
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
 def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
     """Start every job at the same moment, each in its own thread and connection."""
     start = threading.Barrier(len(jobs), timeout=30)

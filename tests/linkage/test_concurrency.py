@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from backbone.linkage_client import LinkageApiClient
 from linkage.models import (
@@ -27,7 +27,7 @@ from linkage.services import pipeline, screening
 from linkage.services.address_changes import AddressChangeResult
 from linkage.services.pipeline import address_change_receive
 from linkage.services.screening import Screened, screening_due_sweep
-from tests.conftest import run_together
+from tests.conftest import held_open, run_together
 from tests.factories import KeyedClient, address_change_body, backbone_client, resident
 from tests.linkage.services.test_address_change_receive import change_of
 
@@ -278,25 +278,11 @@ def test_a_sweep_leaves_the_screening_to_the_one_already_screening() -> None:
     ScreeningDue.objects.create(person=later)
     ReviewItem.objects.all().delete()  # as if the write path had not seen the first
 
-    holding, release = threading.Event(), threading.Event()
-
     def first_sweep_at_work() -> None:
-        try:
-            with transaction.atomic():
-                assert screening._alone()
-                holding.set()
-                release.wait(30)
-        finally:
-            connection.close()
+        assert screening._alone()
 
-    first = threading.Thread(target=first_sweep_at_work)
-    first.start()
-    try:
-        assert holding.wait(10)
+    with held_open(first_sweep_at_work):
         assert screening_due_sweep() == Screened(persons=0, opened=0)
         assert ScreeningDue.objects.count() == 1
-    finally:
-        release.set()
-        first.join()
 
     assert screening_due_sweep() == Screened(persons=1, opened=1)

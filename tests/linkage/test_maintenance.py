@@ -16,6 +16,7 @@ from django.db import OperationalError, connection, transaction
 
 from linkage.bulk import initial_load
 from linkage.maintenance import statements_unbounded
+from tests.conftest import held_open
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite has no statement timeout"
@@ -108,32 +109,22 @@ def test_an_index_a_failed_concurrent_build_left_invalid_is_built_again() -> Non
     repair = importlib.import_module("linkage.migrations.0029_concurrent_indexes_valid")
     with connection.schema_editor(atomic=False) as editor:
         built.index_drop(django_apps, editor)
-    holding, release = threading.Event(), threading.Event()
 
-    def long_transaction() -> None:  # a writer of the table that does not end soon
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("LOCK TABLE linkage_notice IN ROW EXCLUSIVE MODE")
-                holding.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    writer = threading.Thread(target=long_transaction)
-    writer.start()
-    try:
-        assert holding.wait(10)
+    def writing() -> None:  # a writer of the table whose transaction does not end soon
         with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '300ms'")
-        with (
-            pytest.raises(OperationalError, match="lock timeout"),
-            connection.schema_editor(atomic=False) as editor,
-        ):
-            built.index_create(django_apps, editor)
-        assert index_valid(built.NAME) is False  # left behind by the failed build
+            cursor.execute("LOCK TABLE linkage_notice IN ROW EXCLUSIVE MODE")
+
+    try:
+        with held_open(writing):
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '300ms'")
+            with (
+                pytest.raises(OperationalError, match="lock timeout"),
+                connection.schema_editor(atomic=False) as editor,
+            ):
+                built.index_create(django_apps, editor)
+            assert index_valid(built.NAME) is False  # left behind by the failed build
     finally:
-        release.set()
-        writer.join()
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
 
