@@ -2,14 +2,13 @@
 
 Names and addresses that would start a formula are neutralised (CSV injection, OWASP).
 
-UTF-8 with a byte order mark (Excel reads it as UTF-8 only with the BOM), streamed; or
+UTF-8 with a byte order mark (Excel reads it as UTF-8 only with the BOM), streamed. Or
 Shift_JIS as Windows writes it (CP932), built whole and refused with a report when a
 character has no CP932 form: a resident's name is never silently changed into "?". CP932 has
 no variation selectors: a letter sent with one (an IVS, which chooses how the letter is drawn)
 is written as its plain letter, the 縮退 every Shift_JIS system applies, and the screen says
-so. Or an
-Excel workbook, where the integrated number is a text cell (Excel keeps its leading zeros),
-the dates are dates, and every text is a string cell, never a formula.
+so. Or an Excel workbook, where the integrated number is a text cell (Excel keeps its leading
+zeros), the dates are dates, and every text is a string cell, never a formula.
 """
 
 from __future__ import annotations
