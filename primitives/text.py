@@ -112,10 +112,15 @@ def kana_marks_composed(value: str) -> str:
     return _KANA_WITH_COMBINING_MARK.sub(lambda m: unicodedata.normalize("NFC", m[0]), value)
 
 
+def spaces_normalise(value: str) -> str:
+    """Each run of half- or full-width spaces one full-width space, none at either end."""
+    return _SPACES.sub("\u3000", value).strip(" \u3000")
+
+
 def name_spaces_normalise(value: str) -> str:
-    """A name as the standard writes 氏名 (SPEC 7.1): each run of half- or full-width spaces
-    one full-width space, none at either end; kana with combining sound marks composed."""
-    return _SPACES.sub("\u3000", kana_marks_composed(value)).strip(" \u3000")
+    """A name as the standard writes 氏名 (SPEC 7.1): its spaces as spaces_normalise leaves
+    them, and kana with combining sound marks composed."""
+    return spaces_normalise(kana_marks_composed(value))
 
 
 def katakana_normalise(value: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import jaconv
 
 from primitives.crypto import keyed_digest, legacy_digests
-from primitives.text import name_spaces_normalise
+from primitives.text import name_spaces_normalise, spaces_normalise
 from primitives.vocabulary import RecordStatus
 
 
@@ -167,7 +167,7 @@ class AddressChange:
     resolution: Resolution | None = None
     # The name and kana in the form stored before names' spaces were normalised (SPEC 7.1),
     # when that form differs: a repeat of a change accepted then still matches its receipt.
-    names_before: tuple[str, str] | None = None
+    names_before: tuple[tuple[str, str], ...] = ()
 
     def digest(self) -> str:
         """A keyed digest of the normalised content, for comparing a repeated event_id.
@@ -199,25 +199,29 @@ class AddressChange:
         key, which then keyed them)."""
         if stored_digest == digest or stored_digest in legacy_digests(self._canonical()):
             return True
-        if self.names_before is None:
-            return False
-        name, name_kana = self.names_before
-        before = self._canonical(dataclasses.replace(self.person, name=name, name_kana=name_kana))
-        return stored_digest in (keyed_digest(before), *legacy_digests(before))
+        for name, name_kana in self.names_before:
+            before = self._canonical(
+                dataclasses.replace(self.person, name=name, name_kana=name_kana)
+            )
+            if stored_digest in (keyed_digest(before), *legacy_digests(before)):
+                return True
+        return False
 
 
-def names_before(person: Any) -> tuple[str, str] | None:
-    """A sent person's name and kana as they were stored before names' spaces were
-    normalised (trimmed; kana in full width), if that differs from how they are stored now."""
+def names_before(person: Any) -> tuple[tuple[str, str], ...]:
+    """A sent person's name and kana as earlier releases stored them, each where it differs
+    from how they are stored now: before names' spaces were normalised (trimmed; kana in full
+    width), and before a name's kana with combining sound marks were composed (its spaces
+    normalised; kana with such marks were refused then, so the kana is as now)."""
     if not isinstance(person, dict):
-        return None
+        return ()
     name = str(person.get("name") or "").strip()
     name_kana = jaconv.h2z(
         str(person.get("name_kana") or "").strip(), kana=True, ascii=False, digit=False
     )
-    if name == name_spaces_normalise(name) and name_kana == name_spaces_normalise(name_kana):
-        return None
-    return name, name_kana
+    now = (name_spaces_normalise(name), name_spaces_normalise(name_kana))
+    forms = [(name, name_kana), (spaces_normalise(name), now[1])]
+    return tuple(dict.fromkeys(form for form in forms if form != now))
 
 
 def address_change_of(data: dict[str, Any], *, sent: Any = None) -> AddressChange:
@@ -246,7 +250,7 @@ def address_change_of(data: dict[str, Any], *, sent: Any = None) -> AddressChang
         )
         if resolution is not None
         else None,
-        names_before=names_before(sent.get("person")) if isinstance(sent, dict) else None,
+        names_before=names_before(sent.get("person")) if isinstance(sent, dict) else (),
     )
 
 
