@@ -190,8 +190,15 @@ def code_acquisition_file_distribute(self: Any, file_id: int) -> None:
     try:
         code_requests.code_acquisition_file_distribute(file_id=file_id)
     except FileNotReady as not_ready:
-        # The peer's Retry-After, held no longer than a message may be.
-        raise self.retry(countdown=min(not_ready.retry_after, COUNTDOWN_MAX_SECONDS)) from not_ready
+        # The peer's Retry-After, held no longer than a message may be. Waiting for the file
+        # is not a failure: while the sweep would leave the file alone, a wait spends none of
+        # the retries a database or peer outage may need (an outage had spent them, and the
+        # wait after it gave up within seconds); after that, the usual limit holds.
+        awaited = code_requests.code_acquisition_file_awaited(file_id=file_id)
+        raise self.retry(
+            countdown=min(not_ready.retry_after, COUNTDOWN_MAX_SECONDS),
+            max_retries=self.request.retries + 1 if awaited else None,
+        ) from not_ready
 
 
 # Held while a confirmation run is under way (with a cache every worker shares): a run that

@@ -277,6 +277,13 @@ def code_acquisition_file_send(*, file_id: int) -> str:
     return reception_number
 
 
+def code_acquisition_file_awaited(*, file_id: int) -> bool:
+    """Whether a file the intermediate server has not made ready is still one its task waits
+    for: younger than CODE_REQUEST_STALLED_AFTER, after which the sweep takes its rows up."""
+    younger = timezone.now() - datetime.timedelta(seconds=settings.CODE_REQUEST_STALLED_AFTER)
+    return CodeAcquisitionFile.objects.filter(pk=file_id, created_at__gt=younger).exists()
+
+
 def code_acquisition_file_distribute(*, file_id: int) -> int:
     """S32-S34: fetch the file by reception number and send each (processing serial number,
     individual number) to 住基 or 住基GW. FileNotReady propagates until the serial numbers

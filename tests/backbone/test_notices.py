@@ -409,6 +409,7 @@ def test_a_wait_longer_than_a_message_may_be_held_is_left_to_the_sweep(
     assert notices_sweep(now=due) == 1
 
 
+@pytest.mark.django_db
 def test_a_peers_long_retry_after_is_held_no_longer_than_a_message_may_be(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -429,8 +430,46 @@ def test_a_peers_long_retry_after_is_held_no_longer_than_a_message_may_be(
     monkeypatch.setattr(tasks.code_requests, "code_acquisition_file_distribute", not_ready)
     monkeypatch.setattr(tasks.code_acquisition_file_distribute, "retry", retry)
     with pytest.raises(Retry):
-        tasks.code_acquisition_file_distribute.run(1)
-    assert retries == [{"countdown": tasks.COUNTDOWN_MAX_SECONDS}]
+        tasks.code_acquisition_file_distribute.run(1)  # no such file: the usual limit
+    assert retries == [{"countdown": tasks.COUNTDOWN_MAX_SECONDS, "max_retries": None}]
+
+
+@pytest.mark.django_db
+def test_waiting_for_a_file_spends_no_retry_while_the_sweep_leaves_it_alone(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """An outage can spend a distribution's retries; the wait for the file after it must not
+    then give up within seconds. A young file is waited for beyond the limit; once the sweep
+    would take its rows up, the usual limit holds."""
+    from celery.exceptions import Retry
+
+    from linkage import tasks
+    from linkage.clients.intermediate import FileNotReady
+    from linkage.models import CodeAcquisitionFile
+
+    def not_ready(*, file_id: int) -> None:
+        raise FileNotReady(1.0)
+
+    limits: list[Any] = []
+
+    def retry(**options: Any) -> Retry:
+        limits.append(options["max_retries"])
+        return Retry()
+
+    monkeypatch.setattr(tasks.code_requests, "code_acquisition_file_distribute", not_ready)
+    monkeypatch.setattr(tasks.code_acquisition_file_distribute, "retry", retry)
+    file = CodeAcquisitionFile.objects.create(reception_number="R-1")
+    task = tasks.code_acquisition_file_distribute
+    task.push_request(retries=30)  # every retry spent meanwhile
+    try:
+        with pytest.raises(Retry):
+            task.run(file.pk)
+        settings.CODE_REQUEST_STALLED_AFTER = 0  # the sweep's turn
+        with pytest.raises(Retry):
+            task.run(file.pk)
+    finally:
+        task.pop_request()
+    assert limits == [31, None]
 
 
 def test_delivered_notices_are_pruned_after_the_keep_days_and_pending_ones_never(
