@@ -29,6 +29,19 @@ def again(body: dict[str, Any], event_id: str, **person: Any) -> dict[str, Any]:
     return repeated
 
 
+def sent_again(person: BasicItems, sent: dict[str, str]) -> AddressChange:
+    """One change sent again after an upgrade: stored now as `person`, sent as `sent`."""
+    return AddressChange(
+        event_id="e-1",
+        number_system="01",
+        address_number="7",
+        individual_number="983205673214",
+        changed_at=datetime.datetime(2026, 4, 1, 9, tzinfo=datetime.UTC),
+        person=person,
+        names_before=names_before(sent),
+    )
+
+
 def test_the_same_items_again_are_unchanged_and_store_no_version(jyuki: KeyedClient) -> None:
     someone = resident()
     body = address_change_body(resident=someone, address_number="11")
@@ -100,15 +113,7 @@ def test_a_repeat_of_a_name_stored_with_combining_marks_before_they_were_compose
     person = BasicItems(
         "ジョン\u3000スミス", datetime.date(1980, 5, 5), "1", "横浜市", "ジョン\u3000スミス"
     )
-    change = AddressChange(
-        event_id="e-1",
-        number_system="01",
-        address_number="7",
-        individual_number="983205673214",
-        changed_at=datetime.datetime(2026, 4, 1, 9, tzinfo=datetime.UTC),
-        person=person,
-        names_before=names_before(sent),
-    )
+    change = sent_again(person, sent)
     stored_then = keyed_digest(
         AddressChange(
             **{
@@ -163,16 +168,11 @@ def test_a_repeat_of_a_change_stored_before_the_spaces_rule_is_still_a_repeat() 
     """A receipt's digest from before names' spaces were normalised (the name stored as sent,
     trimmed) still matches the same body sent again."""
     sent = {"name": "山田  太郎", "name_kana": "ﾔﾏﾀﾞ ﾀﾛｳ"}
-    change = AddressChange(
-        event_id="e-1",
-        number_system="01",
-        address_number="7",
-        individual_number="983205673214",
-        changed_at=datetime.datetime(2026, 4, 1, 9, tzinfo=datetime.UTC),
-        person=BasicItems(
+    change = sent_again(
+        BasicItems(
             "山田\u3000太郎", datetime.date(1980, 5, 5), "1", "横浜市", "ヤマダ\u3000タロウ"
         ),
-        names_before=names_before(sent),
+        sent,
     )
     assert change.names_before == (("山田  太郎", "ヤマダ タロウ"),)
     old = AddressChange(**{**vars(change), "names_before": (), "person": BasicItems(
