@@ -55,7 +55,7 @@ def chain(chain: Chain) -> Chain:
     person) keep the production sweep window: at the chain tests' 4 s, 2,000 notices still
     queued are enqueued again every 4 s (a run measured 20,742 redundant deliveries that
     starved the code chain's tasks); the notices' sweep is not what these tests measure."""
-    chain.worker.stop()
+    chain.worker.kill()
     chain.worker.start(CODE_REQUEST_ROUTE="gateway", NOTICE_STALLED_AFTER="120")
     return chain
 
@@ -170,7 +170,7 @@ def test_a_killed_worker_with_a_backlog_in_flight(chain: Chain) -> None:
 
 
 def test_a_broker_restart_with_a_backlog_queued(chain: Chain, broker: Any) -> None:
-    chain.worker.stop()
+    chain.worker.kill()
     numbers = backlog(chain)  # their messages wait in the broker
     broker.restart()
     chain.worker.start()
@@ -205,7 +205,7 @@ def database_outage() -> Iterator[None]:
 def test_a_database_outage_with_a_backlog_in_flight(chain: Chain) -> None:
     # The sweeps wait ten minutes here, as in production: what the outage interrupted must
     # come back by the tasks' own retries.
-    chain.worker.stop()
+    chain.worker.kill()
     chain.worker.start(CODE_REQUEST_STALLED_AFTER="600", SIMULATOR_STALLED_AFTER="600")
     simulator_control_set("network", latency_ms=300)
     numbers = backlog(chain)

@@ -84,7 +84,7 @@ def test_the_code_depends_on_the_municipality() -> None:
 
 
 def test_second_embodiment_goes_through_the_gateway(chain: Chain, settings: Any) -> None:
-    chain.worker.stop()
+    chain.worker.kill()
     chain.worker.start(CODE_REQUEST_ROUTE="gateway")
     person, resident_code = register(chain)
     chain.wait_for(lambda: statuses([person]) == {"requested"}, "the code request via 住基GW")
@@ -187,7 +187,7 @@ def test_a_killed_worker_leaves_nothing_undone_or_done_twice(chain: Chain) -> No
 
 
 def test_a_broker_restart_with_messages_in_flight_loses_nothing(chain: Chain, broker: Any) -> None:
-    chain.worker.stop()
+    chain.worker.kill()
     people = [register(chain) for _ in range(6)]  # their tasks wait in the broker
     persons = [person for person, _ in people]
     broker.restart()

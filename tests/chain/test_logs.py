@@ -23,7 +23,7 @@ def worker_lines(chain: Chain) -> list[dict[str, Any]]:
 
 
 def test_a_request_id_reaches_the_worker_lines_of_the_tasks_it_caused(chain: Chain) -> None:
-    chain.worker.stop()
+    chain.worker.kill()
     chain.worker.start(LOG_FORMAT="json", LOG_SERVICE="worker-test")
     someone = resident()
     enrolled(someone.individual_number)
