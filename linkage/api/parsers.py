@@ -32,12 +32,17 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _key_has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(
-            has_lone_surrogate(key) or _key_has_lone_surrogate(item) for key, item in value.items()
-        )
-    if isinstance(value, list):
-        return any(_key_has_lone_surrogate(item) for item in value)
+    """Whether any object key at any depth holds a lone surrogate. Walked with a list, not
+    recursion: the decoder nests deeper than Python's recursion limit lets a walk follow."""
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, dict):
+            if any(has_lone_surrogate(key) for key in item):
+                return True
+            waiting.extend(item.values())
+        elif isinstance(item, list):
+            waiting.extend(item)
     return False
 
 
@@ -59,6 +64,44 @@ def _keys_unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise DuplicateKey(key)
             seen.add(key)
     return found
+
+
+class JSONRefused(ValueError):
+    """Why a text is not the JSON linkage takes. `code` names it as the API's errors do; the
+    message never repeats the text; a malformed text's names the position (line, column)
+    where the decoder stopped, when it did."""
+
+    def __init__(self, code: str, message: str, position: tuple[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.position = position
+
+
+def json_strict(text: str) -> Any:
+    """`text` decoded as the one JSON the API's bodies and the import's files are read as:
+    no NaN or Infinity, no key twice in one object, no lone surrogate in a key, and nesting
+    no deeper than the decoder goes (a RecursionError is a refusal, not a failure).
+    JSONRefused otherwise."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_keys_unique)
+    except DuplicateKey as error:
+        raise JSONRefused(
+            "duplicate_key",
+            f"the key {field_name_shown(error.key)} appears twice in one object; "
+            "send each field once",
+        ) from error
+    except json.JSONDecodeError as error:  # its message would repeat none of the text either
+        position = (error.lineno, error.colno)
+        raise JSONRefused("malformed_json", "not valid JSON", position) from error
+    except RecursionError as error:
+        raise JSONRefused("malformed_json", "not valid JSON: nested too deeply") from error
+    except ValueError as error:  # NaN, Infinity
+        raise JSONRefused("malformed_json", "not valid JSON") from error
+    if _SURROGATE_ESCAPE.search(text) and _key_has_lone_surrogate(data):
+        raise JSONRefused(
+            "invalid_unicode", "a key holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+        )
+    return data
 
 
 class BoundedJSONParser(JSONParser):
@@ -87,26 +130,12 @@ class BoundedJSONParser(JSONParser):
         except UnicodeDecodeError as error:
             raise exceptions.ParseError("the body is not UTF-8", code="not_utf8") from error
         try:
-            data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_keys_unique)
-        except DuplicateKey as error:
-            raise exceptions.ParseError(
-                f"the key {field_name_shown(error.key)} appears twice in one object; "
-                "send each field once",
-                code="duplicate_key",
-            ) from error
-        except (ValueError, RecursionError) as error:
-            # The decoder's message names a position only, never the content.
-            position = (
-                f" at line {error.lineno}, column {error.colno}"
-                if isinstance(error, json.JSONDecodeError)
-                else ""
-            )
-            raise exceptions.ParseError(
-                f"the body is not valid JSON{position}", code="malformed_json"
-            ) from error
-        if _SURROGATE_ESCAPE.search(text) and _key_has_lone_surrogate(data):
-            raise exceptions.ParseError(
-                "a key holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
-                code="invalid_unicode",
-            )
-        return data
+            return json_strict(text)
+        except JSONRefused as refused:
+            message = str(refused)
+            if refused.code == "malformed_json":
+                where = (
+                    "at line {}, column {}".format(*refused.position) if refused.position else ""
+                )
+                message = f"the body is {refused} {where}".rstrip()
+            raise exceptions.ParseError(message, code=refused.code) from refused

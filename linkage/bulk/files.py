@@ -6,7 +6,6 @@ encoding is reported as such, never decoded with replacement characters."""
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,13 @@ from typing import IO, Any
 
 from primitives.layout import CSV_COLUMNS, ENCODINGS, FORMATS, OPTIONAL_COLUMNS, PERSON_COLUMNS
 
+from ..api.parsers import JSONRefused, json_strict
 from .rows import RowError
+
+# The longest physical line read: a change as the API takes it is at most 64 KiB, and CSV's
+# quoting doubles at most every character. A longer line (a JSON array on one line, a file
+# that is no text) is reported and skipped without being held in memory.
+LINE_BYTES_MAX = 256 * 1024
 
 
 class FileLayoutError(ValueError):
@@ -28,29 +33,38 @@ class SourceRow:
     error: RowError | None = None
 
 
-class _DecodedLines:
-    """Physical lines decoded strictly; an undecodable line becomes an empty line whose number
-    is remembered, so the CSV reader keeps counting lines and the row can be reported."""
+class DecodedLines:
+    """Physical lines decoded strictly; a line that cannot be read (undecodable, or longer
+    than LINE_BYTES_MAX) becomes an empty line whose number and reason are remembered, so the
+    CSV reader keeps counting lines and the row can be reported (the reason is taken out
+    when it is: memory does not grow with a file of bad lines)."""
 
     def __init__(self, raw: IO[bytes], encoding: str) -> None:
         self.raw = raw
         self.encoding = encoding
         self.number = 0
-        self.undecodable: dict[int, str] = {}
+        self.unreadable: dict[int, RowError] = {}
 
-    def __iter__(self) -> _DecodedLines:
+    def __iter__(self) -> DecodedLines:
         return self
 
     def __next__(self) -> str:
-        data = self.raw.readline()
+        data = self.raw.readline(LINE_BYTES_MAX + 1)
         if not data:
             raise StopIteration
         self.number += 1
+        if len(data) > LINE_BYTES_MAX:
+            while data and not data.endswith(b"\n"):  # the rest of the line, dropped
+                data = self.raw.readline(1 << 20)
+            self.unreadable[self.number] = RowError(
+                "", "too_long", f"the line is longer than {LINE_BYTES_MAX:,} bytes"
+            )
+            return "\n"
         try:
             text = data.decode(self.encoding)
         except UnicodeDecodeError as error:
-            self.undecodable[self.number] = (
-                f"the line is not valid {self.encoding} (byte {error.start + 1})"
+            self.unreadable[self.number] = RowError(
+                "", "encoding", f"the line is not valid {self.encoding} (byte {error.start + 1})"
             )
             return "\n"
         if self.number == 1:
@@ -60,10 +74,6 @@ class _DecodedLines:
     @property
     def position(self) -> int:
         return self.raw.tell()
-
-
-def _encoding_error(message: str) -> RowError:
-    return RowError("", "encoding", message)
 
 
 def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
@@ -91,8 +101,10 @@ def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
         }
         if record["items"]:
             try:
-                business["items"] = json.loads(record["items"])
-            except ValueError:
+                business["items"] = json_strict(record["items"])
+            except JSONRefused as refused:
+                if refused.code != "malformed_json":
+                    return body, RowError("business.items", refused.code, str(refused))
                 return body, RowError(
                     "business.items", "invalid_json", 'must be a JSON object, e.g. {"key": 1}'
                 )
@@ -100,7 +112,7 @@ def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
     return body, None
 
 
-def _read_csv(lines: _DecodedLines) -> Iterator[SourceRow]:
+def _read_csv(lines: DecodedLines) -> Iterator[SourceRow]:
     reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
@@ -111,7 +123,7 @@ def _read_csv(lines: _DecodedLines) -> Iterator[SourceRow]:
     columns = tuple(header)
     optional = columns[len(CSV_COLUMNS) :]
     if (
-        1 in lines.undecodable
+        1 in lines.unreadable
         or columns[: len(CSV_COLUMNS)] != CSV_COLUMNS
         or optional != OPTIONAL_COLUMNS[: len(optional)]
     ):
@@ -132,9 +144,9 @@ def _read_csv(lines: _DecodedLines) -> Iterator[SourceRow]:
             yield SourceRow(start, None, RowError("", "csv", f"not valid CSV ({error})"))
             continue
         end = reader.line_num
-        bad = [lines.undecodable[n] for n in range(start, end + 1) if n in lines.undecodable]
+        bad = [lines.unreadable.pop(n) for n in range(start, end + 1) if n in lines.unreadable]
         if bad:
-            yield SourceRow(start, None, _encoding_error(bad[0]))
+            yield SourceRow(start, None, bad[0])
             continue
         if not row:
             continue  # a blank line
@@ -149,18 +161,23 @@ def _read_csv(lines: _DecodedLines) -> Iterator[SourceRow]:
         yield SourceRow(start, body, problem)
 
 
-def _read_jsonl(lines: _DecodedLines) -> Iterator[SourceRow]:
+def _read_jsonl(lines: DecodedLines) -> Iterator[SourceRow]:
     for text in lines:
         number = lines.number
-        if number in lines.undecodable:
-            yield SourceRow(number, None, _encoding_error(lines.undecodable[number]))
+        if number in lines.unreadable:
+            yield SourceRow(number, None, lines.unreadable.pop(number))
             continue
         if not text.strip():
             continue
         try:
-            body = json.loads(text)
-        except ValueError:
-            yield SourceRow(number, None, RowError("", "invalid_json", "the line is not JSON"))
+            body = json_strict(text)
+        except JSONRefused as refused:
+            if refused.code == "malformed_json":
+                where = f" at column {refused.position[1]}" if refused.position else ""
+                error = RowError("", "invalid_json", f"the line is {refused}{where}")
+            else:
+                error = RowError("", refused.code, str(refused))
+            yield SourceRow(number, None, error)
             continue
         yield SourceRow(number, body)
 
@@ -176,7 +193,7 @@ class AddressChangeFile:
         self.path = path
         self.size = path.stat().st_size
         self.raw = path.open("rb")
-        self.lines = _DecodedLines(self.raw, ENCODINGS[encoding])
+        self.lines = DecodedLines(self.raw, ENCODINGS[encoding])
         self.file_format = file_format
 
     def __iter__(self) -> Iterator[SourceRow]:

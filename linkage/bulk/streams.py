@@ -50,6 +50,8 @@ from primitives.crypto import blind_index
 from primitives.layout import CSV_COLUMNS, ENCODINGS
 from primitives.numbers import is_valid_integrated_number
 
+from .files import DecodedLines
+
 # Full-width digits as a sender may write them (the fields accept them).
 _DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -110,19 +112,21 @@ def identity_of(body: Any) -> Identity | None:
 
 def _identities(path: Path, file_format: str, encoding: str) -> Iterator[Identity]:
     """Each row's identity, read with the identifying columns only (rows that cannot be read
-    are left out: they are refused wherever they are read)."""
-    with path.open(encoding=ENCODINGS[encoding], errors="replace", newline="") as text:
+    are left out: they are refused wherever they are read). Lines are read as the load reads
+    them (files.DecodedLines): one too long to be a change is never held in memory."""
+    with path.open("rb") as raw:
+        lines = DecodedLines(raw, ENCODINGS[encoding])
         if file_format == "jsonl":
-            for line in text:
+            for line in lines:
                 try:
                     found = identity_of(json.loads(line))
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if found is not None:
                     yield found
             return
-        reader = csv.reader(text)
-        header = [name.removeprefix("\ufeff") for name in next(reader, [])]
+        reader = csv.reader(lines)
+        header = next(reader, [])
         position = {name: header.index(name) for name in header}
         number_system, address_number, number = (
             position["number_system"],
@@ -130,25 +134,28 @@ def _identities(path: Path, file_format: str, encoding: str) -> Iterator[Identit
             position["individual_number"],
         )
         kept, resolution = position.get("integrated_number"), position.get("resolution")
-        try:
-            for row in reader:
-                if len(row) != len(header):
-                    continue
-                chosen = row[resolution] if resolution is not None else ""
-                yield (
-                    _digits(row[number_system]),
-                    _digits(row[address_number]),
-                    _digits(row[number]),
-                    _digits(row[kept]) if kept is not None else "",
-                    _digits(chosen) if chosen != "new" else "",
-                )
-        except csv.Error:
-            return  # the load itself reports the row; the split needs no more
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                continue  # the load itself reports the row; the rows after it still count
+            if len(row) != len(header):
+                continue
+            chosen = row[resolution] if resolution is not None else ""
+            yield (
+                _digits(row[number_system]),
+                _digits(row[address_number]),
+                _digits(row[number]),
+                _digits(row[kept]) if kept is not None else "",
+                _digits(chosen) if chosen != "new" else "",
+            )
 
 
 def _csv_header(path: Path, encoding: str) -> list[str]:
-    with path.open(encoding=ENCODINGS[encoding], errors="replace") as text:
-        return text.readline().removeprefix("\ufeff").strip().split(",")
+    with path.open("rb") as raw:
+        return next(csv.reader(DecodedLines(raw, ENCODINGS[encoding])), [])
 
 
 def _serial_kept(kept: str) -> int:

@@ -40,6 +40,7 @@ from linkage.bulk.initial_load import (
 )
 from linkage.bulk.rows import RowError
 from linkage.bulk.streams import Partition, highest_kept
+from linkage.masking import safe_text
 from linkage.models import InitialLoad
 from linkage.services.numbering import integrated_number_sequence_raise
 from primitives.layout import ENCODINGS, FORMATS
@@ -390,6 +391,14 @@ class _Loading:
             connections.close_all()
 
 
+def _reported(line: int, event_id: str, problem: RowError) -> tuple[Any, ...]:
+    """A rejects file's row. The event id is the sender's text from a row that was refused:
+    it may hold anything (a lone surrogate, which no UTF-8 file can hold; an individual number
+    where a misaligned file put one), so it is written as an error answer would repeat it:
+    printable, every number-shaped run masked. The line number finds the row."""
+    return (line, safe_text(event_id), problem.field, problem.code, safe_text(problem.message))
+
+
 def _line_of(row: Any) -> int:
     return int(row[0])
 
@@ -475,7 +484,7 @@ class _Run:
             self._migration_report(result)
         self.rejected += len({line for line, _, _ in self.pending_rejects})
         for line, event_id, problem in sorted(self.pending_rejects, key=lambda item: item[0]):
-            self.rejects.writerow((line, event_id, problem.field, problem.code, problem.message))
+            self.rejects.writerow(_reported(line, event_id, problem))
         self.chunk = []
         self.pending_rejects = []
 
@@ -489,7 +498,7 @@ class _Run:
             self.duplicates.writerow(
                 (
                     line,
-                    change.event_id,
+                    safe_text(change.event_id),
                     change.number_system,
                     change.address_number,
                     change.integrated_number,

@@ -149,12 +149,28 @@ def raw_post(keyed: KeyedClient, data: bytes, content_type: str = "application/j
         (b'{"event_id": "x",', "application/json", 400, "malformed_json"),
         (b'{"a": NaN}', "application/json", 400, "malformed_json"),
         (b"[" * 20000 + b"]" * 20000, "application/json", 400, "malformed_json"),
+        # Decodable, but deeper than a recursive walk for lone surrogates in keys could go.
+        (
+            b'{"x": "\\ud800", "a": ' + b"[" * 500 + b"]" * 500 + b"}",
+            "application/json",
+            400,
+            "required",  # the fields' own errors, event_id's first
+        ),
         ('{"event_id": "é"}'.encode("latin-1"), "application/json", 400, "not_utf8"),
         (b"[1, 2]", "application/json", 400, "invalid"),
         (b"event_id=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         (b"<xml/>", "text/xml", 415, "unsupported_media_type"),
     ],
-    ids=["truncated", "nan", "deeply nested", "latin-1", "list body", "form", "xml"],
+    ids=[
+        "truncated",
+        "nan",
+        "deeply nested",
+        "nested with a surrogate",
+        "latin-1",
+        "list body",
+        "form",
+        "xml",
+    ],
 )
 def test_bodies_that_are_not_a_json_object(
     jyuki: KeyedClient, data: bytes, content_type: str, status: int, code: str
