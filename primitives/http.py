@@ -93,7 +93,7 @@ def peer_call(
         raise PeerUnavailable(f"{method} {url}: {type(error).__name__}") from error
     try:
         body = response.json() if response.content else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
         body = {}
     if not isinstance(body, dict):
         body = {"items": body}

@@ -39,7 +39,8 @@ def vendor(settings: Any) -> Iterator[Vendor]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
-            body = json.dumps(served.answers[self.path.split("?")[0]]).encode()
+            answer = served.answers[self.path.split("?")[0]]
+            body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -101,6 +102,17 @@ def test_a_file_without_what_linkage_needs_is_a_peer_that_could_not_answer(
 ) -> None:
     vendor.answers["/im/code-acquisition-files/R1"] = answer
     unavailable(lambda: intermediate.code_acquisition_file_fetch(reception_number="R1"), named)
+
+
+def test_an_answer_nested_deeper_than_the_decoder_goes_is_one_without_what_is_needed(
+    vendor: Vendor,
+) -> None:
+    deep = b'{"entries": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    vendor.answers["/im/code-acquisition-files/R1"] = deep
+    unavailable(
+        lambda: intermediate.code_acquisition_file_fetch(reception_number="R1"),
+        "`entries` is not a list",
+    )
 
 
 def test_a_file_request_answered_without_its_reception_number(vendor: Vendor) -> None:
