@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from typing import Any
@@ -13,6 +14,21 @@ from joserfc.jwk import OctKey
 TOKEN_URL = "https://testserver/oauth/token"
 INTROSPECT_URL = "https://testserver/oauth/introspect"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _segment(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+# Claims nested deeper than the JSON decoder goes, in a JWT with a made-up signature: authlib
+# reads the claims to find the client before any signature is checked.
+NESTED_CLAIMS = ".".join(
+    [
+        _segment('{"alg": "HS256", "typ": "JWT"}'),
+        _segment('{"iss": "x", "deep": ' + "[" * 5000 + "]" * 5000 + "}"),
+        _segment("0" * 32),
+    ]
+)
 
 
 def assertion(client_id: str, secret: str, *, aud: str = TOKEN_URL, **claims: Any) -> str:

@@ -314,7 +314,13 @@ def _client_secret_basic(query_client: Callable[[str], Client | None], request: 
 
 
 def _client_secret_jwt(query_client: Callable[[str], Client | None], request: Any) -> Any:
-    return ClientSecretJwt(_audiences(request))(query_client, request)
+    """authlib's `client_secret_jwt` (ClientSecretJwt), with an assertion whose JSON is nested
+    deeper than the decoder goes answered `invalid_client` as any other malformed assertion:
+    authlib reads the unverified claims to find the client, and lets RecursionError through."""
+    try:
+        return ClientSecretJwt(_audiences(request))(query_client, request)
+    except RecursionError:
+        raise InvalidClientError(description="Invalid JWT assertion.") from None
 
 
 server = LinkageAuthorizationServer()

@@ -37,7 +37,7 @@ from linkage.services.oauth_clients import oauth_client_create
 from tests.chain.conftest import database_url
 from tests.e2e.test_no_number_leaks import database_dump
 from tests.factories import address_change_body, resident
-from tests.oauth import ASSERTION_TYPE, assertion
+from tests.oauth import ASSERTION_TYPE, NESTED_CLAIMS, assertion
 
 PEER_KEY = "institution-key-of-the-test-municipality"
 ATTACK_NUMBER = "983205673214"
@@ -421,6 +421,7 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
         ("expired", assertion(issued.client_id, issued.client_secret, aud=token_url, exp=1)),
         ("another client", assertion("03-0000000000000000", issued.client_secret, aud=token_url)),
         ("not a JWT", ATTACK_NUMBER),
+        ("claims nested too deep", NESTED_CLAIMS),
     ):
         answer = tally.expect(what, token_request(bad), 400, 401)
         assert answer.json()["error"] == "invalid_client", (what, answer.text)
@@ -507,6 +508,14 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
             ),
             400,
         )
+    nested = b'{"x": "\\ud800", "a": ' + b"[" * 500 + b"]" * 500 + b"}"
+    tally.expect(
+        "nested with a surrogate",
+        jyuki.post(
+            "/api/v1/address-changes", content=nested, headers={"Content-Type": "application/json"}
+        ),
+        400,
+    )
     keyed = {
         **body,
         ATTACK_NUMBER: 1,

@@ -21,7 +21,14 @@ from linkage.services.oauth_clients import (
     oauth_client_secret_rotate,
     oauth_records_purge,
 )
-from tests.oauth import ASSERTION_TYPE, INTROSPECT_URL, TOKEN_URL, assertion, token_request
+from tests.oauth import (
+    ASSERTION_TYPE,
+    INTROSPECT_URL,
+    NESTED_CLAIMS,
+    TOKEN_URL,
+    assertion,
+    token_request,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +191,9 @@ def test_malformed_basic_credentials_are_invalid_client(authorization: str) -> N
     assert answer.json()["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize("garbage", ["", "a.b", "a.b.c", "x" * 5000, "eyJhbGciOiJIUzI1NiJ9.e30."])
+@pytest.mark.parametrize(
+    "garbage", ["", "a.b", "a.b.c", "x" * 5000, "eyJhbGciOiJIUzI1NiJ9.e30.", NESTED_CLAIMS]
+)
 def test_garbage_assertions_are_invalid_client(issued: IssuedOAuthClient, garbage: str) -> None:
     answer = token_request(garbage)
     assert answer.status_code in (400, 401)
