@@ -59,7 +59,10 @@ def json_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             if request.method == "POST":
-                body = json.loads(request.body or b"{}")
+                try:
+                    body = json.loads(request.body or b"{}")
+                except RecursionError:  # nested deeper than the decoder goes: not JSON here
+                    raise ValueError("nested too deeply") from None
                 if not isinstance(body, dict):
                     raise Refused(400, "invalid", "the body must be a JSON object")
                 kwargs["body"] = body

@@ -254,3 +254,11 @@ def test_the_sweep_enqueues_a_backlog_in_batches_not_a_message_per_row(settings:
     assert queued() == 3  # 500 + 500 + 200 rows
     assert simulators_sweep() == 0  # claimed: not again within the window
     assert queued() == 0
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"requests": ' + b"[" * 5000 + b"]" * 5000 + b"}"])
+def test_a_body_that_is_not_json_is_400_not_a_failure(settings: Any, body: bytes) -> None:
+    response = as_institution(settings).post(SERIAL_REQUESTS, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+    assert not SerialNumberRequest.objects.exists()
