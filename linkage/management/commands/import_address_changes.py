@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, connections
 from django.utils import translation
@@ -126,13 +127,22 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size must be at least 1")
         if streams is not None and streams < 1:
             raise CommandError("--streams must be at least 1")
+        if number_system is not None and number_system not in settings.NUMBER_SYSTEMS:
+            # Else every row of the file would be refused for a typing error in the option.
+            raise CommandError(
+                f"--number-system must be one of {', '.join(settings.NUMBER_SYSTEMS)}"
+            )
         file_format = file_format or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "csv")
         rejects = rejects or file.with_name(file.name + ".rejects.csv")
         duplicates = duplicates or file.with_name(file.name + ".duplicates.csv")
+        _writable(rejects, "--rejects")
+        _writable(duplicates, "--duplicates")
         try:
             source = AddressChangeFile(file, file_format=file_format, encoding=encoding)
         except FileLayoutError as error:
             raise CommandError(str(error)) from error
+        except OSError as error:
+            raise CommandError(f"{file} cannot be read ({error.strerror})") from error
         try:
             # The initial load defers the indexes duplicate screening needs: screening each
             # person without a number would scan the versions (docs/bulk-import.md).
@@ -249,6 +259,19 @@ def _collected_seldom() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def _writable(path: Path, option: str) -> None:
+    """A report the import can write (and its streams' parts beside it), checked before
+    anything is read or stored: not a traceback after the load has begun."""
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+        with path.with_name(path.name + ".0").open("a", encoding="utf-8"):
+            pass
+        path.with_name(path.name + ".0").unlink()
+    except OSError as error:
+        raise CommandError(f"{option} {path} cannot be written ({error.strerror})") from error
 
 
 def _streams_count(asked: int | None) -> int:

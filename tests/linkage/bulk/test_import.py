@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,27 @@ def test_the_number_system_option_refuses_other_systems(generated: Callable[...,
     assert "registered 10, updated 0," in summary
     rejects = path.with_name(path.name + ".rejects.csv").read_text(encoding="utf-8-sig")
     assert rejects.count("number_system_not_allowed") == 10
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (("--number-system", "1"), "--number-system must be one of 01, 02, 03, 04"),
+        (("--rejects", "{tmp}/missing/r.csv"), "cannot be written (No such file or directory)"),
+        (("--rejects", "{tmp}"), "cannot be written (Is a directory)"),
+        (("--duplicates", "{tmp}"), "cannot be written (Is a directory)"),
+    ],
+    ids=["number system typed wrong", "rejects folder missing", "rejects a folder", "dups"],
+)
+def test_an_option_the_import_cannot_work_with_stops_it_before_anything_is_read(
+    generated: Callable[..., Path], tmp_path: Path, option: tuple[str, str], message: str
+) -> None:
+    """Not every row refused for a typing error, nor a traceback once the load has begun."""
+    path = generated(persons=3)
+    name, value = option
+    with pytest.raises(CommandError, match=re.escape(message)):
+        run_import(path, name, value.format(tmp=tmp_path))
+    assert not Person.objects.exists()
 
 
 def test_the_documented_sample_file_imports(settings: Any, tmp_path: Path) -> None:
