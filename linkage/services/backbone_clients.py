@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from primitives.crypto import encrypt_secret
+from primitives.text import has_forbidden_characters
 
 from ..models import NOTICE_SECRET_PURPOSE, ApiKey, BackboneClient, StaffToken
 
@@ -31,6 +32,25 @@ class UnknownNumberSystem(ValueError):
 
 class InvalidCallbackUrl(ValueError):
     pass
+
+
+class InvalidName(ValueError):
+    pass
+
+
+def key_name_check(name: str) -> str:
+    """A client's or a staff key's name as it is stored and listed (the admin, the access
+    records): trimmed, 1 to the column's length, no control or invisible format characters.
+    InvalidName otherwise, naming the rule."""
+    trimmed = name.strip()
+    limit = ApiKey._meta.get_field("name").max_length or 0
+    if not trimmed:
+        raise InvalidName("the name must not be blank")
+    if len(trimmed) > limit:
+        raise InvalidName(f"the name must be at most {limit} characters")
+    if has_forbidden_characters(trimmed):
+        raise InvalidName("the name must not contain control or invisible format characters")
+    return trimmed
 
 
 def api_key_digest(key: str) -> str:
@@ -132,6 +152,7 @@ def backbone_client_create(
     if number_system not in settings.NUMBER_SYSTEMS:
         known = ", ".join(sorted(settings.NUMBER_SYSTEMS))
         raise UnknownNumberSystem(f"number system {number_system!r} is not configured ({known})")
+    name = key_name_check(name)
     if callback_url:
         callback_url_check(callback_url)
     key, stored = _new_key()
@@ -164,6 +185,7 @@ def backbone_client_revoke(*, client: BackboneClient) -> None:
 
 def staff_token_create(*, user: User, name: str) -> tuple[StaffToken, str]:
     """A new API key for a staff user. The key is returned once and never stored."""
+    name = key_name_check(name)
     key, stored = _new_key()
     token = StaffToken.objects.create(user=user, name=name, **stored)
     return token, key

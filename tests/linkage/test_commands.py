@@ -63,6 +63,31 @@ def test_create_backbone_client_refuses_an_unknown_number_system() -> None:
     assert not BackboneClient.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "must not be blank"),
+        ("   ", "must not be blank"),
+        ("x" * 101, "at most 100 characters"),
+        ("税\x01", "control or invisible format characters"),
+    ],
+    ids=["empty", "spaces", "too long", "control character"],
+)
+@pytest.mark.parametrize("command", ["create_backbone_client", "create_oauth_client"])
+def test_a_client_is_not_created_under_a_name_nobody_could_read(
+    command: str, name: str, reason: str
+) -> None:
+    """The name is how the admin's lists and the access records tell clients apart."""
+    with pytest.raises(CommandError, match=reason):
+        call_command(command, "02", name, stdout=StringIO())
+    assert not BackboneClient.objects.exists()
+
+
+def test_a_client_name_is_stored_trimmed() -> None:
+    call_command("create_backbone_client", "02", " 税務システム ", stdout=StringIO())
+    assert BackboneClient.objects.get().name == "税務システム"
+
+
 def test_revoke_backbone_client_stops_its_key_at_once() -> None:
     out = StringIO()
     call_command("create_backbone_client", "02", "税 (old)", stdout=out)
@@ -105,3 +130,24 @@ def test_create_staff_user_reads_the_password_from_stdin_and_sets_one_role() -> 
                 stdout=StringIO(),
             )  # fmt: skip
     assert not get_user_model().objects.filter(username="suzuki").exists()
+
+
+@pytest.mark.parametrize("username", ["", "a b", "x" * 151, "tanaka\n"])
+def test_create_staff_user_refuses_a_username_the_admin_would_refuse(username: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    with pytest.raises(CommandError, match="username: "):
+        call_command(
+            "create_staff_user", username, "clerk", stdin=StringIO("a long pass phrase 7\n"),
+            stdout=StringIO(),
+        )  # fmt: skip
+    assert not get_user_model().objects.exists()
+
+
+def test_create_staff_token_refuses_a_blank_name() -> None:
+    call_command(
+        "create_staff_user", "tanaka", "clerk", stdin=StringIO("a long pass phrase 7\n"),
+        stdout=StringIO(),
+    )  # fmt: skip
+    with pytest.raises(CommandError, match="must not be blank"):
+        call_command("create_staff_token", "tanaka", " ", stdout=StringIO())

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from linkage.management.client_arguments import client_arguments_add
 from linkage.services.backbone_clients import (
     InvalidCallbackUrl,
+    InvalidName,
     UnknownNumberSystem,
     backbone_client_create,
 )
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             issued = backbone_client_create(
                 number_system=number_system, name=name, callback_url=callback_url
             )
-        except (UnknownNumberSystem, InvalidCallbackUrl) as error:
+        except (UnknownNumberSystem, InvalidCallbackUrl, InvalidName) as error:
             raise CommandError(str(error)) from error
         client = issued.client
         self.stdout.write(

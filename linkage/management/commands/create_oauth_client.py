@@ -10,7 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from linkage.management.client_arguments import client_arguments_add
-from linkage.services.backbone_clients import InvalidCallbackUrl, UnknownNumberSystem
+from linkage.services.backbone_clients import (
+    InvalidCallbackUrl,
+    InvalidName,
+    UnknownNumberSystem,
+)
 from linkage.services.oauth_clients import oauth_client_create
 
 
@@ -30,7 +34,7 @@ class Command(BaseCommand):
             issued = oauth_client_create(
                 number_system=number_system, name=name, callback_url=callback_url
             )
-        except (UnknownNumberSystem, InvalidCallbackUrl) as error:
+        except (UnknownNumberSystem, InvalidCallbackUrl, InvalidName) as error:
             raise CommandError(str(error)) from error
         backbone = issued.client.backbone_client
         self.stdout.write(

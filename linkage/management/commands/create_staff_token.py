@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from linkage.services.backbone_clients import staff_token_create
+from linkage.services.backbone_clients import InvalidName, staff_token_create
 
 
 class Command(BaseCommand):
@@ -21,7 +21,10 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username).first()
         if user is None or not user.is_active:
             raise CommandError(f"no active user named {username!r}")
-        token, key = staff_token_create(user=user, name=name)
+        try:
+            token, key = staff_token_create(user=user, name=name)
+        except InvalidName as error:
+            raise CommandError(str(error)) from error
         self.stdout.write(
             f"Created API key #{token.pk} for {username}. Store it now; it is not shown again:"
         )

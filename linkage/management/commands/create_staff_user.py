@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("role", choices=sorted(ROLES))
 
     def handle(self, *args: Any, username: str, role: str, **options: Any) -> None:
+        try:  # the rules the admin's user form applies (letters, digits and @.+-_; length)
+            get_user_model()._meta.get_field("username").clean(username, None)
+        except ValidationError as error:
+            raise CommandError("username: " + " ".join(error.messages)) from error
         password = (options.get("stdin") or sys.stdin).readline().rstrip("\n")
         if not password:
             raise CommandError("give the password on standard input (one line)")
