@@ -263,15 +263,17 @@ def _collected_seldom() -> Iterator[None]:
 
 def _writable(path: Path, option: str) -> None:
     """A report the import can write (and its streams' parts beside it), checked before
-    anything is read or stored: not a traceback after the load has begun."""
-    try:
-        with path.open("a", encoding="utf-8"):
-            pass
-        with path.with_name(path.name + ".0").open("a", encoding="utf-8"):
-            pass
-        path.with_name(path.name + ".0").unlink()
-    except OSError as error:
-        raise CommandError(f"{option} {path} cannot be written ({error.strerror})") from error
+    anything is read or stored: not a traceback after the load has begun. Nothing is left
+    behind by the check (an import refused for another reason writes no report)."""
+    for probe in (path, path.with_name(path.name + ".0")):
+        existed = probe.exists()
+        try:
+            with probe.open("a", encoding="utf-8"):
+                pass
+        except OSError as error:
+            raise CommandError(f"{option} {path} cannot be written ({error.strerror})") from error
+        if not existed:
+            probe.unlink()
 
 
 def _streams_count(asked: int | None) -> int:

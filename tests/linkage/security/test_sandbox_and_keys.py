@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,6 +187,7 @@ def test_the_blind_index_key_rotates_online_and_verified(
         call_command("rotate_blind_index_key", "--check", stdout=StringIO())
     with pytest.raises(CommandError, match="rotate_blind_index_key"):
         call_command("import_address_changes", __file__, stdout=StringIO(), stderr=StringIO())
+    assert not list(Path(__file__).parent.glob("*.rejects.csv*"))  # refused: no report left
 
     out = StringIO()
     call_command("rotate_blind_index_key", stdout=out)
