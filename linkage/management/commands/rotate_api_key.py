@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linkage.management.client_arguments import grace_hours_add
 from linkage.models import ApiKey, BackboneClient, StaffToken
 from linkage.services.backbone_clients import api_key_rotate
 
@@ -21,16 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=sorted(KINDS))
         parser.add_argument("id", type=int)
-        parser.add_argument(
-            "--grace-hours",
-            type=float,
-            default=24.0,
-            help="how long the old key keeps working (default 24; 0 ends it now)",
-        )
+        grace_hours_add(parser, "key")
 
     def handle(self, *args: Any, kind: str, id: int, grace_hours: float, **options: Any) -> None:
-        if grace_hours < 0:
-            raise CommandError("--grace-hours must not be negative")
         key = KINDS[kind].objects.filter(pk=id, revoked_at__isnull=True).first()
         if key is None:
             raise CommandError(f"no {kind} key #{id} that is not revoked")

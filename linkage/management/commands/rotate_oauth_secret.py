@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linkage.management.client_arguments import grace_hours_add
 from linkage.models import OAuthClient
 from linkage.services.oauth_clients import oauth_client_secret_rotate
 
@@ -17,16 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("client_id")
-        parser.add_argument(
-            "--grace-hours",
-            type=float,
-            default=24.0,
-            help="how long the old secret keeps working (default 24; 0 ends it now)",
-        )
+        grace_hours_add(parser, "secret")
 
     def handle(self, *args: Any, client_id: str, grace_hours: float, **options: Any) -> None:
-        if grace_hours < 0:
-            raise CommandError("--grace-hours must not be negative")
         client = OAuthClient.objects.filter(client_id=client_id, revoked_at__isnull=True).first()
         if client is None:
             raise CommandError(f"no OAuth client {client_id!r} that is not revoked")
