@@ -19,7 +19,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,10 @@ from linkage.bulk.ingest import BlindIndexRotationUnderWay, ChunkResult, Importe
 from linkage.bulk.initial_load import (
     InitialLoadRefused,
     initial_load_begin,
+    initial_load_exclusive,
     initial_load_finish,
     initial_load_loaded,
+    initial_load_running,
     initial_load_unfinished,
 )
 from linkage.bulk.rows import RowError
@@ -103,7 +105,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Reasons in the rejects file are the API's, in the API's language (docs/api.md).
-        with translation.override("en"), _collected_seldom():
+        with translation.override("en"), _collected_seldom(), ExitStack() as held:
+            if options["initial_load"]:
+                try:
+                    held.enter_context(initial_load_exclusive())
+                except InitialLoadRefused as error:
+                    raise CommandError(str(error)) from error
             self._import(**options)
 
     def _import(
@@ -162,6 +169,11 @@ class Command(BaseCommand):
                 return
         elif (unfinished := initial_load_unfinished()) is not None:
             source.close()
+            if initial_load_running():
+                raise CommandError(
+                    f"the initial load of {unfinished.file_name} is running now; "
+                    "import this file after it has finished"
+                )
             raise CommandError(
                 f"the initial load of {unfinished.file_name} is not finished; "
                 "run it again with --initial-load"
