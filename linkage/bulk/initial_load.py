@@ -19,9 +19,8 @@ triggers) nothing is deferred.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 from django.apps import apps
 from django.db import connection, models, transaction
@@ -57,53 +56,7 @@ KEPT_INDEX_TABLES = frozenset({CrossReference._meta.db_table})
 
 
 class InitialLoadRefused(Exception):
-    """The database is not empty (and no initial load is unfinished), or another initial
-    load is running now."""
-
-
-# The advisory lock an initial load holds from its start to its end (PostgreSQL): a key of
-# its own.
-INITIAL_LOAD_LOCK = 0x4C4B494C  # "LKIL"
-
-
-@contextmanager
-def initial_load_exclusive() -> Iterator[None]:
-    """Held by one initial load at a time, from before it begins to after it finishes.
-
-    Two at once (a file per business system, each started in its own terminal to save time)
-    would each take the other's unfinished load for their own: one may finish (write the
-    history rows, enable the triggers) while the other still loads, and the other's rows
-    between the two get no history, or its finish writes every row's history again. On
-    PostgreSQL the second is refused (InitialLoadRefused). The lock is a session lock on a
-    connection of its own, which the streams' processes (forked) leave alone: they end
-    without closing what they inherited. SQLite defers nothing: nothing to hold."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    held = connection.get_new_connection(connection.get_connection_params())
-    try:
-        with held.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [INITIAL_LOAD_LOCK])
-            row = cursor.fetchone()
-        if not (row and row[0]):
-            raise InitialLoadRefused(
-                "another initial load is running now: load the other files after it has "
-                "finished, without --initial-load"
-            )
-        yield
-    finally:
-        held.close()
-
-
-def initial_load_running() -> bool:
-    """Whether an initial load holds its lock now (PostgreSQL; SQLite: never known)."""
-    if connection.vendor != "postgresql":
-        return False
-    try:
-        with initial_load_exclusive():
-            return False
-    except InitialLoadRefused:
-        return True
+    """The database is not empty (and no initial load is unfinished)."""
 
 
 def _tables(models_: tuple[type[models.Model], ...]) -> list[str]:

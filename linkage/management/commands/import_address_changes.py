@@ -19,7 +19,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,14 @@ from django.utils import translation
 from tqdm import tqdm
 
 from linkage.bulk.checking import CheckedRow, checked_rows
+from linkage.bulk.exclusive import ImportRunning, import_held
 from linkage.bulk.files import AddressChangeFile, FileLayoutError
 from linkage.bulk.ingest import BlindIndexRotationUnderWay, ChunkResult, Importer
 from linkage.bulk.initial_load import (
     InitialLoadRefused,
     initial_load_begin,
-    initial_load_exclusive,
     initial_load_finish,
     initial_load_loaded,
-    initial_load_running,
     initial_load_unfinished,
 )
 from linkage.bulk.rows import RowError
@@ -105,13 +104,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Reasons in the rejects file are the API's, in the API's language (docs/api.md).
-        with translation.override("en"), _collected_seldom(), ExitStack() as held:
-            if options["initial_load"]:
-                try:
-                    held.enter_context(initial_load_exclusive())
-                except InitialLoadRefused as error:
-                    raise CommandError(str(error)) from error
-            self._import(**options)
+        # One import at a time (linkage.bulk.exclusive): an initial load is refused while
+        # another import runs; an ordinary import waits for it.
+        def waiting() -> None:
+            self.stderr.write("another import is running: waiting for it to end (Ctrl-C stops)")
+
+        with translation.override("en"), _collected_seldom():
+            try:
+                held = import_held(waiting=None if options["initial_load"] else waiting)
+                with held:
+                    self._import(**options)
+            except ImportRunning as error:
+                raise CommandError(
+                    f"{error}: an initial load runs alone; load the other files after it, "
+                    "without --initial-load"
+                ) from error
 
     def _import(
         self,
@@ -169,11 +176,6 @@ class Command(BaseCommand):
                 return
         elif (unfinished := initial_load_unfinished()) is not None:
             source.close()
-            if initial_load_running():
-                raise CommandError(
-                    f"the initial load of {unfinished.file_name} is running now; "
-                    "import this file after it has finished"
-                )
             raise CommandError(
                 f"the initial load of {unfinished.file_name} is not finished; "
                 "run it again with --initial-load"

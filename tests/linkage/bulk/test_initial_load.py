@@ -179,30 +179,3 @@ def test_streams_must_be_at_least_one(generated: Callable[..., Path]) -> None:
         run_import(path, "--initial-load", "--streams", "0")
     assert not Person.objects.exists()
     assert not InitialLoad.objects.exists()  # nothing begun: an ordinary import still runs
-
-
-@postgresql_only
-def test_a_second_initial_load_while_one_runs_is_refused_and_so_is_an_import(
-    generated: Callable[..., Path],
-) -> None:
-    """Two at once would each take the other's load for their own; the one running holds a
-    session lock from its start to its end (here: another connection holding it)."""
-    path = generated(persons=5)
-    running = connection.get_new_connection(connection.get_connection_params())
-    try:
-        with running.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [initial_load.INITIAL_LOAD_LOCK])
-        with pytest.raises(CommandError, match="another initial load is running now"):
-            run_import(path, "--initial-load")
-        assert not InitialLoad.objects.exists() and not Person.objects.exists()
-
-        InitialLoad.objects.create(file_name="city.csv")  # what the running one has begun
-        with pytest.raises(CommandError, match=r"of city\.csv is running now"):
-            run_import(path)
-    finally:
-        running.close()
-    # Stopped (its lock gone with it), the same load is interrupted: resumed, not refused.
-    with pytest.raises(CommandError, match=r"of city\.csv is not finished"):
-        run_import(path)
-    run_import(path, "--initial-load")
-    assert Person.objects.count() == 5
