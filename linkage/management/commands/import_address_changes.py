@@ -425,7 +425,10 @@ class _Loading:
         try:
             results.put((index, self.stream(index, run, *parts, report).counts()))
         except BaseException as error:  # the parent reports it and exits non-zero
-            results.put((index, f"stream {index + 1}: {type(error).__name__}: {error}"))
+            # The reason as an error answer would repeat it (a unique key's DETAIL quotes
+            # the key's values: an event id may be number-shaped).
+            reason = safe_text(f"{type(error).__name__}: {error}")
+            results.put((index, f"stream {index + 1}: {reason}"))
         finally:
             connections.close_all()
 
