@@ -4,15 +4,18 @@ changes when the input is refused."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
 from linkage.models import AddressVersion, CodeRequest, CodeRequestStatus
 from tests.conftest import bearer
 from tests.factories import KeyedClient
-from tests.residents import register, signed_in
+from tests.residents import Registered, register, signed_in
 
 HOSTILE = [
     "",
@@ -196,6 +199,8 @@ BODIES: list[tuple[bytes, str]] = [
     (b"", "application/json"),
     (b"{", "application/json"),
     (b'{"a": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}', "application/json"),
+    (b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json"),  # past the decoder
+    (b'{"x": "\\ud800", "a": ' + b"[" * 500 + b"]" * 500 + b"}", "application/json"),
     (b"\xff\xfe\x00garbage", "application/json"),
     (b"a=1&b=2", "application/x-www-form-urlencoded"),
     (
@@ -206,45 +211,54 @@ BODIES: list[tuple[bytes, str]] = [
 ]
 
 
+# A value for each path parameter of the URLconf, so that every route is reached.
+PARAMETERS = {
+    "item_id": "1",
+    "copy_id": "C1",
+    "inquiry_id": "I1",
+    "reception_number": "R1",
+    "uidb64": "MQ",
+    "token": "x-y",
+    "number_system": "01",
+}
+
+
+def every_route(someone: Registered) -> list[str]:
+    """Every route the URLconf serves (the admin by its front page), its parameters filled
+    with the registered person's numbers or a plain value: a route added later is attacked
+    too."""
+    found = {
+        "integrated_number": someone.integrated_number,
+        "merged_integrated_number": someone.integrated_number,
+        "address_number": someone.address_number,
+        **PARAMETERS,
+    }
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            else:
+                yield prefix + str(entry.pattern)
+
+    routes = {"/admin/"}
+    for route in walk(get_resolver().url_patterns, "/"):
+        if route.startswith("/admin/"):
+            continue
+        routes.add(re.sub(r"<(?:\w+:)?(\w+)>", lambda match: found[match.group(1)], route))
+    return sorted(routes)
+
+
 def test_every_route_and_method_with_odd_bodies_never_answers_5xx(
     world: Any, jyuki: KeyedClient
 ) -> None:
     """What a buggy client or a scanner sends: each method, each odd body, on every route of
-    the product and the sandbox, as anonymous, a supervisor, a staff token and a key."""
+    the product and the sandbox (every_route), as anonymous, a supervisor, a staff token and
+    a key."""
     from django.test import Client
 
     someone, browser, api = world
-    routes = [
-        "/",
-        "/persons/",
-        "/persons/by-individual-number",
-        f"/persons/{someone.integrated_number}/",
-        f"/persons/{someone.integrated_number}/reveal",
-        f"/persons/{someone.integrated_number}/correct",
-        "/changed-residents/",
-        "/changed-residents/export",
-        "/code-requests/errors/",
-        "/code-requests/errors/retry",
-        "/audit/",
-        "/api/v1/address-changes",
-        f"/api/v1/persons/{someone.integrated_number}",
-        "/api/v1/persons",
-        "/api/v1/persons/lookup",
-        "/api/v1/code-requests",
-        "/api/v1/moved-residents",
-        "/api/schema/",
-        "/accounts/login/",
-        "/accounts/logout/",
-        "/i18n/setlang/",
-        "/backbone/",
-        "/backbone/01/",
-        "/backbone/01/new",
-        "/backbone/01/notices",
-        "/sim/intermediate/serial-number-requests",
-        "/sim/intermediate/code-acquisition-files/R1",
-        "/sim/network/serial-numbers",
-        "/admin/",
-    ]
+    routes = every_route(someone)
     clients = {
         "anonymous": Client(),
         "supervisor": browser,
@@ -261,7 +275,9 @@ def test_every_route_and_method_with_odd_bodies_never_answers_5xx(
                         response = call(route)
                     else:
                         response = call(route, body, content_type=content_type)
-                    if response.status_code >= 500:
+                    # The health check's 503 is its answer (a peer it checks is down here).
+                    expected = route == "/healthz" and response.status_code == 503
+                    if response.status_code >= 500 and not expected:
                         failures.append(
                             f"{method.upper()} {route} as {name}: {response.status_code}"
                         )
