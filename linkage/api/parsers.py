@@ -126,7 +126,9 @@ class BoundedJSONParser(JSONParser):
         if len(raw) > limit:
             raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
         try:
-            text = raw.decode("utf-8")
+            # A leading byte order mark, which some clients write, is read past (RFC 8259
+            # section 8.1 lets a parser ignore it).
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise exceptions.ParseError("the body is not UTF-8", code="not_utf8") from error
         try:

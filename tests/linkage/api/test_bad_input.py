@@ -211,6 +211,14 @@ def test_a_key_written_twice_is_refused_and_named(jyuki: KeyedClient, where: str
     assert linkage_table_counts() == counts
 
 
+def test_a_body_with_a_leading_byte_order_mark_is_read_past(jyuki: KeyedClient) -> None:
+    """Some clients write one (a UTF-8 encoder that writes its preamble); RFC 8259 lets a
+    parser ignore it. Anywhere else it is a character like any other."""
+    body = address_change_body(number_system=jyuki.number_system)
+    answer = raw_post(jyuki, "\ufeff".encode() + json.dumps(body).encode())
+    assert answer.status_code == 201, answer.content
+
+
 def test_a_body_over_64_kib_is_413(jyuki: KeyedClient) -> None:
     body = address_change_body()
     body["person"]["address"] = "x" * (64 * 1024)
