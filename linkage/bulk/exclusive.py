@@ -46,6 +46,10 @@ def import_held(*, waiting: Callable[[], None] | None) -> Iterator[None]:
                 if waiting is None:
                     raise ImportRunning("another import is running now")
                 waiting()
+                # As long as the other import takes: the reference deployment's lock_timeout
+                # (30 s) and statement_timeout (60 s) would cancel the wait.
+                cursor.execute("SET lock_timeout = 0")
+                cursor.execute("SET statement_timeout = 0")
                 cursor.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
         yield
     finally:

@@ -72,13 +72,30 @@ def split_by_system(path: Path) -> tuple[Path, Path]:
     return files[0], files[1]
 
 
+@contextmanager
+def timeouts_of_the_reference_deployment() -> Iterator[None]:
+    """deploy/postgresql/linkage.conf's lock_timeout and statement_timeout, shortened, on every
+    new connection to the test database."""
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER DATABASE {name} SET lock_timeout = '1s'")
+        cursor.execute(f"ALTER DATABASE {name} SET statement_timeout = '1s'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER DATABASE {name} RESET lock_timeout")
+            cursor.execute(f"ALTER DATABASE {name} RESET statement_timeout")
+
+
 def test_an_import_waits_while_another_runs_then_stores_everything(
     generated: Callable[..., Path],
 ) -> None:
+    """However long the other takes: the deployment's timeouts do not cut the wait short."""
     path = generated(persons=5)
-    with another_import():
+    with timeouts_of_the_reference_deployment(), another_import():
         thread, result = imported_in_a_thread(path)
-        time.sleep(1.5)
+        time.sleep(2.5)
         assert thread.is_alive() and not Person.objects.exists()
     thread.join(timeout=60)
     assert not thread.is_alive() and "error" not in result
