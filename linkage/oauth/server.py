@@ -129,19 +129,26 @@ class ClientSecretJwt(JWTBearerClientAssertion):
 
     def verify_claims(self, claims: Any) -> None:
         super().verify_claims(claims)
-        ahead = float(claims["exp"]) - time.time()
+        self._exp_near(claims)
+
+    def _exp_near(self, claims: Any) -> float:
+        """The assertion's exp, at most OAUTH_ASSERTION_MAX_SECONDS ahead (checked before its
+        jti is stored, which authlib does first: a far exp, 10**30, is no datetime)."""
+        exp = float(claims["exp"])
+        ahead = exp - time.time()
         limit = settings.OAUTH_ASSERTION_MAX_SECONDS
         if ahead > limit + self.leeway:
             raise InvalidClientError(
-                description=f"the assertion's exp is {int(ahead)} s ahead; at most {limit} s"
+                description=f"the assertion's exp is {ahead:.0f} s ahead; at most {limit} s"
             )
+        return exp
 
     def validate_jti(self, claims: Any, jti: Any) -> bool:
         """Accepted once: the id is stored until the assertion expires."""
         if not isinstance(jti, str) or not 0 < len(jti) <= 255:
             raise InvalidClientError(description="the assertion's jti must be 1-255 characters")
         expires = datetime.datetime.fromtimestamp(
-            float(claims["exp"]) + self.leeway, tz=datetime.UTC
+            self._exp_near(claims) + self.leeway, tz=datetime.UTC
         )
         try:
             with transaction.atomic():
