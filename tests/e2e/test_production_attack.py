@@ -419,6 +419,7 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
         ),
         ("wrong secret", assertion(issued.client_id, "not-the-secret-" * 3, aud=token_url)),
         ("expired", assertion(issued.client_id, issued.client_secret, aud=token_url, exp=1)),
+        ("far exp", assertion(issued.client_id, issued.client_secret, aud=token_url, exp=10**30)),
         ("another client", assertion("03-0000000000000000", issued.client_secret, aud=token_url)),
         ("not a JWT", ATTACK_NUMBER),
         ("claims nested too deep", NESTED_CLAIMS),
