@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -46,6 +47,8 @@ from ..services.audit import access_record
 from ..services.oauth_clients import access_token_store, token_digest
 from .scopes import scope_parse, scope_text, scopes_of
 
+# A scope token as RFC 6749 section 3.3 defines it, of a length a scope of ours could have.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,64}")
 CLIENT_SECRET_JWT = "client_secret_jwt"  # noqa: S105 (a method name, RFC 7591)
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name, RFC 7591)
 AUTH_METHODS = [CLIENT_SECRET_JWT, CLIENT_SECRET_BASIC]
@@ -174,8 +177,13 @@ class ClientCredentials(ClientCredentialsGrant):
         allowed = set(scopes_of(client.model.backbone_client.number_system))
         refused = [scope for scope in requested if scope not in allowed]
         if refused:
+            # Named back only when each is a scope token an error description may hold (RFC
+            # 6749 sections 3.3 and 5.2: printable ASCII; authlib refuses anything else with a
+            # ValueError, which was a 500) and the list is short.
+            named = all(SCOPE_TOKEN.fullmatch(scope) for scope in refused) and len(refused) <= 8
+            which = scope_text(refused) if named else "the scopes asked for"
             raise InvalidScopeError(
-                description=f"not granted to this client: {scope_text(refused)}; "
+                description=f"not granted to this client: {which}; "
                 f"it may ask for: {scope_text(sorted(allowed))}"
             )
 

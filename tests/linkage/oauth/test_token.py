@@ -201,6 +201,32 @@ def test_garbage_assertions_are_invalid_client(issued: IssuedOAuthClient, garbag
     assert answer.json()["error"] == "invalid_client"
 
 
+@pytest.mark.parametrize("endpoint", [TOKEN_URL, INTROSPECT_URL])
+def test_any_value_in_any_field_is_an_oauth_error_never_a_500(
+    issued: IssuedOAuthClient, endpoint: str
+) -> None:
+    """An error description may hold printable ASCII only (RFC 6749 section 5.2) and authlib
+    raises ValueError for anything else: a description naming what was sent failed on a
+    scope written in Japanese, with a quote, a backslash or a control character."""
+    failures = []
+    for field in ("grant_type", "client_assertion_type", "scope", "client_id", "token_type_hint"):
+        for value in ("業務システムID:住所:登録", "\x01", '"', "\\", "x" * 5000):
+            form = {
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": assertion(issued.client_id, issued.client_secret, aud=endpoint),
+                "token": "t",
+                field: value,
+            }
+            answer = Client().post(endpoint.removeprefix("https://testserver"), form, secure=True)
+            if answer.status_code >= 500 or answer["Content-Type"] != "application/json":
+                failures.append((field, value[:8], answer.status_code))
+            if field == "scope" and endpoint == TOKEN_URL:
+                assert answer.json()["error"] == "invalid_scope"
+                assert value[:4] not in answer.json()["error_description"]
+    assert failures == []
+
+
 def test_rotation_keeps_the_old_secret_for_the_grace_period(issued: IssuedOAuthClient) -> None:
     new = oauth_client_secret_rotate(client=issued.client, grace=datetime.timedelta(hours=1))
     assert token_request(assertion(issued.client_id, new)).status_code == 200
