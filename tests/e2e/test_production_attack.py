@@ -427,6 +427,8 @@ def test_the_production_deployment_under_attack_leaks_nothing_and_never_fails(
         answer = tally.expect(what, token_request(bad), 400, 401)
         assert answer.json()["error"] == "invalid_client", (what, answer.text)
     tally.expect("refresh grant", token_request(once, grant_type="refresh_token"), 400)
+    fresh = assertion(issued.client_id, issued.client_secret, aud=token_url)
+    tally.expect("scope in Japanese", token_request(fresh, scope="業務システムID:住所:登録"), 400)
     tally.expect(
         "basic, wrong secret",
         outsider.post(
