@@ -66,6 +66,9 @@ SCREENS: dict[str, list[str]] = {
     "/changed-residents/": ["date_from", "date_to", "page"],
     "/changed-residents/export": ["date_from", "date_to", "encoding"],
     "/code-requests/errors/": ["page"],
+    "/candidates/": ["name", "name_kana", "birth_date", "sex", "address"],
+    "/review/": ["state", "page"],
+    "/exchange/waiting/": ["page"],
     "/audit/": [
         "action",
         "outcome",
