@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import re
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -17,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from primitives.http import PeerUnavailable
+from primitives.json_safe import json_loads
 from primitives.numbers import (
     is_valid_individual_number,
     is_valid_integrated_number,
@@ -59,10 +59,7 @@ def json_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             if request.method == "POST":
-                try:
-                    body = json.loads(request.body or b"{}")
-                except RecursionError:  # nested deeper than the decoder goes: not JSON here
-                    raise ValueError("nested too deeply") from None
+                body = json_loads(request.body or b"{}")
                 if not isinstance(body, dict):
                     raise Refused(400, "invalid", "the body must be a JSON object")
                 kwargs["body"] = body

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import httpx
 from django.db import InterfaceError, OperationalError
 
+from .json_safe import json_loads
+
 logger = logging.getLogger(__name__)
 RowT = TypeVar("RowT")
 
@@ -92,8 +94,8 @@ def peer_call(
     except httpx.HTTPError as error:
         raise PeerUnavailable(f"{method} {url}: {type(error).__name__}") from error
     try:
-        body = response.json() if response.content else {}
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
+        body = json_loads(response.content) if response.content else {}
+    except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {"items": body}

@@ -11,6 +11,8 @@ from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
+from primitives.json_safe import NestedTooDeeply, json_loads
+
 from ..masking import field_name_shown, has_lone_surrogate
 
 
@@ -80,10 +82,10 @@ class JSONRefused(ValueError):
 def json_strict(text: str) -> Any:
     """`text` decoded as the one JSON the API's bodies and the import's files are read as:
     no NaN or Infinity, no key twice in one object, no lone surrogate in a key, and nesting
-    no deeper than the decoder goes (a RecursionError is a refusal, not a failure).
+    no deeper than the decoder goes (primitives.json_safe: a refusal, not a failure).
     JSONRefused otherwise."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_keys_unique)
+        data = json_loads(text, parse_constant=_reject_constant, object_pairs_hook=_keys_unique)
     except DuplicateKey as error:
         raise JSONRefused(
             "duplicate_key",
@@ -93,8 +95,8 @@ def json_strict(text: str) -> Any:
     except json.JSONDecodeError as error:  # its message would repeat none of the text either
         position = (error.lineno, error.colno)
         raise JSONRefused("malformed_json", "not valid JSON", position) from error
-    except RecursionError as error:
-        raise JSONRefused("malformed_json", "not valid JSON: nested too deeply") from error
+    except NestedTooDeeply as error:
+        raise JSONRefused("malformed_json", str(error)) from error
     except ValueError as error:  # NaN, Infinity
         raise JSONRefused("malformed_json", "not valid JSON") from error
     if _SURROGATE_ESCAPE.search(text) and _key_has_lone_surrogate(data):

@@ -36,7 +36,6 @@ over a gigabyte.
 from __future__ import annotations
 
 import csv
-import json
 import zlib
 from array import array
 from collections.abc import Iterator
@@ -47,6 +46,7 @@ import numpy as np
 from django.db import connection
 
 from primitives.crypto import blind_index
+from primitives.json_safe import json_loads
 from primitives.layout import CSV_COLUMNS, ENCODINGS
 from primitives.numbers import is_valid_integrated_number
 
@@ -119,8 +119,8 @@ def _identities(path: Path, file_format: str, encoding: str) -> Iterator[Identit
         if file_format == "jsonl":
             for line in lines:
                 try:
-                    found = identity_of(json.loads(line))
-                except (ValueError, RecursionError):
+                    found = identity_of(json_loads(line))
+                except ValueError:
                     continue
                 if found is not None:
                     yield found
