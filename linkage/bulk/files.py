@@ -76,6 +76,14 @@ class DecodedLines:
         return self.raw.tell()
 
 
+def _json_refusal(field: str, refused: JSONRefused, malformed: str) -> RowError:
+    """A file's JSON refused as the API refuses a body, except that text which is not JSON
+    keeps the import's own code (`invalid_json`) with `malformed` as its message."""
+    if refused.code == "malformed_json":
+        return RowError(field, "invalid_json", malformed)
+    return RowError(field, refused.code, str(refused))
+
+
 def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
     body: dict[str, Any] = {
         name: record[name]
@@ -103,11 +111,8 @@ def _csv_body(record: dict[str, str]) -> tuple[dict[str, Any], RowError | None]:
             try:
                 business["items"] = json_strict(record["items"])
             except JSONRefused as refused:
-                if refused.code != "malformed_json":
-                    return body, RowError("business.items", refused.code, str(refused))
-                return body, RowError(
-                    "business.items", "invalid_json", 'must be a JSON object, e.g. {"key": 1}'
-                )
+                malformed = 'must be a JSON object, e.g. {"key": 1}'
+                return body, _json_refusal("business.items", refused, malformed)
         body["business"] = business
     return body, None
 
@@ -172,12 +177,10 @@ def _read_jsonl(lines: DecodedLines) -> Iterator[SourceRow]:
         try:
             body = json_strict(text)
         except JSONRefused as refused:
-            if refused.code == "malformed_json":
-                where = f" at column {refused.position[1]}" if refused.position else ""
-                error = RowError("", "invalid_json", f"the line is {refused}{where}")
-            else:
-                error = RowError("", refused.code, str(refused))
-            yield SourceRow(number, None, error)
+            where = f" at column {refused.position[1]}" if refused.position else ""
+            yield SourceRow(
+                number, None, _json_refusal("", refused, f"the line is {refused}{where}")
+            )
             continue
         yield SourceRow(number, body)
 

@@ -275,11 +275,16 @@ def _collected_seldom() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _part(report: Path, stream: int) -> Path:
+    """Where one stream writes its part of a report, merged into `report` at the end."""
+    return report.with_name(f"{report.name}.{stream}")
+
+
 def _writable(path: Path, option: str) -> None:
     """A report the import can write (and its streams' parts beside it), checked before
     anything is read or stored: not a traceback after the load has begun. Nothing is left
     behind by the check (an import refused for another reason writes no report)."""
-    for probe in (path, path.with_name(path.name + ".0")):
+    for probe in (path, _part(path, 0)):
         existed = probe.exists()
         try:
             with probe.open("a", encoding="utf-8"):
@@ -374,13 +379,7 @@ class _Loading:
         context = multiprocessing.get_context("fork")
         shared = context.Array("q", count * 2)
         results = context.Queue()
-        parts = [
-            (
-                rejects.with_name(f"{rejects.name}.{i}"),
-                duplicates.with_name(f"{duplicates.name}.{i}"),
-            )
-            for i in range(count)
-        ]
+        parts = [(_part(rejects, i), _part(duplicates, i)) for i in range(count)]
         connections.close_all()
         workers = [
             context.Process(
